@@ -4,7 +4,18 @@ Importing this package is cheap: heavy dependencies (transformers for FED, the r
 imported inside the functions that need them.
 """
 
+from textgan.metrics.bleu import ReferenceIndex, bleu
 from textgan.metrics.modes import mode_stats
 from textgan.metrics.ngram import avg_length, distinct_n, unique_ratio
+from textgan.metrics.self_bleu import self_bleu, self_bleu_scores
 
-__all__ = ["avg_length", "distinct_n", "mode_stats", "unique_ratio"]
+__all__ = [
+    "ReferenceIndex",
+    "avg_length",
+    "bleu",
+    "distinct_n",
+    "mode_stats",
+    "self_bleu",
+    "self_bleu_scores",
+    "unique_ratio",
+]
