@@ -1,0 +1,37 @@
+"""Test-wide setup. This runs before any test module is imported, so it is where the Hugging Face client gets pointed
+at the local Hub server (tests/hub_server.py): huggingface_hub reads HF_ENDPOINT and HF_HOME once, at import time, and
+transformers/gradio import it too. Tests never touch the user's cache, token or the real Hub."""
+
+import os
+import socket
+import tempfile
+
+import pytest
+
+with socket.socket() as _s:  # a free port, chosen now so that HF_ENDPOINT can be set before any import
+    _s.bind(("127.0.0.1", 0))
+    HUB_PORT = _s.getsockname()[1]
+
+os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{HUB_PORT}"
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="textgan-test-hf-home-")
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+for _var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN_PATH"):
+    os.environ.pop(_var, None)
+
+
+@pytest.fixture(scope="session")
+def hub_server():
+    """The local Hub, serving on HF_ENDPOINT for the whole session."""
+    from hub_server import HubServer
+
+    server = HubServer(port=HUB_PORT).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def hub(hub_server):
+    """The local Hub, emptied for this test."""
+    hub_server.reset()
+    return hub_server

@@ -1,0 +1,293 @@
+"""Push a run directory to the Hugging Face Hub and pull one back, safely.
+
+A pulled repo is untrusted input. `pull` therefore
+  1. lists the repo first and refuses repos that carry only pickle checkpoints (`*.bin`, `*.pt`, ...): unpickling
+     runs arbitrary code, and textgan never does it;
+  2. downloads only the file types a run directory is made of (JSON, safetensors, CSV, TXT, the README card), only
+     at the top level, and only files under a size cap;
+  3. copies them into a temporary directory next to the destination, runs `textgan.checkpoint.validate_run_dir` on
+     it (config schema/version, variant and net names, tensor names and shapes from the safetensors headers, vocab
+     size), and only then renames it into place, so `checkpoints/` never holds half a repo.
+
+The token comes from the argument, else `HF_TOKEN`, else the `hf auth login` file (`huggingface_hub.get_token`). It
+is handed to `huggingface_hub` and nowhere else: never written into the run directory or the card, never logged, and
+scrubbed from every error message. `HF_ENDPOINT` (self-hosted hubs, mirrors) and `HF_HUB_OFFLINE=1` are read when a
+function is called, not only when huggingface_hub is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+# What a run directory is made of (see DESIGN.md). Everything else in a repo is ignored, never downloaded.
+ALLOWED_SUFFIXES = (".json", ".safetensors", ".csv", ".txt")
+ALLOWED_EXTRA = ("README.md",)
+# Formats that are (or may be) pickles: loading one can run arbitrary code.
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz", ".h5")
+MAX_FILE_BYTES = 1 << 30  # 1 GiB per file: far above any textgan net, far below filling a disk
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # top-level, no hidden files, no path tricks
+
+NO_TOKEN_MESSAGE = "no Hugging Face token: pass --token, set HF_TOKEN or run `hf auth login`"
+
+
+class HubError(Exception):
+    """A push or pull failed for a reason the user can act on; the message says which and what to do."""
+
+
+# ------------------------------------------------------------------------------------------------ public API
+
+
+def push(
+    run_dir: str | Path,
+    repo_id: str,
+    *,
+    token: str | None = None,
+    private: bool = False,
+    commit_message: str | None = None,
+) -> str:
+    """Upload a run directory (plus a generated model card) to `repo_id`, creating the repo if needed.
+
+    Returns the repo's URL. Only the files a run directory is made of are uploaded; the run directory itself is not
+    modified (the card is written into a staging copy).
+    """
+    from huggingface_hub import HfApi
+
+    from .card import build_card
+
+    run_dir = Path(run_dir)
+    config = _validate_run_dir(run_dir, what=f"{run_dir} is not a valid run directory")
+    token = _resolve_token(token)
+    if token is None:
+        raise HubError(NO_TOKEN_MESSAGE)
+    endpoint = _endpoint()
+    if _offline():
+        raise HubError(f"cannot push {repo_id}: offline mode is on (HF_HUB_OFFLINE=1); unset it to upload")
+
+    files = [p for p in sorted(run_dir.iterdir()) if p.is_file() and _is_run_file(p.name) and p.name != "README.md"]
+    skipped = [p.name for p in run_dir.iterdir() if p.is_file() and p not in files and p.name != "README.md"]
+    if skipped:
+        logger.warning("not uploading files that are not part of a run directory: %s", ", ".join(sorted(skipped)))
+    message = commit_message or f"textgan: {config['run'].get('variant', 'run')} at step {config.get('step', 0)}"
+
+    api = HfApi(endpoint=endpoint, token=token)
+    with _hub_errors(repo_id, endpoint, token, action="push to"):
+        url = api.create_repo(repo_id, private=private, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="textgan-push-") as stage:
+            for p in files:
+                _link_or_copy(p, Path(stage) / p.name)
+            build_card(stage, repo_id=repo_id).save(Path(stage) / "README.md")
+            api.upload_folder(repo_id=repo_id, folder_path=stage, commit_message=message)
+    return str(url)
+
+
+def pull(
+    repo_id: str,
+    *,
+    revision: str | None = None,
+    token: str | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    max_file_bytes: int = MAX_FILE_BYTES,
+) -> Path:
+    """Download `repo_id` (at `revision`) into a run directory that `Run.load` accepts, and return its path.
+
+    `out` defaults to `checkpoints/<owner>--<name>`. An existing non-empty `out` is refused unless `overwrite=True`.
+    The repo is listed and checked before anything is downloaded, and validated before anything is written to `out`.
+    """
+    from huggingface_hub import HfApi, snapshot_download
+
+    out = Path(out) if out is not None else Path("checkpoints") / repo_id.replace("/", "--")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise HubError(f"{out} already exists and is not empty: pass --out DIR or overwrite=True")
+    token = _resolve_token(token)
+    endpoint = _endpoint()
+    offline = _offline()
+
+    with _hub_errors(repo_id, endpoint, token, action="pull", revision=revision, offline=offline):
+        if offline:  # no listing possible: take what the cache holds, then check it like a download
+            snapshot = snapshot_download(
+                repo_id, revision=revision, token=token or False, endpoint=endpoint, local_files_only=True,
+                allow_patterns=[f"*{s}" for s in ALLOWED_SUFFIXES] + list(ALLOWED_EXTRA),
+            )
+            sha = revision or "cache"
+        else:
+            info = HfApi(endpoint=endpoint).model_info(
+                repo_id, revision=revision, files_metadata=True, token=token or False
+            )
+            sha = info.sha
+            wanted = _check_listing(repo_id, {s.rfilename: s.size for s in info.siblings or []}, max_file_bytes)
+            # Pinning the commit sha makes every file come from the same commit, even if someone pushes meanwhile.
+            snapshot = snapshot_download(
+                repo_id, revision=sha, token=token or False, endpoint=endpoint, allow_patterns=wanted
+            )
+
+    return _install(Path(snapshot), out, repo_id=repo_id, sha=sha, overwrite=overwrite, max_file_bytes=max_file_bytes)
+
+
+# ------------------------------------------------------------------------------------------------ safety checks
+
+
+def _is_run_file(name: str) -> bool:
+    return bool(_SAFE_NAME.fullmatch(name)) and (name.endswith(ALLOWED_SUFFIXES) or name in ALLOWED_EXTRA)
+
+
+def _check_listing(repo_id: str, sizes: dict[str, int | None], max_file_bytes: int) -> list[str]:
+    """Decide from the repo's file listing what to download, or refuse the repo. Nothing is downloaded yet."""
+    wanted = sorted(name for name in sizes if _is_run_file(name))
+    pickles = sorted(name for name in sizes if name.lower().endswith(PICKLE_SUFFIXES))
+    has_tensors = any(name.endswith(".safetensors") for name in wanted)
+    if "config.json" not in wanted or not has_tensors:
+        if pickles:
+            raise HubError(
+                f"refusing {repo_id}: it has no textgan run (config.json + *.safetensors), only pickle files "
+                f"({', '.join(pickles)}). Loading a pickle can run arbitrary code, so textgan never unpickles a "
+                "downloaded file; ask the author to push the run with `python -m textgan push`."
+            )
+        missing = "config.json" if "config.json" not in wanted else "*.safetensors weights"
+        raise HubError(
+            f"{repo_id} is not a textgan run: no {missing} (files: {', '.join(sorted(sizes)) or 'none'})"
+        )
+    if pickles:
+        logger.warning("%s: ignoring pickle files %s (never downloaded)", repo_id, ", ".join(pickles))
+    for name in wanted:
+        size = sizes[name]
+        if size is not None and size > max_file_bytes:
+            raise HubError(
+                f"refusing {repo_id}: {name} is {size:,} bytes, over the {max_file_bytes:,}-byte cap per file"
+            )
+    return wanted
+
+
+def _install(snapshot: Path, out: Path, *, repo_id: str, sha: str, overwrite: bool, max_file_bytes: int) -> Path:
+    """Copy the snapshot's run files into a temp dir beside `out`, validate, then rename into place."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.pull-", dir=out.parent))
+    try:
+        for src in sorted(snapshot.iterdir()):
+            if not _is_run_file(src.name) or not src.is_file():
+                continue
+            size = src.stat().st_size  # the listing may have lied about sizes
+            if size > max_file_bytes:
+                raise HubError(f"refusing {repo_id}: {src.name} is {size:,} bytes, over the {max_file_bytes:,}-byte cap")
+            shutil.copyfile(src, tmp / src.name)  # follows the cache's symlinks: a plain file lands in `out`
+        _validate_run_dir(tmp, what=f"{repo_id}@{sha[:10]} is not a valid textgan run")
+        if out.exists():  # only reachable with overwrite=True (checked in `pull`)
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _validate_run_dir(path: Path, *, what: str) -> dict:
+    """`textgan.checkpoint.validate_run_dir`, with its error turned into a HubError that names the repo or dir."""
+    from .checkpoint import CheckpointError, validate_run_dir
+
+    try:
+        return validate_run_dir(path)
+    except CheckpointError as e:
+        raise HubError(f"{what}: {e}") from e
+
+
+# ------------------------------------------------------------------------------------------------ plumbing
+
+
+def _resolve_token(token: str | None) -> str | None:
+    """The argument, else HF_TOKEN, else the token saved by `hf auth login`."""
+    if token:
+        return token
+    from huggingface_hub import get_token
+
+    return get_token()
+
+
+def _endpoint() -> str:
+    from huggingface_hub import constants
+
+    return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
+
+
+def _offline() -> bool:
+    from huggingface_hub import constants
+
+    return constants.is_offline_mode() or os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)  # checkpoints can be large: a hard link costs nothing
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+@contextmanager
+def _hub_errors(repo_id: str, endpoint: str, token: str | None, *, action: str, revision: str | None = None,
+                offline: bool = False):
+    """Turn huggingface_hub / HTTP exceptions into one HubError saying what happened and what to do."""
+    import httpx2
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    down = f"cannot reach the Hugging Face Hub at {endpoint}: check your network, or HF_ENDPOINT if you use a mirror"
+    try:
+        yield
+    except HubError:
+        raise
+    except GatedRepoError as e:
+        raise _error(f"{repo_id} is gated: request access on its page at {endpoint}/{repo_id}", token) from e
+    except RepositoryNotFoundError as e:
+        if token is None:
+            msg = (f"repository {repo_id} not found at {endpoint}, or it is private and no token was given: "
+                   "pass --token, set HF_TOKEN or run `hf auth login`")
+        else:
+            msg = f"repository {repo_id} not found at {endpoint}, or your token cannot {action} it"
+        raise _error(msg, token) from e
+    except RevisionNotFoundError as e:
+        raise _error(f"revision {revision!r} not found in {repo_id} at {endpoint}", token) from e
+    except HfHubHTTPError as e:
+        status = e.response.status_code if e.response is not None else None
+        if status == 401:
+            msg = (f"the Hugging Face token was rejected by {endpoint} (401 Unauthorized): check HF_TOKEN or run "
+                   "`hf auth login` again")
+        elif status == 403:
+            msg = f"your token may not {action} {repo_id} (403 Forbidden): use a token with write access to it"
+        else:
+            msg = f"could not {action} {repo_id}: the Hub at {endpoint} answered {status}: {e.server_message or e}"
+        raise _error(msg, token) from e
+    except (LocalEntryNotFoundError, OfflineModeIsEnabled) as e:
+        if offline or isinstance(e, OfflineModeIsEnabled):
+            rev = f" at revision {revision!r}" if revision else ""
+            msg = (f"{repo_id}{rev} is not in the local Hugging Face cache and offline mode is on "
+                   "(HF_HUB_OFFLINE=1): pull it once while online, or unset HF_HUB_OFFLINE")
+        elif isinstance(e.__cause__, (httpx2.TransportError, OSError)):
+            msg = down
+        else:
+            msg = f"could not {action} {repo_id}: {e}"
+        raise _error(msg, token) from e
+    except (httpx2.TransportError, ConnectionError) as e:
+        raise _error(f"{down} ({type(e).__name__})", token) from e
+
+
+def _error(message: str, token: str | None) -> HubError:
+    if token:
+        message = message.replace(token, "***")
+    return HubError(message)
