@@ -31,7 +31,7 @@ def hub_server():
 
 
 @pytest.fixture
-def hub(hub_server):
+def local_hub(hub_server):
     """The local Hub, emptied for this test."""
     hub_server.reset()
     return hub_server

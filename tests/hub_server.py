@@ -209,8 +209,9 @@ class _Handler(BaseHTTPRequestHandler):
         if namespace != self.user:
             raise _HTTPError(403, f"You don't have the rights to create a model under the namespace {namespace}")
         repo_id = f"{namespace}/{payload['name']}"
-        if repo_id in self.state.repos:
-            raise _HTTPError(409, "You already created this model repo", headers={})
+        if repo_id in self.state.repos:  # the client reads "url" from this 409 when exist_ok=True
+            msg = "You already created this model repo"
+            return 409, {"error": msg, "url": f"{self._base()}/{repo_id}"}, {"X-Error-Message": msg}
         private = payload.get("visibility") == "private" or bool(payload.get("private"))
         self.state.create(repo_id, self.user, private)
         return 200, {"url": f"{self._base()}/{repo_id}", "name": repo_id}, {}

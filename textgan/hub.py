@@ -62,11 +62,11 @@ def push(
 
     from .card import build_card
 
-    run_dir = Path(run_dir)
-    config = _validate_run_dir(run_dir, what=f"{run_dir} is not a valid run directory")
     token = _resolve_token(token)
     if token is None:
         raise HubError(NO_TOKEN_MESSAGE)
+    run_dir = Path(run_dir)
+    config = _validate_run_dir(run_dir, what=f"{run_dir} is not a valid run directory")
     endpoint = _endpoint()
     if _offline():
         raise HubError(f"cannot push {repo_id}: offline mode is on (HF_HUB_OFFLINE=1); unset it to upload")
@@ -111,25 +111,22 @@ def pull(
     endpoint = _endpoint()
     offline = _offline()
 
+    api = HfApi(endpoint=endpoint, token=token or False)
     with _hub_errors(repo_id, endpoint, token, action="pull", revision=revision, offline=offline):
+        # Resolve the revision to a commit once (this also records it in the cache for later offline pulls); every
+        # file then comes from that commit, even if someone pushes meanwhile.
+        rev = api.resolve_revision(repo_id, revision=revision, local_files_only=offline)
         if offline:  # no listing possible: take what the cache holds, then check it like a download
-            snapshot = snapshot_download(
-                repo_id, revision=revision, token=token or False, endpoint=endpoint, local_files_only=True,
-                allow_patterns=[f"*{s}" for s in ALLOWED_SUFFIXES] + list(ALLOWED_EXTRA),
-            )
-            sha = revision or "cache"
+            wanted = [f"*{s}" for s in ALLOWED_SUFFIXES] + list(ALLOWED_EXTRA)
         else:
-            info = HfApi(endpoint=endpoint).model_info(
-                repo_id, revision=revision, files_metadata=True, token=token or False
-            )
-            sha = info.sha
+            info = api.model_info(repo_id, revision=rev.resolved, files_metadata=True)
             wanted = _check_listing(repo_id, {s.rfilename: s.size for s in info.siblings or []}, max_file_bytes)
-            # Pinning the commit sha makes every file come from the same commit, even if someone pushes meanwhile.
-            snapshot = snapshot_download(
-                repo_id, revision=sha, token=token or False, endpoint=endpoint, allow_patterns=wanted
-            )
+        snapshot = snapshot_download(
+            repo_id, revision=rev, token=token or False, endpoint=endpoint, allow_patterns=wanted,
+            local_files_only=offline,
+        )
 
-    return _install(Path(snapshot), out, repo_id=repo_id, sha=sha, overwrite=overwrite, max_file_bytes=max_file_bytes)
+    return _install(Path(snapshot), out, repo_id=repo_id, sha=rev.resolved, overwrite=overwrite, max_file_bytes=max_file_bytes)
 
 
 # ------------------------------------------------------------------------------------------------ safety checks
@@ -245,6 +242,7 @@ def _hub_errors(repo_id: str, endpoint: str, token: str | None, *, action: str, 
         OfflineModeIsEnabled,
         RepositoryNotFoundError,
         RevisionNotFoundError,
+        RevisionResolutionError,
     )
 
     down = f"cannot reach the Hugging Face Hub at {endpoint}: check your network, or HF_ENDPOINT if you use a mirror"
@@ -273,7 +271,7 @@ def _hub_errors(repo_id: str, endpoint: str, token: str | None, *, action: str, 
         else:
             msg = f"could not {action} {repo_id}: the Hub at {endpoint} answered {status}: {e.server_message or e}"
         raise _error(msg, token) from e
-    except (LocalEntryNotFoundError, OfflineModeIsEnabled) as e:
+    except (LocalEntryNotFoundError, OfflineModeIsEnabled, RevisionResolutionError) as e:
         if offline or isinstance(e, OfflineModeIsEnabled):
             rev = f" at revision {revision!r}" if revision else ""
             msg = (f"{repo_id}{rev} is not in the local Hugging Face cache and offline mode is on "
