@@ -1,0 +1,50 @@
+"""Corpora: text or a synthetic source -> `Corpus` (vocab + padded LongTensor splits), built from a spec dict.
+
+A spec is {"kind": "modes" | "oracle" | "text", **settings}; runs record it so they can rebuild their data.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from functools import lru_cache
+from typing import Any
+
+from .base import BOS, EOS, PAD, SPECIALS, UNK, Corpus, CorpusError
+from .modes import ModesCorpus
+from .oracle import OracleCorpus
+from .text import TextCorpus
+
+KINDS: dict[str, type[Corpus]] = {"modes": ModesCorpus, "oracle": OracleCorpus, "text": TextCorpus}
+
+__all__ = ["BOS", "EOS", "PAD", "SPECIALS", "UNK", "Corpus", "CorpusError", "ModesCorpus", "OracleCorpus",
+           "TextCorpus", "KINDS", "build_corpus", "check_spec"]
+
+
+def check_spec(spec: dict[str, Any]) -> tuple[type[Corpus], dict[str, Any]]:
+    """The corpus class and its keyword arguments, or a CorpusError naming what is wrong."""
+    if not isinstance(spec, dict) or spec.get("kind") not in KINDS:
+        kind = spec.get("kind") if isinstance(spec, dict) else spec
+        raise CorpusError(f"unknown corpus kind {kind!r}; choose one of {sorted(KINDS)}")
+    cls = KINDS[spec["kind"]]
+    kwargs = {k: v for k, v in spec.items() if k != "kind"}
+    params = inspect.signature(cls.__init__).parameters
+    unknown = sorted(set(kwargs) - set(params))
+    if unknown:
+        allowed = sorted(p for p in params if p != "self")
+        raise CorpusError(f"corpus {spec['kind']!r} has no setting(s) {unknown}; it takes {allowed}")
+    return cls, kwargs
+
+
+def build_corpus(spec: dict[str, Any]) -> Corpus:
+    """Build (synthetic corpora: or reuse, they are deterministic) the corpus a spec describes."""
+    cls, kwargs = check_spec(spec)
+    if cls is TextCorpus:
+        return cls(**kwargs)
+    return _synthetic(json.dumps(spec, sort_keys=True))
+
+
+@lru_cache(maxsize=8)
+def _synthetic(key: str) -> Corpus:
+    cls, kwargs = check_spec(json.loads(key))
+    return cls(**kwargs)

@@ -1,0 +1,102 @@
+"""The Corpus: a vocabulary plus padded train/test token tensors, and how to turn ids back into text.
+
+Every data source (synthetic modes, the oracle LSTM, text files) produces this one shape, so variants and
+metrics never ask where the data came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import torch
+from torch import Tensor
+
+PAD, BOS, EOS, UNK = 0, 1, 2, 3
+SPECIALS = ["<pad>", "<bos>", "<eos>", "<unk>"]
+
+
+class CorpusError(ValueError):
+    """Bad corpus input (missing/empty/undecodable file, absurd settings). The message says what to fix."""
+
+
+@dataclass
+class Corpus:
+    """Token-id data every variant trains on.
+
+    `train`/`test` are LongTensors `[N, L]`: each row is a sentence, then EOS, then PAD up to `seq_len`.
+    Corpora without specials (the oracle) set `has_specials=False`: every id is a real token and
+    rows are exactly `seq_len` long.
+    """
+
+    name: str
+    vocab: list[str]
+    train: Tensor
+    test: Tensor
+    spec: dict[str, Any]
+    joiner: str = " "
+    has_specials: bool = True
+    start_id: int = BOS
+    info: dict[str, Any] = field(default_factory=dict)
+    tokenizer: Any = None  # a `tokenizers.Tokenizer` for BPE corpora, used to decode
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    @property
+    def seq_len(self) -> int:
+        return int(self.train.shape[1])
+
+    def describe(self) -> dict[str, Any]:
+        """What a run records about its data so it can be rebuilt and checked later."""
+        return {
+            "name": self.name,
+            "vocab_size": self.vocab_size,
+            "seq_len": self.seq_len,
+            "n_train": int(self.train.shape[0]),
+            "n_test": int(self.test.shape[0]),
+            **self.info,
+        }
+
+    def strip(self, ids: Sequence[int] | Tensor) -> list[int]:
+        """Ids of the sentence proper: cut at the first EOS/PAD (for corpora that have them)."""
+        row = ids.tolist() if isinstance(ids, Tensor) else list(ids)
+        if not self.has_specials:
+            return row
+        out = []
+        for t in row:
+            if t in (EOS, PAD):
+                break
+            if t != BOS:
+                out.append(t)
+        return out
+
+    def tokens(self, ids: Sequence[int] | Tensor) -> list[str]:
+        """The sentence's tokens as strings, without specials (the unit of BLEU and n-gram metrics)."""
+        return [self.vocab[t] for t in self.strip(ids)]
+
+    def decode(self, ids: Sequence[int] | Tensor) -> str:
+        """Readable text of one sequence."""
+        stripped = self.strip(ids)
+        if self.tokenizer is not None:
+            return self.tokenizer.decode(stripped)
+        return self.joiner.join(self.vocab[t] for t in stripped)
+
+    def decode_batch(self, ids: Tensor) -> list[str]:
+        return [self.decode(row) for row in ids]
+
+    def evaluate(self, samples: Tensor) -> dict[str, float]:
+        """Corpus-specific quick metrics on generated `[B, L]` ids (mode coverage, NLL-oracle); none by default."""
+        return {}
+
+
+def pad_rows(rows: Sequence[Sequence[int]], seq_len: int) -> Tensor:
+    """Rows of ids -> `[N, seq_len]` with EOS after each sentence and PAD after that."""
+    out = torch.full((len(rows), seq_len), PAD, dtype=torch.long)
+    for i, row in enumerate(rows):
+        n = min(len(row), seq_len - 1)
+        if n:
+            out[i, :n] = torch.tensor(row[:n], dtype=torch.long)
+        out[i, n] = EOS
+    return out

@@ -1,0 +1,112 @@
+"""Text files, one sentence per line, at word, character or BPE level.
+
+Lines longer than `max_len` tokens are truncated and counted; words beyond the vocabulary cap become UNK and are
+counted too: nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from .base import SPECIALS, UNK, Corpus, CorpusError, pad_rows
+
+LEVELS = ("word", "char", "bpe")
+WORD_RE = re.compile(r"\w+|[^\w\s]")
+MAX_VOCAB_CAP = 1_000_000
+MAX_LEN_CAP = 512
+
+
+def read_lines(path: str | Path) -> list[str]:
+    """Non-blank lines of a UTF-8 file, with errors that name the file and the offending line."""
+    p = Path(path)
+    if not p.exists():
+        raise CorpusError(f"corpus file not found: {p}")
+    if not p.is_file():
+        raise CorpusError(f"corpus path is not a file: {p}")
+    lines = []
+    for number, raw in enumerate(p.read_bytes().splitlines(), 1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise CorpusError(f"{p}: line {number} is not valid UTF-8 (byte {e.start}: {raw[e.start:e.start + 1]!r}); "
+                              "save the file as UTF-8") from None
+        line = line.strip().lstrip("\ufeff")
+        if line:
+            lines.append(line)
+    if not lines:
+        raise CorpusError(f"{p} is empty: a corpus needs one sentence per line")
+    return lines
+
+
+class TextCorpus(Corpus):
+    def __init__(self, path: str, test_path: str | None = None, level: str = "word", lowercase: bool = True,
+                 vocab_cap: int = 10_000, max_len: int | None = None, test_fraction: float = 0.1,
+                 bpe_vocab: int = 2000, seed: int = 0) -> None:
+        if level not in LEVELS:
+            raise CorpusError(f"text level {level!r} unknown; choose one of {LEVELS}")
+        if not 1 <= vocab_cap <= MAX_VOCAB_CAP:
+            raise CorpusError(f"vocab_cap={vocab_cap} is out of range 1..{MAX_VOCAB_CAP}")
+        if max_len is not None and not 2 <= max_len <= MAX_LEN_CAP:
+            raise CorpusError(f"max_len={max_len} is out of range: a sentence needs 2..{MAX_LEN_CAP} tokens")
+        lines = read_lines(path)
+        if test_path:
+            train_lines, test_lines = lines, read_lines(test_path)
+        else:
+            if len(lines) < 2:
+                raise CorpusError(f"{path} has a single line: need at least 2 to split off a test set "
+                                  "(or pass a separate test file)")
+            if not 0 < test_fraction < 1:
+                raise CorpusError(f"test_fraction={test_fraction} must be between 0 and 1")
+            order = list(range(len(lines)))
+            random.Random(seed).shuffle(order)
+            n_test = min(len(lines) - 1, max(1, round(len(lines) * test_fraction)))
+            test_lines = [lines[i] for i in order[:n_test]]
+            train_lines = [lines[i] for i in order[n_test:]]
+        if lowercase:
+            train_lines = [s.lower() for s in train_lines]
+            test_lines = [s.lower() for s in test_lines]
+
+        tokenizer = None
+        if level == "bpe":
+            tokenizer = _train_bpe(train_lines, min(bpe_vocab, vocab_cap))
+            vocab = [tok for tok, _ in sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])]
+            encode = lambda s: tokenizer.encode(s).ids  # noqa: E731
+            info: dict[str, Any] = {}
+        else:
+            split = (lambda s: WORD_RE.findall(s)) if level == "word" else list
+            counts = Counter(tok for s in train_lines for tok in split(s))
+            kept = [tok for tok, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:vocab_cap]]
+            vocab = SPECIALS + kept
+            index = {tok: i for i, tok in enumerate(vocab)}
+            encode = lambda s: [index.get(tok, UNK) for tok in split(s)]  # noqa: E731
+            info = {"oov_types": max(0, len(counts) - vocab_cap)}
+        train_ids = [encode(s) for s in train_lines]
+        test_ids = [encode(s) for s in test_lines]
+        longest = max(len(r) for r in train_ids + test_ids)
+        limit = max_len or min(longest, MAX_LEN_CAP)
+        truncated = sum(len(r) > limit for r in train_ids + test_ids)
+        unk = sum(t == UNK for r in train_ids + test_ids for t in r)
+        spec = {"kind": "text", "path": str(path), "test_path": str(test_path) if test_path else None,
+                "level": level, "lowercase": lowercase, "vocab_cap": vocab_cap, "max_len": limit,
+                "test_fraction": test_fraction, "bpe_vocab": bpe_vocab, "seed": seed}
+        info.update({"level": level, "truncated_lines": truncated, "unk_tokens": unk, "max_len": limit})
+        super().__init__(name="text", vocab=vocab, train=pad_rows(train_ids, limit + 1),
+                         test=pad_rows(test_ids, limit + 1), spec=spec, joiner=" " if level == "word" else "",
+                         info=info, tokenizer=tokenizer)
+
+
+def _train_bpe(lines: list[str], vocab_size: int):
+    """A byte-level BPE (`tokenizers`) whose first ids are our specials, so PAD/BOS/EOS/UNK keep their ids."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE(unk_token=SPECIALS[UNK]))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=max(vocab_size, len(SPECIALS) + 1), special_tokens=SPECIALS,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(lines, trainer)
+    return tok

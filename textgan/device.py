@@ -1,0 +1,32 @@
+"""One device setting for everything: 'auto' picks CUDA, then Apple MPS, then the CPU. Probed only when asked."""
+
+from __future__ import annotations
+
+import torch
+
+CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """The torch.device for a setting, or a clear error when the requested accelerator is absent."""
+    base = name.split(":")[0]
+    if base not in CHOICES:
+        raise ValueError(f"unknown device {name!r}; choose one of {CHOICES} (or cuda:N)")
+    if base == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if base == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but no CUDA GPU is available here; use --device cpu or auto")
+    if base == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device 'mps' requested but Apple MPS is not available here; use --device cpu or auto")
+    return torch.device(name)
+
+
+def describe_device(device: torch.device) -> str:
+    """A human label: 'cpu' or 'cuda (NVIDIA H100 80GB HBM3)'."""
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return device.type

@@ -1,0 +1,62 @@
+"""Turning logits into tokens and into the `[.., V]` vectors a critic reads.
+
+Gumbel-max gives an exact categorical sample (argmax of logits + Gumbel noise) and is cheaper than
+`multinomial` on large vocabularies; the same noise gives the Gumbel-softmax relaxation, so the token fed back to
+an autoregressive generator and the relaxed vector shown to the critic always agree.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+RELAXATIONS = ("softmax", "gumbel", "st")
+
+
+def gumbel_noise(shape: torch.Size | tuple[int, ...], rng: torch.Generator | None, device, dtype=torch.float32) -> Tensor:
+    """Standard Gumbel(0, 1) samples; the epsilons keep log(0) out when `rand` returns exactly 0.
+
+    In-place ops: on a CPU this is memory-bound, and skipping the temporaries halves its cost at V=5000.
+    """
+    u = torch.rand(shape, generator=rng, device=device, dtype=dtype)
+    return u.add_(1e-10).log_().neg_().add_(1e-10).log_().neg_()
+
+
+def sample_logits(logits: Tensor, temperature: float = 1.0, method: str = "gumbel",
+                  rng: torch.Generator | None = None) -> Tensor:
+    """Draw token ids from `(..., V)` logits. temperature 0 means greedy (argmax)."""
+    if temperature == 0:
+        return logits.argmax(-1)
+    scaled = logits / temperature
+    if method == "gumbel":
+        return (scaled + gumbel_noise(scaled.shape, rng, scaled.device, scaled.dtype)).argmax(-1)
+    if method == "multinomial":
+        probs = F.softmax(scaled, -1)
+        flat = probs.reshape(-1, probs.shape[-1])
+        return torch.multinomial(flat, 1, generator=rng).reshape(probs.shape[:-1])
+    raise ValueError(f"unknown sampling method {method!r}; use 'gumbel' or 'multinomial'")
+
+
+def relax(logits: Tensor, relaxation: str, tau: float, rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
+    """Sampled token ids `(...)` and the differentiable vector `(..., V)` the critic sees.
+
+    - softmax: softmax(logits / tau); the token is a Gumbel-max sample (fed back, not differentiated).
+    - gumbel:  Gumbel-softmax, softmax((logits + g) / tau); the token is its argmax.
+    - st:      straight-through: forward is the exact one-hot of the Gumbel-max token, the backward pass is
+               the gradient of the Gumbel-softmax (one_hot + soft - soft.detach()).
+    """
+    if relaxation not in RELAXATIONS:
+        raise ValueError(f"unknown relaxation {relaxation!r}; choose one of {RELAXATIONS}")
+    if tau <= 0:
+        raise ValueError(f"relaxation temperature must be > 0, got {tau}")
+    g = gumbel_noise(logits.shape, rng, logits.device, logits.dtype)
+    perturbed = logits + g
+    tokens = perturbed.argmax(-1)
+    if relaxation == "softmax":
+        return tokens, F.softmax(logits / tau, -1)
+    soft = F.softmax(perturbed / tau, -1)
+    if relaxation == "gumbel":
+        return tokens, soft
+    hard = F.one_hot(tokens, logits.shape[-1]).to(soft.dtype)
+    return tokens, hard + soft - soft.detach()

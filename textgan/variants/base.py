@@ -1,0 +1,175 @@
+"""The contract every training algorithm keeps, and the few helpers they share.
+
+A variant owns the math of one algorithm: its optimizers, its losses, its schedules. `run.py` owns the loop,
+the data, the logging and the checkpoints. `step` returns 0-d tensors and never calls `.item()`, so a run on a
+GPU synchronises only when it logs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar, Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..corpora import Corpus
+
+
+def grad_norm(params: Iterable[nn.Parameter]) -> Tensor:
+    """Global L2 norm of the gradients (taken before the optimizer step; what the app plots)."""
+    norms = [p.grad.detach().norm() for p in params if p.grad is not None]
+    if not norms:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(norms))
+
+
+def one_hot(tokens: Tensor, vocab_size: int) -> Tensor:
+    """Real text as the critic sees it: exact one-hot rows `(B, L, V)`."""
+    return F.one_hot(tokens, vocab_size).float()
+
+
+def mle_loss(gen: nn.Module, real: Tensor) -> Tensor:
+    """Teacher-forced mean per-token negative log-likelihood (nats)."""
+    logits = gen(real)  # (B, L, V)
+    return F.cross_entropy(logits.flatten(0, 1), real.flatten())
+
+
+class Variant:
+    """Base of all variants. Subclasses set the class attributes and implement `step`."""
+
+    name: ClassVar[str]
+    Config: ClassVar[type]
+    paper: ClassVar[str] = ""
+    needs_critic: ClassVar[bool] = True
+    needs_log_prob: ClassVar[bool] = False
+    """True when the generator must be autoregressive (MLE, policy gradients)."""
+    default_generator: ClassVar[dict[str, Any]] = {"kind": "lstm"}
+    default_critic: ClassVar[dict[str, Any] | None] = {"kind": "cnn"}
+    lr_fields: ClassVar[dict[str, str]] = {}
+    """Optimizer name -> config field holding its learning rate (changed live by `update`)."""
+
+    def __init__(self, gen: nn.Module, critic: nn.Module | None, corpus: Corpus, cfg: Any,
+                 device: torch.device, rng: torch.Generator | None = None) -> None:
+        if self.needs_log_prob and not getattr(gen, "autoregressive", False):
+            raise ValueError(f"variant {self.name!r} needs an autoregressive generator (lstm, gru), "
+                             f"got {type(gen).__name__}")
+        if self.needs_critic and critic is None:
+            raise ValueError(f"variant {self.name!r} needs a critic")
+        self.gen, self.critic, self.corpus, self.cfg, self.device, self.rng = gen, critic, corpus, cfg, device, rng
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.pretrain_opt: torch.optim.Optimizer | None = None
+
+    @property
+    def batches_per_step(self) -> int:
+        """How many real batches one `step` consumes (the run stacks them: `(n*B, L)`)."""
+        return 1
+
+    def step(self, real: Tensor) -> dict[str, Tensor]:
+        raise NotImplementedError
+
+    def pretrain_step(self, real: Tensor) -> dict[str, Tensor]:
+        """One MLE step on the generator, for variants whose Config asks for `pretrain_steps`."""
+        self.pretrain_step_setup()
+        loss = mle_loss(self.gen, real)
+        self.pretrain_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = grad_norm(self.gen.parameters())
+        self.pretrain_opt.step()
+        return {"loss/mle": loss.detach(), "grad_norm/gen": norm}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Optimizer states (and subclasses' schedules): what exact resume needs besides the weights."""
+        sd = {name: opt.state_dict() for name, opt in self.optimizers.items()}
+        if self.pretrain_opt is not None:
+            sd["pretrain"] = self.pretrain_opt.state_dict()
+        return sd
+
+    def load_state_dict(self, sd: dict[str, Any]) -> None:
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(sd[name])
+        if "pretrain" in sd:
+            self.pretrain_step_setup()
+            self.pretrain_opt.load_state_dict(sd["pretrain"])
+
+    def pretrain_step_setup(self) -> None:
+        """The pre-training optimizer is created on first use, so variants without pre-training carry none."""
+        if self.pretrain_opt is None:
+            self.pretrain_opt = torch.optim.Adam(self.gen.parameters(), lr=getattr(self.cfg, "pretrain_lr", 1e-3))
+
+    def update(self, **changes: Any) -> None:
+        """Change hyperparameters between steps (the app does this while paused); learning rates apply at once."""
+        valid = {f.name for f in dataclasses.fields(self.cfg)}
+        unknown = set(changes) - valid
+        if unknown:
+            raise ValueError(f"{self.name} has no setting(s) {sorted(unknown)}; it takes {sorted(valid)}")
+        self.cfg = dataclasses.replace(self.cfg, **changes)
+        check_config(self.cfg)
+        for opt_name, field_name in self.lr_fields.items():
+            if field_name in changes and opt_name in self.optimizers:
+                for group in self.optimizers[opt_name].param_groups:
+                    group["lr"] = changes[field_name]
+
+
+class AdversarialVariant(Variant):
+    """A GAN iteration: `critic_steps` critic updates (each on its own real batch), then one generator update.
+
+    The app's "step one critic / one generator update" calls `critic_step` / `gen_step` directly.
+    """
+
+    @property
+    def batches_per_step(self) -> int:
+        return self.cfg.critic_steps
+
+    def fake(self, n: int) -> Tensor:
+        """Relaxed generated sequences `(n, L, V)` with gradients to the generator."""
+        _, soft = self.gen.relaxed(n, self.cfg.relaxation, self.cfg.tau, self.rng)
+        return soft
+
+    def critic_step(self, real: Tensor) -> dict[str, Tensor]:
+        raise NotImplementedError
+
+    def gen_step(self, batch_size: int) -> dict[str, Tensor]:
+        raise NotImplementedError
+
+    def step(self, real: Tensor) -> dict[str, Tensor]:
+        out: dict[str, Tensor] = {}
+        chunks = real.chunk(self.cfg.critic_steps)
+        for chunk in chunks:
+            out.update(self.critic_step(chunk))
+        out.update(self.gen_step(chunks[0].shape[0]))
+        return out
+
+    def optimize(self, name: str, loss: Tensor, params: list[nn.Parameter]) -> Tensor:
+        """zero_grad, backward, measure the gradient norm, step. Returns the norm."""
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = grad_norm(params)
+        opt.step()
+        return norm
+
+
+def check_config(cfg: Any) -> None:
+    """Reject absurd hyperparameters with a message, before they turn into NaNs."""
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        if f.name.startswith("lr") and not 0 < v <= 1:
+            raise ValueError(f"{f.name}={v}: a learning rate must be in (0, 1]")
+        if f.name.endswith("steps") and f.name != "pretrain_steps" and not 1 <= v <= 1000:
+            raise ValueError(f"{f.name}={v}: must be between 1 and 1000")
+        if f.name in ("pretrain_steps",) and not 0 <= v <= 10_000_000:
+            raise ValueError(f"{f.name}={v}: must be >= 0")
+        if f.name in ("tau", "clip") and not 0 < v < 1e6:
+            raise ValueError(f"{f.name}={v}: must be positive")
+        if f.name == "gp_lambda" and not 0 <= v < 1e6:
+            raise ValueError(f"{f.name}={v}: must be >= 0")
+    relaxation = getattr(cfg, "relaxation", None)
+    if relaxation is not None:
+        from ..nets.relax import RELAXATIONS
+
+        if relaxation not in RELAXATIONS:
+            raise ValueError(f"relaxation={relaxation!r}; choose one of {RELAXATIONS}")
