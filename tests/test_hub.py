@@ -137,6 +137,15 @@ def test_offline_pull_of_an_uncached_repo_says_so_without_a_request(local_hub, t
     assert local_hub.state.requests == []
 
 
+@pytest.mark.parametrize("repo_id", ["no-namespace", "a/b/c", "../etc", "alice/..", "alice/has space", ""])
+def test_an_invalid_repo_id_is_refused_up_front(local_hub, tmp_path, repo_id):
+    with pytest.raises(HubError, match="invalid repo id .*expected USER/NAME"):
+        hub.pull(repo_id, out=tmp_path / "out")
+    with pytest.raises(HubError, match="invalid repo id"):
+        hub.push(tmp_path, repo_id, token=ALICE)
+    assert local_hub.state.requests == []
+
+
 def test_pull_refuses_to_overwrite_a_non_empty_directory(local_hub, tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "mine.txt").write_text("keep me")

@@ -34,6 +34,7 @@ ALLOWED_EXTRA = ("README.md",)
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz", ".h5")
 MAX_FILE_BYTES = 1 << 30  # 1 GiB per file: far above any textgan net, far below filling a disk
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # top-level, no hidden files, no path tricks
+_REPO_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*/[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 NO_TOKEN_MESSAGE = "no Hugging Face token: pass --token, set HF_TOKEN or run `hf auth login`"
 
@@ -62,6 +63,7 @@ def push(
 
     from .card import build_card
 
+    _check_repo_id(repo_id)
     token = _resolve_token(token)
     if token is None:
         raise HubError(NO_TOKEN_MESSAGE)
@@ -104,6 +106,7 @@ def pull(
     """
     from huggingface_hub import HfApi, snapshot_download
 
+    _check_repo_id(repo_id)
     out = Path(out) if out is not None else Path("checkpoints") / repo_id.replace("/", "--")
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise HubError(f"{out} already exists and is not empty: pass --out DIR or overwrite=True")
@@ -130,6 +133,11 @@ def pull(
 
 
 # ------------------------------------------------------------------------------------------------ safety checks
+
+
+def _check_repo_id(repo_id: str) -> None:
+    if not isinstance(repo_id, str) or not _REPO_ID.fullmatch(repo_id) or ".." in repo_id:
+        raise HubError(f"invalid repo id {repo_id!r}: expected USER/NAME (letters, digits, '-', '_', '.')")
 
 
 def _is_run_file(name: str) -> bool:
