@@ -10,6 +10,7 @@ from textgan.metrics.frechet import fed, frechet_distance
 from textgan.metrics.ngram import avg_length, distinct_n, js_divergence, js_n, unique_ratio
 from textgan.metrics.nll import nll_gen, nll_oracle
 from textgan.metrics.self_bleu import self_bleu, self_bleu_scores
+from textgan.metrics.sweep import sweep
 
 __all__ = [
     "ReferenceIndex",
@@ -25,5 +26,6 @@ __all__ = [
     "nll_oracle",
     "self_bleu",
     "self_bleu_scores",
+    "sweep",
     "unique_ratio",
 ]

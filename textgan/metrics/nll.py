@@ -29,7 +29,7 @@ def _device_of(model: Any) -> "torch.device | None":
 def nll_oracle(oracle: Any, samples: "torch.Tensor", batch_size: int = 256) -> float:
     """NLL-oracle in nats per token: mean of `oracle.nll(batch)` over batches of generated `samples` (N, L).
 
-    `oracle.nll(tokens (B, L)) -> Tensor` returns the per-token mean NLL of the batch (a 0-d tensor, or (B,)
+    `oracle.nll(tokens (B, L))` returns the per-token mean NLL of the batch (a float, a 0-d tensor, or (B,)
     per-sample means, which are averaged). All samples have the oracle's fixed length, so weighting each batch
     by its number of rows gives the per-token mean over all samples.
     """
@@ -42,7 +42,8 @@ def nll_oracle(oracle: Any, samples: "torch.Tensor", batch_size: int = 256) -> f
     with torch.no_grad():
         for batch in samples.split(batch_size):
             batch = batch.to(device) if device is not None else batch
-            total += float(oracle.nll(batch).double().mean()) * len(batch)
+            value = torch.as_tensor(oracle.nll(batch), dtype=torch.float64)  # float, 0-d or (B,)
+            total += float(value.mean()) * len(batch)
     return total / len(samples)
 
 

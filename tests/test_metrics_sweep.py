@@ -1,0 +1,143 @@
+"""Temperature sweeps on small fake runs (the engine's Run is duck-typed, so these do not depend on it)."""
+
+import math
+import sys
+import types
+
+import pytest
+import torch
+
+from textgan.metrics import sweep
+
+V, L = 6, 5
+
+
+class UnigramGen(torch.nn.Module):
+    """Every position i.i.d. from softmax(logits / T); forward returns logits (B, L, V) like textgan nets."""
+
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = torch.nn.Parameter(torch.tensor(logits, dtype=torch.float), requires_grad=False)
+
+    def forward(self, tokens):
+        return self.logits.expand(*tokens.shape, -1)  # (B, L, V)
+
+    def log_prob(self, tokens):
+        return torch.log_softmax(self.logits, -1)[tokens]  # (B, L)
+
+    def sample(self, n, temperature=1.0, rng=None):
+        if temperature == 0:
+            return self.logits.argmax().repeat(n, L)
+        probs = torch.softmax(self.logits / temperature, -1)
+        return torch.multinomial(probs, n * L, replacement=True, generator=rng).view(n, L)
+
+
+class TextCorpus:
+    name, has_specials = "text", True
+
+    def __init__(self, test):
+        self.test = test
+
+    def tokens(self, ids):
+        return [f"w{t}" for t in ids.tolist() if t != 0]  # 0 = PAD
+
+
+class OracleCorpus:
+    name, has_specials = "oracle", False
+
+    def __init__(self, true_logits, test):
+        self.logp, self.test = torch.log_softmax(torch.tensor(true_logits), -1), test
+
+    def tokens(self, ids):
+        return ids.tolist()
+
+    def nll(self, tokens):
+        return float(-self.logp[tokens].mean())
+
+
+class ModesCorpus:
+    """Mode m is the sentence whose first token is m + 1 (m < k); a first token 0 is invalid."""
+
+    name, has_specials, k = "modes", True, 4
+
+    def __init__(self, test):
+        self.test = test
+
+    def tokens(self, ids):
+        return ids.tolist()
+
+    def classify_ids(self, ids):
+        first = ids[:, 0]
+        return torch.where((first >= 1) & (first <= self.k), first - 1, torch.full_like(first, -1))
+
+
+LOGITS = [0.5, 2.0, 1.0, 0.0, -0.5, 1.5]
+
+
+def run_of(corpus, logits=LOGITS):
+    return types.SimpleNamespace(corpus=corpus, gen=UnigramGen(logits), device="cpu")
+
+
+def test_text_sweep_bleu_vs_self_bleu():
+    g = torch.Generator().manual_seed(1)
+    test = torch.multinomial(torch.softmax(torch.tensor(LOGITS), -1), 300 * L, True, generator=g).view(300, L)
+    df = sweep(run_of(TextCorpus(test)), temperatures=[0, 0.5, 1.0, 3.0], n_samples=200)
+    assert list(df.temperature) == [0, 0.5, 1.0, 3.0]
+    for col in ["bleu2", "bleu5", "self_bleu2", "self_bleu5", "distinct2", "unique_ratio", "avg_length", "nll_gen"]:
+        assert col in df.columns
+    assert df.attrs["quality"] == "bleu4" and df.attrs["diversity"] == "self_bleu4"
+    greedy = df.iloc[0]
+    assert greedy.self_bleu4 == pytest.approx(1.0) and greedy.unique_ratio == pytest.approx(1 / 200)
+    assert math.isnan(greedy.nll_gen)  # not computed for greedy decoding
+    sb = df.self_bleu4.tolist()
+    assert sb[0] > sb[1] > sb[2] > sb[3]  # hotter -> more diverse
+    assert df.distinct2.is_monotonic_increasing
+    assert df.nll_gen.iloc[2] < df.nll_gen.iloc[1] and df.nll_gen.iloc[2] < df.nll_gen.iloc[3]
+
+
+def test_oracle_sweep_nll_oracle_vs_nll_gen_exact():
+    g = torch.Generator().manual_seed(2)
+    test = torch.multinomial(torch.softmax(torch.tensor(LOGITS), -1), 100 * L, True, generator=g).view(100, L)
+    corpus = OracleCorpus(LOGITS, test)
+    df = sweep(run_of(corpus), temperatures=[0.5, 1.0, 2.0], n_samples=300, batch_size=64)
+    assert df.attrs["quality"] == "nll_oracle" and df.attrs["diversity"] == "nll_gen"
+    assert df.nll_oracle.is_monotonic_increasing  # colder samples are more probable under the oracle
+    # NLL-gen of the tempered model on the test split, by hand
+    for t, got in zip(df.temperature, df.nll_gen):
+        logp = torch.log_softmax(torch.tensor(LOGITS) / t, -1)
+        assert got == pytest.approx(float(-logp[test].double().mean()), rel=1e-6)
+    assert df.nll_gen.iloc[1] < df.nll_gen.iloc[0] and df.nll_gen.iloc[1] < df.nll_gen.iloc[2]
+
+
+def test_modes_sweep_precision_vs_coverage():
+    logits = [1.0, 3.0, 0.0, 0.0, 0.0, 0.0]  # token 1 (mode 0) dominates; token 0 and 5 are invalid first tokens
+    corpus = ModesCorpus(torch.ones(10, L, dtype=torch.long))
+    df = sweep(run_of(corpus, logits), temperatures=[0, 0.3, 5.0], n_samples=400)
+    assert df.attrs["quality"] == "precision" and df.attrs["diversity"] == "coverage"
+    assert df.coverage.iloc[0] == pytest.approx(1 / 4) and df.precision.iloc[0] == pytest.approx(1.0)
+    assert df.entropy.iloc[0] == 0.0
+    assert df.coverage.iloc[2] == pytest.approx(1.0) and df.precision.iloc[2] < 0.9
+
+
+def test_sweep_is_reproducible_and_restores_train_mode():
+    run = run_of(OracleCorpus(LOGITS, torch.zeros(4, L, dtype=torch.long)))
+    run.gen.train()
+    a = sweep(run, temperatures=[1.0], n_samples=50, seed=3)
+    b = sweep(run, temperatures=[1.0], n_samples=50, seed=3)
+    assert a.equals(b) and run.gen.training
+
+
+def test_sweep_accepts_a_run_directory(monkeypatch, tmp_path):
+    loaded = []
+    fake_run_module = types.ModuleType("textgan.run")
+
+    class Run:
+        @staticmethod
+        def load(path):
+            loaded.append(path)
+            return run_of(OracleCorpus(LOGITS, torch.zeros(4, L, dtype=torch.long)))
+
+    fake_run_module.Run = Run
+    monkeypatch.setitem(sys.modules, "textgan.run", fake_run_module)
+    df = sweep(tmp_path, temperatures=[1.0], n_samples=10)
+    assert loaded == [tmp_path] and len(df) == 1
