@@ -1,0 +1,364 @@
+"""`Run`: corpus + nets + variant built from one `RunConfig`, stepped as a stream of events, saved and resumed.
+
+The run owns the loop (data batches, pre-training phase, logging cadence, NaN guard, checkpoints); the variant
+owns the math. All randomness of a run flows from its own generators (data order, noise, sampling), saved in the
+checkpoint, so k steps + save + load + m steps equals k + m steps bit for bit on the CPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+from torch import Tensor
+
+from . import __version__
+from .checkpoint import (FORMAT, NET_FILES, CheckpointError, decode_state, encode_state, read_json,
+                         validate_run_dir, variant_config, write_json, write_run_dir)
+from .corpora import Corpus, build_corpus
+from .device import resolve_device
+from .events import Event, Failed, Metrics, Samples, Saved, Scalars
+from .nets import build_critic, build_generator, spec_of
+from .variants import AdversarialVariant, get_variant
+
+MAX_BATCH = 65_536
+
+
+@dataclass
+class RunConfig:
+    """Everything needed to rebuild a run. Net specs default to the variant's paper choice when None."""
+
+    corpus: dict[str, Any] = field(default_factory=lambda: {"kind": "modes", "k": 8})
+    """Corpus spec: {"kind": "modes"|"oracle"|"text", **settings}."""
+    variant: str = "wgan-gp"
+    """Registry name of the training algorithm (`python -m textgan list-variants`)."""
+    variant_config: dict[str, Any] = field(default_factory=dict)
+    """Overrides of the variant's paper defaults."""
+    generator: dict[str, Any] | None = None
+    """Generator spec {"kind": "lstm"|"gru"|"conv", ...}; None = the variant's default."""
+    critic: dict[str, Any] | None = None
+    """Critic spec {"kind": "cnn"|"lstm"|"conv", ...}; None = the variant's default."""
+    batch_size: int = 64
+    seed: int = 0
+    device: str = "auto"
+    log_every: int = 1
+    """Scalars every n steps (each log synchronises with the device)."""
+    sample_every: int = 50
+    eval_every: int = 100
+    eval_samples: int = 500
+    """Samples drawn for each evaluation."""
+    show_samples: int = 16
+    """Samples in each `Samples` event."""
+    save_every: int = 0
+    """Checkpoint every n steps into `out` (0 = only when asked)."""
+    out: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
+        if not isinstance(d, dict):
+            raise ValueError("a run config must be a mapping")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"RunConfig has no field(s) {sorted(unknown)}; it takes {sorted(names)}")
+        cfg = cls(**d)
+        cfg.check()
+        return cfg
+
+    def check(self) -> None:
+        """Reject absurd settings with a message that names them."""
+        ints = {"batch_size": (1, MAX_BATCH), "log_every": (1, 10**9), "sample_every": (0, 10**9),
+                "eval_every": (0, 10**9), "eval_samples": (1, 10**6), "show_samples": (0, 10**4),
+                "save_every": (0, 10**9), "seed": (0, 2**63 - 1)}
+        for name, (lo, hi) in ints.items():
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+                raise ValueError(f"{name}={v!r} must be an integer in {lo}..{hi}")
+        for name in ("corpus", "variant_config"):
+            if not isinstance(getattr(self, name), dict):
+                raise ValueError(f"{name} must be a mapping")
+        for name in ("generator", "critic"):
+            v = getattr(self, name)
+            if v is not None and not isinstance(v, dict):
+                raise ValueError(f"{name} must be a mapping or None")
+        if not isinstance(self.variant, str):
+            raise ValueError("variant must be a name")
+
+    def net_specs(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """(generator spec, critic spec or None), with the variant's defaults filled in."""
+        variant = get_variant(self.variant)
+        gen = dict(self.generator or variant.default_generator)
+        if not variant.needs_critic:
+            return gen, None
+        return gen, dict(self.critic or variant.default_critic)
+
+
+class Run:
+    """A live training run. `steps(n)` yields events; `save`/`load` checkpoint it exactly."""
+
+    def __init__(self, config: RunConfig, corpus: Corpus | None = None) -> None:
+        config.check()
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.corpus = corpus if corpus is not None else build_corpus(config.corpus)
+        variant_cls = get_variant(config.variant)
+        cfg = variant_config(variant_cls, config.variant_config)
+        gen_spec, critic_spec = config.net_specs()
+        c = self.corpus
+        # Weights from the run's seed without disturbing (or depending on) the global RNG.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            self.gen = build_generator(gen_spec, c.vocab_size, c.seq_len, c.start_id).to(self.device)
+            self.critic = (build_critic(critic_spec, c.vocab_size, c.seq_len).to(self.device)
+                           if critic_spec is not None else None)
+        self.rng = torch.Generator(self.device).manual_seed(config.seed)
+        self.data_rng = torch.Generator().manual_seed(config.seed + 1)
+        self.variant = variant_cls(self.gen, self.critic, c, cfg, self.device, rng=self.rng)
+        self.step = 0
+        self.history: list[dict[str, float]] = []
+        self.last_samples: list[str] = []
+        self.last_metrics: dict[str, float] = {}
+        self.failed: str | None = None
+        self._train_gpu: Tensor | None = None
+
+    # ---- training ------------------------------------------------------------------------------------------
+
+    @property
+    def phase(self) -> str:
+        """'pretrain' while the variant's MLE pre-training lasts, then 'train'."""
+        return "pretrain" if self.step < getattr(self.variant.cfg, "pretrain_steps", 0) else "train"
+
+    def _batch(self, n_batches: int = 1) -> Tensor:
+        """`n_batches` stacked random training batches `(n*B, L)`, drawn with replacement from the run's RNG."""
+        train = self.corpus.train
+        if train.shape[0] == 0:
+            raise RuntimeError(f"this run has no training data: the corpus file {self.corpus.spec.get('path')!r} "
+                               "is not on this machine. Pass the corpus again to continue training.")
+        if self._train_gpu is None:
+            self._train_gpu = train.to(self.device)
+        idx = torch.randint(0, train.shape[0], (n_batches * self.config.batch_size,), generator=self.data_rng)
+        return self._train_gpu[idx.to(self.device)]
+
+    def train_step(self) -> dict[str, Tensor]:
+        """One iteration of the current phase; returns the variant's 0-d tensors (not yet synchronised)."""
+        if self.phase == "pretrain":
+            out = self.variant.pretrain_step(self._batch())
+        else:
+            out = self.variant.step(self._batch(self.variant.batches_per_step))
+        self.step += 1
+        return out
+
+    def partial_step(self, which: str) -> dict[str, float]:
+        """One critic update or one generator update alone (the app's fine-grained Step); not counted as a step."""
+        v = self.variant
+        if not isinstance(v, AdversarialVariant) or self.phase == "pretrain":
+            raise ValueError(f"{v.name} in phase {self.phase!r} has no separate critic/generator updates")
+        out = v.critic_step(self._batch()) if which == "critic" else v.gen_step(self.config.batch_size)
+        return {k: float(t) for k, t in out.items()}
+
+    def steps(self, n: int) -> Iterator[Event]:
+        """Train `n` iterations, yielding Scalars / Samples / Metrics / Saved / Failed events as they happen."""
+        cfg = self.config
+        if self.failed:
+            yield Failed(self.step, f"run already failed: {self.failed}")
+            return
+        for _ in range(n):
+            try:
+                out = self.train_step()
+            except torch.cuda.OutOfMemoryError:
+                yield self._fail(f"out of GPU memory at step {self.step + 1} with batch size {cfg.batch_size}: "
+                                 "lower the batch size or the net sizes")
+                return
+            if self.step % cfg.log_every == 0 or self.step == 1:
+                values = {k: float(v) for k, v in out.items()}
+                bad = [k for k, v in values.items() if not math.isfinite(v)]
+                if bad:
+                    yield self._fail(f"{bad[0]} became {values[bad[0]]} at step {self.step}; lower the learning "
+                                     "rates or change the variant's settings")
+                    return
+                values["phase"] = 0.0 if self.phase == "pretrain" else 1.0
+                self.history.append({"step": self.step, **values})
+                yield Scalars(self.step, values)
+            if cfg.sample_every and self.step % cfg.sample_every == 0:
+                yield self.samples_event()
+            if cfg.eval_every and self.step % cfg.eval_every == 0:
+                yield Metrics(self.step, self.evaluate())
+            if cfg.save_every and cfg.out and self.step % cfg.save_every == 0:
+                yield Saved(self.step, self.save(cfg.out))
+
+    def _fail(self, message: str) -> Failed:
+        self.failed = message
+        return Failed(self.step, message)
+
+    # ---- sampling and evaluation ---------------------------------------------------------------------------
+
+    def _sample_rng(self, seed: int | None) -> torch.Generator:
+        # Display/eval sampling never touches the training RNG: same seed -> same samples, and exact resume
+        # does not depend on how often a UI asked for samples.
+        s = seed if seed is not None else self.config.seed * 1_000_003 + self.step
+        return torch.Generator(self.device).manual_seed(s)
+
+    @torch.no_grad()
+    def sample_tokens(self, n: int, seed: int | None = None, temperature: float = 1.0) -> Tensor:
+        """`(n, L)` generated ids."""
+        if not 0 <= temperature <= 100:
+            raise ValueError(f"temperature={temperature} must be in [0, 100] (0 = greedy)")
+        rng = self._sample_rng(seed)
+        return torch.cat([self.gen.sample(min(1024, n - i), temperature=temperature, rng=rng)
+                          for i in range(0, n, 1024)]) if n > 0 else torch.zeros(0, self.corpus.seq_len, dtype=torch.long)
+
+    def sample_texts(self, n: int, seed: int | None = None, temperature: float = 1.0) -> list[str]:
+        return self.corpus.decode_batch(self.sample_tokens(n, seed, temperature))
+
+    def samples_event(self) -> Samples:
+        ids = self.sample_tokens(self.config.show_samples)
+        self.last_samples = self.corpus.decode_batch(ids)
+        return Samples(self.step, self.last_samples, ids.tolist())
+
+    @torch.no_grad()
+    def evaluate(self, n: int | None = None, seed: int | None = None, temperature: float = 1.0) -> dict[str, float]:
+        """Quick metrics on fresh samples: the corpus's own (mode coverage, NLL-oracle), distinct-2, unique ratio,
+        and NLL-gen on (up to 1000 rows of) the test split for autoregressive generators."""
+        from .metrics.ngram import distinct_n, unique_ratio
+
+        samples = self.sample_tokens(n or self.config.eval_samples, seed, temperature)
+        seqs = [self.corpus.strip(row) for row in samples.cpu()]
+        values = {f"eval/{k}": v for k, v in self.corpus.evaluate(samples).items()}
+        values["eval/distinct2"] = distinct_n(seqs, 2)
+        values["eval/unique"] = unique_ratio(seqs)
+        test = self.corpus.test
+        if getattr(self.gen, "autoregressive", False) and test.shape[0]:
+            rows = test[:1000].to(self.device)
+            values["eval/nll_gen"] = float(-self.gen.log_prob(rows).mean())
+        self.last_metrics = values
+        if self.history and self.history[-1]["step"] == self.step:
+            self.history[-1].update(values)
+        else:
+            self.history.append({"step": self.step, **values})
+        return values
+
+    # ---- checkpoints ---------------------------------------------------------------------------------------
+
+    def _rng_state(self) -> dict[str, Tensor]:
+        state = {"run": self.rng.get_state(), "data": self.data_rng.get_state(), "torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            state["cuda"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write the run directory atomically (see DESIGN.md) and return its path."""
+        from safetensors.torch import save_file
+
+        target = path or self.config.out
+        if target is None:
+            raise ValueError("no directory to save to: pass a path or set RunConfig.out")
+        if self.failed:
+            raise RuntimeError(f"not saving a failed run over the last good checkpoint ({self.failed})")
+        gen_spec, critic_spec = spec_of(self.gen), (spec_of(self.critic) if self.critic is not None else None)
+        run_dict = {**self.config.to_dict(), "generator": gen_spec, "critic": critic_spec}
+        config = {"format": FORMAT, "textgan_version": __version__, "step": self.step, "run": run_dict,
+                  "variant_paper": self.variant.paper, "corpus_info": self.corpus.describe()}
+        tensors, skeleton = encode_state({"variant": self.variant.state_dict(), "rng": self._rng_state()})
+
+        def weights(module):
+            return lambda p: save_file({k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}, str(p))
+
+        files = {
+            "config.json": write_json(config),
+            NET_FILES["generator"]: weights(self.gen),
+            "state.safetensors": lambda p: save_file(tensors, str(p)),
+            "state.json": write_json({"step": self.step, "state": skeleton,
+                                      "variant_config": dataclasses.asdict(self.variant.cfg)}),
+            "vocab.json": write_json(self.corpus.vocab),
+            "history.csv": self._write_history,
+            "samples.txt": lambda p: p.write_text("".join(s + "\n" for s in self.last_samples), encoding="utf-8"),
+            "metrics.json": write_json({"step": self.step, **self.last_metrics}),
+        }
+        if self.critic is not None:
+            files[NET_FILES["critic"]] = weights(self.critic)
+        if self.corpus.tokenizer is not None:
+            files["tokenizer.json"] = lambda p: self.corpus.tokenizer.save(str(p))
+        return write_run_dir(target, files)
+
+    def _write_history(self, path: Path) -> None:
+        import pandas as pd
+
+        pd.DataFrame(self.history).to_csv(path, index=False)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto", corpus: Corpus | None = None) -> "Run":
+        """Rebuild a saved run, validated first (see checkpoint.validate_run_dir), ready to sample or resume.
+
+        A text corpus whose file is not on this machine is rebuilt from vocab.json alone: sampling, decoding
+        and evaluation that needs no data work; training asks for the corpus.
+        """
+        from safetensors.torch import load_file
+
+        root = Path(path)
+        config = validate_run_dir(root)
+        rc = RunConfig.from_dict({**config["run"], "device": device})
+        if corpus is None:
+            corpus = _rebuild_corpus(root, rc.corpus, config["corpus_info"])
+        if corpus.vocab_size != config["corpus_info"]["vocab_size"] or corpus.seq_len != config["corpus_info"]["seq_len"]:
+            raise CheckpointError(f"the rebuilt corpus ({corpus.vocab_size} tokens, length {corpus.seq_len}) does not "
+                                  f"match the checkpoint ({config['corpus_info']['vocab_size']}, "
+                                  f"{config['corpus_info']['seq_len']})")
+        run = cls(rc, corpus=corpus)
+        run.gen.load_state_dict(load_file(str(root / NET_FILES["generator"]), device=str(run.device)))
+        if run.critic is not None:
+            run.critic.load_state_dict(load_file(str(root / NET_FILES["critic"]), device=str(run.device)))
+        if (root / "state.json").is_file() and (root / "state.safetensors").is_file():
+            meta = read_json(root / "state.json")
+            state = decode_state(meta["state"], load_file(str(root / "state.safetensors")))
+            run.variant.cfg = variant_config(type(run.variant), meta.get("variant_config", {}))
+            run.variant.load_state_dict(state["variant"])
+            rng = state["rng"]
+            run.rng.set_state(rng["run"].to(torch.uint8))
+            run.data_rng.set_state(rng["data"].to(torch.uint8))
+            torch.set_rng_state(rng["torch"].to(torch.uint8))
+            if "cuda" in rng and run.device.type == "cuda":
+                torch.cuda.set_rng_state(rng["cuda"].to(torch.uint8), run.device)
+        run.step = int(config.get("step", 0))
+        run.history = _read_history(root / "history.csv")
+        if (root / "samples.txt").is_file():
+            run.last_samples = (root / "samples.txt").read_text(encoding="utf-8").splitlines()
+        if (root / "metrics.json").is_file():
+            m = read_json(root / "metrics.json")
+            run.last_metrics = {k: v for k, v in m.items() if k != "step" and isinstance(v, (int, float))}
+        return run
+
+
+def _rebuild_corpus(root: Path, spec: dict[str, Any], info: dict[str, Any]) -> Corpus:
+    if spec.get("kind") != "text" or Path(str(spec.get("path", ""))).is_file():
+        return build_corpus(spec)
+    vocab = read_json(root / "vocab.json")
+    tokenizer = None
+    if (root / "tokenizer.json").is_file():
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(root / "tokenizer.json"))
+    empty = torch.zeros(0, info["seq_len"], dtype=torch.long)
+    return Corpus(name="text", vocab=vocab, train=empty, test=empty, spec=spec,
+                  joiner=" " if spec.get("level", "word") == "word" else "", tokenizer=tokenizer,
+                  info={k: v for k, v in info.items() if k not in ("name", "vocab_size", "seq_len", "n_train", "n_test")})
+
+
+def _read_history(path: Path) -> list[dict[str, float]]:
+    if not path.is_file() or path.stat().st_size == 0:
+        return []
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"history.csv cannot be read: {e}") from None
+    return [{k: v for k, v in row.items() if not (isinstance(v, float) and math.isnan(v))}
+            for row in df.to_dict("records")]
