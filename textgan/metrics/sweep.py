@@ -93,8 +93,8 @@ def sweep(
     `run_or_checkpoint`: a run directory (loaded with `textgan.run.Run.load`) or a run-like object with
     `.corpus` (`.name`, `.test` (N, L), `.tokens(ids) -> list[str]`; `modes`: `.classify_ids`, `.k`; `oracle`:
     `.nll(tokens)`), `.gen` (`.sample(n, temperature=, rng=) -> (n, L)`, optionally `.log_prob`) and `.device`.
-    Columns: temperature, n_samples, distinct1..4, unique_ratio, avg_length, nll_gen (if the generator has
-    `log_prob`, temperature > 0), and per corpus bleu{n}/self_bleu{n}, nll_oracle, or precision/coverage/entropy.
+    Columns: temperature, n_samples, distinct1..4, unique_ratio, avg_length, nll_gen (autoregressive generators
+    with `log_prob`, temperature > 0; padding positions excluded on corpora with specials), and per corpus bleu{n}/self_bleu{n}, nll_oracle, or precision/coverage/entropy.
     `df.attrs["quality"]` / `["diversity"]` name the pair to plot, with `"higher_is_better"` for each.
     """
     import pandas as pd
@@ -114,6 +114,8 @@ def sweep(
     test = corpus.test
     refs = ReferenceIndex([corpus.tokens(row) for row in test], max_n=max(orders)) if kind == "text" else None
 
+    # NLL-gen only for autoregressive generators (textgan nets say so with `.autoregressive`)
+    scores_likelihood = hasattr(gen, "log_prob") and getattr(gen, "autoregressive", True)
     was_training = getattr(gen, "training", None)
     if was_training:
         gen.eval()
@@ -125,7 +127,7 @@ def sweep(
             row: dict[str, Any] = {"temperature": float(t), "n_samples": n_samples}
             row.update({f"distinct{n}": distinct_n(toks, n) for n in (1, 2, 3, 4)})
             row["unique_ratio"], row["avg_length"] = unique_ratio(toks), avg_length(toks)
-            if hasattr(gen, "log_prob") and t > 0:
+            if scores_likelihood and t > 0:
                 row["nll_gen"] = nll_gen(_Tempered(gen, float(t)), test.to(device) if device else test,
                                          batch_size, pad_id=pad_id)
             if kind == "text":
