@@ -67,10 +67,13 @@ def test_push_pull_round_trip_samples_and_resumes_exactly(local_hub, trained, tm
     a, b = Run.load(trained, device="cpu"), Run.load(pulled, device="cpu")
     assert a.step == b.step == STEPS
     assert same_params(a.gen, b.gen)
-    assert a.sample_texts(8, seed=123, temperature=1.0) == b.sample_texts(8, seed=123, temperature=1.0)
+    texts = a.sample_texts(8, seed=123, temperature=1.0)
+    assert len(texts) == 8 and texts == b.sample_texts(8, seed=123, temperature=1.0)
 
     # Training continues exactly as the local copy does, and as a run that was never interrupted.
-    assert scalars(a, MORE) == scalars(b, MORE)
+    logged = scalars(b, MORE)
+    assert len(logged) == MORE and logged[0][0] == STEPS + 1
+    assert scalars(a, MORE) == logged
     assert same_params(a.gen, b.gen)
     straight = new_run()
     for _ in straight.steps(STEPS + MORE):

@@ -30,9 +30,8 @@ logger = logging.getLogger(__name__)
 # What a run directory is made of (see DESIGN.md). Everything else in a repo is ignored, never downloaded.
 ALLOWED_SUFFIXES = (".json", ".safetensors", ".csv", ".txt")
 ALLOWED_EXTRA = ("README.md",)
-# Formats that are (or may be) pickles: loading one can run arbitrary code.
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz", ".h5")
-MAX_FILE_BYTES = 1 << 30  # 1 GiB per file: far above any textgan net, far below filling a disk
+# The per-file size cap and the pickle suffixes are textgan.checkpoint's (MAX_FILE_BYTES, PICKLE_SUFFIXES): one
+# policy for a run directory, whether it is checked before downloading (here) or before loading (there).
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # top-level, no hidden files, no path tricks
 _REPO_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*/[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
@@ -97,15 +96,19 @@ def pull(
     token: str | None = None,
     out: str | Path | None = None,
     overwrite: bool = False,
-    max_file_bytes: int = MAX_FILE_BYTES,
+    max_file_bytes: int | None = None,
 ) -> Path:
     """Download `repo_id` (at `revision`) into a run directory that `Run.load` accepts, and return its path.
 
     `out` defaults to `checkpoints/<owner>--<name>`. An existing non-empty `out` is refused unless `overwrite=True`.
     The repo is listed and checked before anything is downloaded, and validated before anything is written to `out`.
+    `max_file_bytes` defaults to `textgan.checkpoint.MAX_FILE_BYTES` (env `TEXTGAN_MAX_FILE_BYTES`).
     """
     from huggingface_hub import HfApi, snapshot_download
 
+    from .checkpoint import MAX_FILE_BYTES
+
+    max_file_bytes = MAX_FILE_BYTES if max_file_bytes is None else max_file_bytes
     _check_repo_id(repo_id)
     out = Path(out) if out is not None else Path("checkpoints") / repo_id.replace("/", "--")
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
@@ -146,6 +149,8 @@ def _is_run_file(name: str) -> bool:
 
 def _check_listing(repo_id: str, sizes: dict[str, int | None], max_file_bytes: int) -> list[str]:
     """Decide from the repo's file listing what to download, or refuse the repo. Nothing is downloaded yet."""
+    from .checkpoint import PICKLE_SUFFIXES
+
     wanted = sorted(name for name in sizes if _is_run_file(name))
     pickles = sorted(name for name in sizes if name.lower().endswith(PICKLE_SUFFIXES))
     has_tensors = any(name.endswith(".safetensors") for name in wanted)
