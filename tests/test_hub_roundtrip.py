@@ -2,6 +2,7 @@
 for the same seed, and training that resumes exactly. Then feed `pull` hostile variants of that run."""
 
 import json
+import logging
 
 import pytest
 import torch
@@ -81,10 +82,13 @@ def test_push_pull_round_trip_samples_and_resumes_exactly(local_hub, trained, tm
     assert same_params(straight.gen, b.gen)
 
 
-def test_pushed_repo_has_the_run_and_a_card_and_never_the_token(local_hub, trained, tmp_path, monkeypatch):
+def test_pushed_repo_has_the_run_and_a_card_and_never_the_token(local_hub, trained, tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("HF_TOKEN", ALICE)  # the token from the environment this time
     before = files_of(trained)
+    caplog.set_level(logging.DEBUG)
     hub.push(trained, "alice/carded", commit_message="first upload")
+    hub.pull("alice/carded", out=tmp_path / "pulled")
+    assert caplog.records and ALICE not in caplog.text  # huggingface_hub's and ours, at DEBUG level
     assert files_of(trained) == before  # the card is written into a staging copy, not the run dir
     repo_files = set(HfApi(token=ALICE).list_repo_files("alice/carded"))
     assert {"config.json", "generator.safetensors", "README.md", "history.csv"} <= repo_files
