@@ -72,8 +72,11 @@ def push(
     if _offline():
         raise HubError(f"cannot push {repo_id}: offline mode is on (HF_HUB_OFFLINE=1); unset it to upload")
 
-    files = [p for p in sorted(run_dir.iterdir()) if p.is_file() and _is_run_file(p.name) and p.name != "README.md"]
-    skipped = [p.name for p in run_dir.iterdir() if p.is_file() and p not in files and p.name != "README.md"]
+    # The card is always regenerated from the run's files, so that it matches what is uploaded; symlinks are not
+    # followed, so nothing from outside the run directory is uploaded by accident.
+    regular = [p for p in sorted(run_dir.iterdir()) if p.is_file() and not p.is_symlink() and p.name != "README.md"]
+    files = [p for p in regular if _is_run_file(p.name)]
+    skipped = [p.name for p in run_dir.iterdir() if p not in files and p.name != "README.md"]
     if skipped:
         logger.warning("not uploading files that are not part of a run directory: %s", ", ".join(sorted(skipped)))
     message = commit_message or f"textgan: {config['run'].get('variant', 'run')} at step {config.get('step', 0)}"
@@ -193,7 +196,10 @@ def _install(snapshot: Path, out: Path, *, repo_id: str, sha: str, overwrite: bo
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             out.rename(old)
             tmp.rename(out)
-            shutil.rmtree(old) if old.is_dir() else old.unlink()
+            if old.is_dir():
+                shutil.rmtree(old)
+            else:
+                old.unlink()
         else:
             tmp.rename(out)
     except BaseException:
