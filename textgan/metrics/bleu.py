@@ -118,7 +118,9 @@ class ReferenceIndex:
         return out[n] if isinstance(n, int) else out
 
 
-def bleu(hypotheses: Seqs, references: Seqs | ReferenceIndex, n: int | Iterable[int] = 4):
+def bleu(
+    hypotheses: Seqs, references: Seqs | ReferenceIndex, n: int | Iterable[int] = 4
+) -> float | dict[int, float]:
     """Mean BLEU-n of `hypotheses` against the whole `references` set (see module docstring).
 
     Pass a `ReferenceIndex` to reuse the reference n-gram index across evaluations.

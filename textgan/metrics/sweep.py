@@ -94,7 +94,8 @@ def sweep(
     `.corpus` (`.name`, `.test` (N, L), `.tokens(ids) -> list[str]`; `modes`: `.classify_ids`, `.k`; `oracle`:
     `.nll(tokens)`), `.gen` (`.sample(n, temperature=, rng=) -> (n, L)`, optionally `.log_prob`) and `.device`.
     Columns: temperature, n_samples, distinct1..4, unique_ratio, avg_length, nll_gen (autoregressive generators
-    with `log_prob`, temperature > 0; padding positions excluded on corpora with specials), and per corpus bleu{n}/self_bleu{n}, nll_oracle, or precision/coverage/entropy.
+    with `log_prob`, temperature > 0; padding excluded on corpora with specials), and per corpus
+    bleu{n}/self_bleu{n}, nll_oracle, or precision/coverage/entropy.
     `df.attrs["quality"]` / `["diversity"]` name the pair to plot, with `"higher_is_better"` for each.
     """
     import pandas as pd
