@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-# Variant registry name -> the paper it implements (shown in the card; unknown names fall back to a generic line).
+# Variant registry name -> the paper it implements, for runs whose config.json has no "variant_paper".
 PAPERS: dict[str, str] = {
     "mle": "Maximum-likelihood (teacher forcing) baseline; no adversarial training",
     "gan": "Goodfellow et al., *Generative Adversarial Nets*, NeurIPS 2014",
@@ -40,6 +40,8 @@ def build_card(run_dir: str | Path, *, repo_id: str | None = None):
     rc: dict[str, Any] = config.get("run", {})
     info: dict[str, Any] = config.get("corpus_info", {})
     variant = str(rc.get("variant", "unknown"))
+    # The run records its variant's paper; the table below covers cards of runs saved without it.
+    paper = config.get("variant_paper") or PAPERS.get(variant, "see the textgan variant registry for its paper")
     corpus_spec = rc.get("corpus", {}) or {}
     corpus = str(info.get("name") or corpus_spec.get("kind") or "unknown")
     gen_kind = (rc.get("generator") or {}).get("kind")
@@ -67,7 +69,7 @@ def build_card(run_dir: str | Path, *, repo_id: str | None = None):
         f"# {name}",
         "",
         f"A text GAN trained with TextGAN Lab (the `textgan` library): variant **{variant}** "
-        f"({PAPERS.get(variant, 'see the textgan variant registry for its paper')}).",
+        f"({paper}).",
         "",
         "| | |",
         "|---|---|",
