@@ -2,7 +2,9 @@
 at the local Hub server (tests/hub_server.py): huggingface_hub reads HF_ENDPOINT and HF_HOME once, at import time, and
 transformers/gradio import it too. Tests never touch the user's cache, token or the real Hub."""
 
+import atexit
 import os
+import shutil
 import socket
 import tempfile
 
@@ -14,6 +16,7 @@ with socket.socket() as _s:  # a free port, chosen now so that HF_ENDPOINT can b
 
 os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{HUB_PORT}"
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="textgan-test-hf-home-")
+atexit.register(shutil.rmtree, os.environ["HF_HOME"], True)
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 for _var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN_PATH"):
