@@ -135,7 +135,8 @@ def pull(
             local_files_only=offline,
         )
 
-    return _install(Path(snapshot), out, repo_id=repo_id, sha=rev.resolved, overwrite=overwrite, max_file_bytes=max_file_bytes)
+    return _install(Path(snapshot), out, repo_id=repo_id, sha=rev.resolved, overwrite=overwrite,
+                    max_file_bytes=max_file_bytes)
 
 
 # ------------------------------------------------------------------------------------------------ safety checks
