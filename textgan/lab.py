@@ -235,6 +235,8 @@ class Session:
         self._samples: list[tuple[str, int | None]] = []
         self._hist: tuple[int, list[int], int] | None = None  # (step, counts per mode, invalid count)
         self._version = 0
+        self.run_id = 0
+        """Bumped when the run is replaced (reset, load): the UI resets the figures' zoom then."""
         self._lock = threading.Lock()  # guards rows, samples, state, message
         self._run_lock = threading.RLock()  # held around every use of self.run
         self._wake = threading.Condition()
@@ -307,6 +309,7 @@ class Session:
             self.run = None
             self._rows, self._samples, self._hist = [], [], None
             self.state, self.message = "idle", "reset: press Train to start a new run"
+            self.run_id += 1
             self.first_scalars_s = None
             self._version += 1
 
@@ -411,6 +414,7 @@ class Session:
             self._rows = [dict(r) for r in run.history]
             self._samples = [(s, None) for s in run.last_samples]
             self._hist = None
+            self.run_id += 1
             self.state, self.message = "stopped", f"loaded {Path(path).name} at step {run.step}: press Train to continue"
             self._version += 1
 
@@ -445,7 +449,7 @@ class Session:
         corpus = self.run.corpus if self.run is not None else None
         k = getattr(corpus, "k", None)
         return {
-            "state": state, "message": message, "version": version, "step": self.step_count,
+            "state": state, "message": message, "version": version, "step": self.step_count, "run_id": self.run_id,
             "history": df,
             "samples": [(t, _label(m)) for t, m in samples],
             "hist": None if hist is None or k is None else {

@@ -225,25 +225,39 @@ class Run:
 
     @torch.no_grad()
     def evaluate(self, n: int | None = None, seed: int | None = None, temperature: float = 1.0) -> dict[str, float]:
-        """Quick metrics on fresh samples: the corpus's own (mode coverage, NLL-oracle), distinct-2, unique ratio,
-        and NLL-gen on (up to 1000 rows of) the test split for autoregressive generators."""
-        from .metrics.ngram import distinct_n, unique_ratio
+        """Metrics on fresh samples: the corpus's own (mode precision/coverage/entropy, NLL-oracle), distinct-2,
+        unique ratio, BLEU-2..4 against the test split and Self-BLEU-4 on text corpora, and NLL-gen (the
+        generator on up to 1000 test rows, PAD positions excluded) for autoregressive generators."""
+        from .corpora import PAD
+        from .metrics import distinct_n, nll_gen, self_bleu, unique_ratio
 
         samples = self.sample_tokens(n or self.config.eval_samples, seed, temperature)
         seqs = [self.corpus.strip(row) for row in samples.cpu()]
         values = {f"eval/{k}": v for k, v in self.corpus.evaluate(samples).items()}
         values["eval/distinct2"] = distinct_n(seqs, 2)
         values["eval/unique"] = unique_ratio(seqs)
+        if self.corpus.name == "text" and self.corpus.test.shape[0]:
+            for order, value in self._reference_index().bleu(seqs, (2, 3, 4)).items():
+                values[f"eval/bleu{order}"] = value
+            values["eval/self_bleu4"] = self_bleu(seqs[:1000], 4)
         test = self.corpus.test
         if getattr(self.gen, "autoregressive", False) and test.shape[0]:
-            rows = test[:1000].to(self.device)
-            values["eval/nll_gen"] = float(-self.gen.log_prob(rows).mean())
+            pad = PAD if self.corpus.has_specials else None
+            values["eval/nll_gen"] = nll_gen(self.gen, test[:1000].to(self.device), pad_id=pad)
         self.last_metrics = values
         if self.history and self.history[-1]["step"] == self.step:
             self.history[-1].update(values)
         else:
             self.history.append({"step": self.step, **values})
         return values
+
+    def _reference_index(self):
+        """BLEU's n-gram index over the test split, built once per run."""
+        if getattr(self, "_bleu_index", None) is None:
+            from .metrics import ReferenceIndex
+
+            self._bleu_index = ReferenceIndex([self.corpus.strip(r) for r in self.corpus.test], max_n=4)
+        return self._bleu_index
 
     # ---- checkpoints ---------------------------------------------------------------------------------------
 
@@ -358,7 +372,9 @@ def _read_history(path: Path) -> list[dict[str, float]]:
 
     try:
         df = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+    except pd.errors.EmptyDataError:  # a run saved before its first logged step
+        return []
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
         raise CheckpointError(f"history.csv cannot be read: {e}") from None
     return [{k: v for k, v in row.items() if not (isinstance(v, float) and math.isnan(v))}
             for row in df.to_dict("records")]

@@ -44,7 +44,7 @@ def relax(logits: Tensor, relaxation: str, tau: float, rng: torch.Generator | No
     - softmax: softmax(logits / tau); the token is a Gumbel-max sample (fed back, not differentiated).
     - gumbel:  Gumbel-softmax, softmax((logits + g) / tau); the token is its argmax.
     - st:      straight-through: forward is the exact one-hot of the Gumbel-max token, the backward pass is
-               the gradient of the Gumbel-softmax (one_hot + soft - soft.detach()).
+               the gradient of the Gumbel-softmax.
     """
     if relaxation not in RELAXATIONS:
         raise ValueError(f"unknown relaxation {relaxation!r}; choose one of {RELAXATIONS}")
@@ -59,4 +59,17 @@ def relax(logits: Tensor, relaxation: str, tau: float, rng: torch.Generator | No
     if relaxation == "gumbel":
         return tokens, soft
     hard = F.one_hot(tokens, logits.shape[-1]).to(soft.dtype)
-    return tokens, hard + soft - soft.detach()
+    return tokens, _StraightThrough.apply(soft, hard)
+
+
+class _StraightThrough(torch.autograd.Function):
+    """Forward: exactly `hard` (`hard + soft - soft.detach()` is off by rounding). Backward: the gradient goes
+    to `soft` unchanged."""
+
+    @staticmethod
+    def forward(ctx, soft: Tensor, hard: Tensor) -> Tensor:
+        return hard.clone()
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
+        return grad, None

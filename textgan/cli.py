@@ -1,0 +1,230 @@
+"""`python -m textgan` (or `textgan`): train | sample | eval | list-variants | push | pull.
+
+The CLI is one consumer of the run's event stream: a progress bar for Scalars, lines for Metrics and Failed.
+Bad input ends with one readable line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+EXIT_BAD_INPUT = 2
+
+
+def _parse_settings(pairs: Sequence[str]) -> dict[str, Any]:
+    """key=value pairs; values parsed as JSON when they can be (numbers, true/false, lists), else strings."""
+    out = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set expects key=value, got {pair!r}")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
+
+
+def corpus_spec(args: argparse.Namespace) -> dict[str, Any]:
+    """--corpus modes | oracle | PATH plus its options -> a corpus spec dict."""
+    if args.corpus == "modes":
+        spec: dict[str, Any] = {"kind": "modes", "k": args.k, "weights": args.weights}
+    elif args.corpus == "oracle":
+        spec = {"kind": "oracle"}
+    else:
+        spec = {"kind": "text", "path": args.corpus, "level": args.level}
+        if args.test_file:
+            spec["test_path"] = args.test_file
+        if args.max_len:
+            spec["max_len"] = args.max_len
+        if args.vocab_cap:
+            spec["vocab_cap"] = args.vocab_cap
+    spec.update(_parse_settings(args.corpus_set))
+    return spec
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .device import describe_device
+    from .events import Failed, Metrics, Saved, Scalars
+    from .run import Run, RunConfig
+
+    out = Path(args.out or f"checkpoints/{args.variant}-{Path(args.corpus).stem}")
+    if args.resume:
+        run = Run.load(out, device=args.device)
+        print(f"resuming {out} at step {run.step}", file=sys.stderr)
+    else:
+        if out.exists() and any(out.iterdir()):
+            raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+        if (args.gen_set and not args.generator) or (args.critic_set and not args.critic):
+            raise ValueError("--gen-set needs --generator KIND and --critic-set needs --critic KIND")
+        gen = {"kind": args.generator, **_parse_settings(args.gen_set)} if args.generator else None
+        critic = {"kind": args.critic, **_parse_settings(args.critic_set)} if args.critic else None
+        config = RunConfig(corpus=corpus_spec(args), variant=args.variant, variant_config=_parse_settings(args.set),
+                           generator=gen, critic=critic, batch_size=args.batch_size, seed=args.seed,
+                           device=args.device, log_every=args.log_every, sample_every=args.sample_every,
+                           eval_every=args.eval_every, save_every=args.save_every, out=str(out))
+        run = Run(config)
+    info = run.corpus.describe()
+    print(f"{run.variant.name} on {info['name']} (vocab {info['vocab_size']}, length {info['seq_len']}, "
+          f"{info['n_train']} train) on {describe_device(run.device)}", file=sys.stderr)
+    if info.get("truncated_lines"):
+        print(f"note: {info['truncated_lines']} lines were longer than max_len and were truncated", file=sys.stderr)
+    failed = None
+    start = run.step
+    bar = tqdm(total=args.steps, unit="step", disable=args.quiet, file=sys.stderr)
+    try:
+        for event in run.steps(args.steps):
+            if isinstance(event, Scalars):
+                bar.set_postfix({k.removeprefix("loss/"): f"{v:.3g}" for k, v in event.values.items()
+                                 if k.startswith(("loss", "wasserstein"))}, refresh=False)
+            elif isinstance(event, Metrics):
+                bar.write(f"step {event.step}: " + ", ".join(f"{k.removeprefix('eval/')}={v:.4g}"
+                                                             for k, v in event.values.items()))
+            elif isinstance(event, Saved):
+                bar.write(f"saved {event.path}")
+            elif isinstance(event, Failed):
+                failed = event.message
+            bar.update(run.step - start - bar.n)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted at step {run.step}; saving", file=sys.stderr)
+    bar.close()
+    if failed:
+        print(f"error: {failed}. The last good checkpoint (if any) in {out} is kept.", file=sys.stderr)
+        return 1
+    path = run.save(out)
+    print(path)
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from .run import Run
+
+    run = Run.load(args.run_dir, device=args.device)
+    for text in run.sample_texts(args.n, seed=args.seed, temperature=args.temperature):
+        print(text)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .run import Run
+
+    run = Run.load(args.run_dir, device=args.device)
+    values = run.evaluate(args.n, seed=args.seed, temperature=args.temperature)
+    width = max(len(k) for k in values)
+    for k, v in values.items():
+        print(f"{k.removeprefix('eval/'):<{width}}  {v:.6g}")
+    return 0
+
+
+def cmd_list_variants(args: argparse.Namespace) -> int:
+    from .variants import VARIANTS
+
+    for name, cls in VARIANTS.items():
+        defaults = {f.name: getattr(cls.Config(), f.name) for f in dataclasses.fields(cls.Config)}
+        nets = f"generator {cls.default_generator['kind']}"
+        if cls.needs_critic:
+            nets += f", critic {cls.default_critic['kind']}"
+        print(f"{name:<10} {cls.paper}\n{'':<10} {nets}; " + ", ".join(f"{k}={v}" for k, v in defaults.items()))
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from . import hub
+
+    print(hub.push(args.run_dir, args.repo_id, token=args.token, private=args.private))
+    return 0
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    from . import hub
+
+    print(hub.pull(args.repo_id, revision=args.revision, token=args.token, out=args.out))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="textgan", description="TextGAN Lab: train, sample, evaluate and share text GANs.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a variant on a corpus and save the run directory")
+    t.add_argument("--corpus", default="modes", help="modes | oracle | PATH to a text file (one sentence per line)")
+    t.add_argument("--k", type=int, default=8, help="modes: number of modes (2-64)")
+    t.add_argument("--weights", default="uniform", help="modes: uniform | skewed")
+    t.add_argument("--test-file", help="text: a separate test file (default: 10%% split)")
+    t.add_argument("--level", default="word", choices=["word", "char", "bpe"], help="text: tokenization")
+    t.add_argument("--max-len", type=int, help="text: truncate longer lines (reported)")
+    t.add_argument("--vocab-cap", type=int, help="text: keep the most frequent tokens, others become <unk>")
+    t.add_argument("--corpus-set", action="append", default=[], metavar="KEY=VALUE", help="other corpus settings")
+    t.add_argument("--variant", default="wgan-gp", help="see list-variants")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="variant setting, e.g. lr_gen=1e-3")
+    t.add_argument("--generator", help="generator kind (lstm, gru, conv); default: the variant's")
+    t.add_argument("--gen-set", action="append", default=[], metavar="KEY=VALUE", help="generator setting, e.g. hidden=128")
+    t.add_argument("--critic", help="critic kind (cnn, lstm, conv); default: the variant's")
+    t.add_argument("--critic-set", action="append", default=[], metavar="KEY=VALUE", help="critic setting")
+    t.add_argument("--steps", type=int, default=2000)
+    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
+    t.add_argument("--out", help="run directory (default: checkpoints/VARIANT-CORPUS)")
+    t.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    t.add_argument("--log-every", type=int, default=1)
+    t.add_argument("--sample-every", type=int, default=0)
+    t.add_argument("--eval-every", type=int, default=500)
+    t.add_argument("--save-every", type=int, default=500)
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_train)
+
+    for name, func, help_ in (("sample", cmd_sample, "print samples from a run directory"),
+                              ("eval", cmd_eval, "evaluate a run directory on fresh samples")):
+        s = sub.add_parser(name, help=help_)
+        s.add_argument("run_dir")
+        s.add_argument("-n", type=int, default=10 if name == "sample" else 1000)
+        s.add_argument("--temperature", type=float, default=1.0)
+        s.add_argument("--seed", type=int, default=0)
+        s.add_argument("--device", default="auto")
+        s.set_defaults(func=func)
+
+    lv = sub.add_parser("list-variants", help="the training algorithms, their papers and defaults")
+    lv.set_defaults(func=cmd_list_variants)
+
+    pu = sub.add_parser("push", help="upload a run directory to the Hugging Face Hub")
+    pu.add_argument("run_dir")
+    pu.add_argument("repo_id", help="USER/REPO")
+    pu.add_argument("--private", action="store_true")
+    pu.add_argument("--token", help="default: HF_TOKEN or the huggingface_hub login")
+    pu.set_defaults(func=cmd_push)
+
+    pl = sub.add_parser("pull", help="download and validate a run from the Hub into checkpoints/")
+    pl.add_argument("repo_id")
+    pl.add_argument("--out", help="default: checkpoints/USER--REPO")
+    pl.add_argument("--revision")
+    pl.add_argument("--token")
+    pl.set_defaults(func=cmd_pull)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .checkpoint import CheckpointError
+    from .corpora import CorpusError
+
+    expected: tuple[type[BaseException], ...] = (CorpusError, CheckpointError, ValueError, FileNotFoundError,
+                                                 RuntimeError)
+    try:
+        from .hub import HubError
+
+        expected += (HubError,)
+    except ImportError:
+        pass
+    try:
+        return args.func(args)
+    except expected as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
