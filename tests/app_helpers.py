@@ -1,0 +1,82 @@
+"""Shared fixtures for the app tests: launch the real app on a free local port and drive it with gradio_client."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+from textgan import lab as L
+
+# Tiny settings: a few milliseconds per iteration on 2 CPU cores.
+TINY = {"corpus": "modes", "K (modes)": 4, "variant": "gan", "batch size": 16, "seed": 0, "device": "cpu",
+        "generator": "lstm", "generator size": 16, "critic": "cnn", "critic size": 8}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch(lab: L.Lab):
+    """(demo, client, url) for a fresh app around `lab`."""
+    import app
+    from gradio_client import Client
+
+    demo = app.build_demo(lab)
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    url = f"http://127.0.0.1:{port}/"
+    return demo, Client(url, verbose=False), url
+
+
+def form(client, api_name: str, **by_label):
+    """Positional arguments of an endpoint, from its defaults overridden by label; the variant's hyperparameter
+    fields get that variant's paper defaults (the browser does this when the variant changes)."""
+    params = client.view_api(return_format="dict", print_info=False)["named_endpoints"][api_name]["parameters"]
+    values = dict(by_label)
+    variant = values.get("variant")
+    if variant:
+        for k, v in L.variant_defaults(variant).items():
+            values.setdefault(k, v)
+    return [values[p["label"]] if p["label"] in values else p.get("parameter_default") for p in params]
+
+
+def n_points(plot) -> int:
+    """Points in the first trace of a figure the client received (0 when empty)."""
+    if not plot:
+        return 0
+    fig = plot.get("plot") if isinstance(plot, dict) else plot
+    fig = json.loads(fig) if isinstance(fig, str) else fig
+    data = fig.get("data") or []
+    return len(data[0].get("x") or []) if data else 0
+
+
+class Poller:
+    """Calls /poll and keeps the latest value of each output (the server skips unchanged ones)."""
+
+    NAMES = ("status", "loss", "grad", "metrics", "modes", "samples")
+
+    def __init__(self, client):
+        self.client = client
+        self.last: dict = {}
+
+    def __call__(self) -> dict:
+        out = self.client.predict(api_name="/poll")
+        for name, value in zip(self.NAMES, out):
+            if value is not None and value != {"__type__": "update"}:
+                self.last[name] = value
+        return self.last
+
+    def loss_points(self) -> int:
+        return n_points(self().get("loss"))
+
+    def wait(self, cond, timeout: float = 60.0, every: float = 0.3):
+        end = time.time() + timeout
+        while time.time() < end:
+            snap = self()
+            if cond(snap):
+                return snap
+            time.sleep(every)
+        raise AssertionError(f"timed out; last status: {self.last.get('status')!r}")
