@@ -376,6 +376,11 @@ class Session:
                                if current[k] != v}
             try:
                 if variant_changes:
+                    # Checked on a copy first: Variant.update assigns before it checks, so a refused value would
+                    # otherwise stay in the live config.
+                    from .variants.base import check_config
+
+                    check_config(dataclasses.replace(self.run.variant.cfg, **variant_changes))
                     self.run.variant.update(**variant_changes)
             except ValueError as e:
                 raise LabError(str(e)) from None
