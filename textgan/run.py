@@ -171,6 +171,7 @@ class Run:
             yield Failed(self.step, f"run already failed: {self.failed}")
             return
         for _ in range(n):
+            phase = self.phase
             try:
                 out = self.train_step()
             except torch.cuda.OutOfMemoryError:
@@ -184,7 +185,7 @@ class Run:
                     yield self._fail(f"{bad[0]} became {values[bad[0]]} at step {self.step}; lower the learning "
                                      "rates or change the variant's settings")
                     return
-                values["phase"] = 0.0 if self.phase == "pretrain" else 1.0
+                values["phase"] = 0.0 if phase == "pretrain" else 1.0
                 self.history.append({"step": self.step, **values})
                 yield Scalars(self.step, values)
             if cfg.sample_every and self.step % cfg.sample_every == 0:

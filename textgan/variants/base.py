@@ -55,6 +55,9 @@ class Variant:
         if self.needs_log_prob and not getattr(gen, "autoregressive", False):
             raise ValueError(f"variant {self.name!r} needs an autoregressive generator (lstm, gru), "
                              f"got {type(gen).__name__}")
+        if getattr(cfg, "pretrain_steps", 0) and not getattr(gen, "autoregressive", False):
+            raise ValueError(f"MLE pre-training (pretrain_steps={cfg.pretrain_steps}) needs an autoregressive "
+                             f"generator (lstm, gru), got {type(gen).__name__}")
         if self.needs_critic and critic is None:
             raise ValueError(f"variant {self.name!r} needs a critic")
         self.gen, self.critic, self.corpus, self.cfg, self.device, self.rng = gen, critic, corpus, cfg, device, rng
@@ -104,8 +107,9 @@ class Variant:
         unknown = set(changes) - valid
         if unknown:
             raise ValueError(f"{self.name} has no setting(s) {sorted(unknown)}; it takes {sorted(valid)}")
-        self.cfg = dataclasses.replace(self.cfg, **changes)
-        check_config(self.cfg)
+        cfg = dataclasses.replace(self.cfg, **changes)
+        check_config(cfg)
+        self.cfg = cfg
         for opt_name, field_name in self.lr_fields.items():
             if field_name in changes and opt_name in self.optimizers:
                 for group in self.optimizers[opt_name].param_groups:
