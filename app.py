@@ -93,6 +93,7 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
         s = session(request)
         if s.run is None:
             s.configure(form_config(*form))
+            s.prepare()  # bad corpus / sizes are reported here, not by the worker a moment later
         s.start()
         return s.status_line()
 

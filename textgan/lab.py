@@ -257,6 +257,12 @@ class Session:
         config.check()
         self.config = config
 
+    def prepare(self) -> None:
+        """Build the run now (corpus, nets) so bad settings are reported to the caller rather than by the worker."""
+        with self._run_lock:
+            self._ensure_run()
+        self._set_state(self.state, f"built {self.run.config.variant} on {self.run.corpus.name}")
+
     def start(self, max_steps: int | None = None) -> None:
         """Train in the background: a new run from `config` when there is none, else continue the current one."""
         if self.state == "closed":

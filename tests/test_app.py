@@ -1,0 +1,167 @@
+"""The real app on a local port, driven with gradio_client as a browser would: train, watch the loss series grow,
+pause, resume, stop, save, compare two runs; bad uploads and hub errors come back as messages."""
+
+import time
+from pathlib import Path
+
+import pytest
+from gradio_client import handle_file
+
+from app_helpers import TINY, Poller, form, launch, n_points
+from textgan import lab as L
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    lab = L.Lab(max_training=2, checkpoints=tmp_path_factory.mktemp("checkpoints"), torch_threads=1)
+    demo, client, url = launch(lab)
+    yield lab, client, url
+    lab.close_all()
+    demo.close()
+
+
+def new_client(url):
+    from gradio_client import Client
+
+    return Client(url, verbose=False)
+
+
+def train(client, **changes):
+    return client.predict(*form(client, "/train", **{**TINY, **changes}), api_name="/train")
+
+
+def test_import_is_light():
+    import subprocess
+    import sys
+
+    code = ("import threading, app; assert not any(t.name.startswith('textgan') for t in threading.enumerate()); "
+            "assert len(app.demo.fns) > 10")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+def test_train_pause_resume_stop_save_compare(served):
+    lab, c, url = served
+    assert "training" in train(c) or "queued" in train(c)
+    poll = Poller(c)
+    poll.wait(lambda s: n_points(s.get("loss")) >= 5)
+    n1 = poll.loss_points()
+    poll.wait(lambda s: n_points(s.get("loss")) > n1)  # the loss series grows while training
+
+    c.predict(api_name="/pause")
+    time.sleep(0.5)  # the iteration in flight lands
+    n_paused = poll.loss_points()
+    time.sleep(1.5)
+    assert poll.loss_points() == n_paused and poll.last["status"].startswith("paused")
+
+    # Hyperparameters change while paused; one critic update alone.
+    status = c.predict(*form(c, "/apply", **{**L.variant_defaults("gan"), "lr_gen": 0.002}), api_name="/apply")
+    assert "applied lr_gen=0.002" in status
+    assert "one critic update" in c.predict(*form(c, "/step", step="critic", **TINY), api_name="/step")
+
+    c.predict(api_name="/resume")
+    poll.wait(lambda s: n_points(s.get("loss")) > n_paused + 3)
+    poll.wait(lambda s: s.get("samples") and len(s["samples"]["data"]) == 16)
+    assert all(row[1] == "invalid" or row[1].startswith("mode ") for row in poll.last["samples"]["data"])
+    poll.wait(lambda s: n_points(s.get("modes")) == 5)  # 4 modes + invalid, next to the true weights
+
+    c.predict(api_name="/stop")
+    assert "stopped" in poll()["status"]
+    assert "saved step" in c.predict("app-a", api_name="/save")
+    c.predict(api_name="/reset")
+    assert poll()["status"].startswith("idle") and n_points(poll.last["loss"]) == 0
+
+    train(c, variant="mle")
+    poll.wait(lambda s: "mle" in s["status"] and n_points(s.get("loss")) >= 5)
+    c.predict(api_name="/stop")
+    assert "saved step" in c.predict("app-b", api_name="/save")
+
+    paths = [str(lab.checkpoints / "app-a"), str(lab.checkpoints / "app-b")]
+    c.predict([], api_name="/refresh_runs")  # the browser refreshes the list on load
+    side, table, curves, msg = c.predict(paths, 4, 7, 1.0, "loss/gen", api_name="/compare")
+    assert msg.startswith("compared 2 run(s)"), msg
+    assert side["headers"] == ["app-a", "app-b"] and len(side["data"]) == 4
+    assert [row[0] for row in table["data"]] == ["app-a", "app-b"]
+    assert any(str(v).startswith("★") for row in table["data"] for v in row)
+    assert n_points(curves) > 0
+    again = c.predict(paths, 4, 7, 1.0, "loss/gen", api_name="/compare")[0]
+    assert again["data"] == side["data"]  # same seed and temperature, same samples
+
+    # The session's live run next to a saved one; then continue training a saved run.
+    _, table, _, msg = c.predict([L.list_checkpoints(lab.checkpoints)[0], "this session"], 4, 0, 0.5, "loss/gen",
+                                 api_name="/compare")
+    assert msg.startswith("compared 2"), msg
+    assert "at step" in c.predict([paths[0]], api_name="/continue_training")
+    assert "gan on modes" in poll()["status"]
+
+
+def test_two_tabs_train_two_runs(served):
+    lab, _, url = served
+    a, b = new_client(url), new_client(url)
+    train(a, seed=1)
+    train(b, seed=2, variant="mle")
+    pa, pb = Poller(a), Poller(b)
+    pa.wait(lambda s: n_points(s.get("loss")) > 2)
+    pb.wait(lambda s: n_points(s.get("loss")) > 2)
+    assert "gan on modes" in pa()["status"] and "mle on modes" in pb()["status"]
+    runs = [s.run for s in lab._sessions.values() if s.run is not None and s.state == "training"]
+    assert len({id(r) for r in runs}) == len(runs) >= 2
+    a.predict(api_name="/stop")
+    b.predict(api_name="/stop")
+
+
+@pytest.mark.parametrize("name,data,message", [
+    ("empty.txt", b"", "is empty"),
+    ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary"),
+    ("latin1.txt", "d\xe9j\xe0 vu\nun caf\xe9\n".encode("latin-1"), "not UTF-8"),
+    ("one.txt", b"a single sentence\n", "single line"),
+])
+def test_bad_uploads_give_a_message_not_a_traceback(served, tmp_path, name, data, message):
+    _, c, _ = served
+    c.predict(api_name="/reset")
+    (tmp_path / name).write_bytes(data)
+    status = train(c, corpus="upload", **{"upload a .txt corpus (one sentence per line)": handle_file(str(tmp_path / name))})
+    assert message in status and "Traceback" not in status
+    poll = Poller(c)
+    assert message in poll()["status"]
+    assert "training" in train(c)  # the app keeps working
+    c.predict(api_name="/reset")
+
+
+def test_bad_settings_give_messages(served, tmp_path):
+    _, c, _ = served
+    c.predict(api_name="/reset")
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"a b c\n" * (L.MAX_UPLOAD_BYTES // 6 + 1))
+    assert "upload limit" in train(c, corpus="upload", **{"upload a .txt corpus (one sentence per line)": handle_file(str(big))})
+    small = tmp_path / "small.txt"
+    small.write_text("".join(f"line {i} of text\n" for i in range(10)))
+    assert "larger than the corpus" in train(c, corpus="path", **{"or a local path on the server": str(small)})
+    assert "learning rate" in train(c, lr_gen=1e6)
+    assert "must be an integer in 1..65536" in train(c, **{"batch size": 10**6})
+    c.predict(api_name="/reset")
+
+
+def test_hub_messages_and_round_trip(served, local_hub, tmp_path):
+    from hub_server import VALID_TOKENS
+
+    lab, c, _ = served
+    token = next(iter(VALID_TOKENS))
+    c.predict(api_name="/reset")
+    train(c)
+    Poller(c).wait(lambda s: n_points(s.get("loss")) > 2)
+    c.predict(api_name="/stop")
+    msg, cleared = c.predict("this session", "alice/lab-run", "", False, api_name="/push")
+    assert "no Hugging Face token" in msg and cleared == ""
+    msg, _ = c.predict("this session", "alice/lab-run", "hf_not_a_valid_token_0000", False, api_name="/push")
+    assert msg.startswith("⚠️") and "hf_not_a_valid" not in msg
+    msg, cleared = c.predict("this session", "alice/lab-run", token, True, api_name="/push")
+    assert msg.startswith("pushed") and "alice/lab-run" in msg and cleared == ""
+    assert token not in msg
+    msg, _, runs, _ = c.predict("alice/no-such-repo", "", token, api_name="/pull")
+    assert msg.startswith("⚠️") and "no-such-repo" in msg
+    msg, _, runs, _ = c.predict("alice/lab-run", "", token, api_name="/pull")
+    assert msg.startswith("pulled"), msg
+    pulled = lab.checkpoints / "alice--lab-run"
+    assert (pulled / "generator.safetensors").is_file()
+    side, table, _, msg = c.predict([str(pulled)], 3, 0, 1.0, "loss/gen", api_name="/compare")
+    assert msg.startswith("compared 1"), msg
