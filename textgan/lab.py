@@ -717,6 +717,19 @@ def side_by_side(runs: dict[str, Any], n: int = 8, seed: int = 0, temperature: f
     return pd.DataFrame(cols)
 
 
+def mode_counts(run, n: int = 500, seed: int = 0, temperature: float = 1.0) -> dict[str, Any]:
+    """Per-mode counts of `n` fresh samples of a `modes` run, for `plots.mode_histogram(**mode_counts(run))`."""
+    corpus = run.corpus
+    if not hasattr(corpus, "classify_ids"):
+        raise LabError(f"the {corpus.name!r} corpus has no modes to count")
+    modes = corpus.classify_ids(run.sample_tokens(n, seed=seed, temperature=temperature)).tolist()
+    counts = [0] * corpus.k
+    for m in modes:
+        if m >= 0:
+            counts[m] += 1
+    return {"counts": counts, "weights": list(corpus.weights), "invalid": sum(m < 0 for m in modes), "step": run.step}
+
+
 def list_checkpoints(root: str | Path = "checkpoints") -> list[str]:
     """Run directories under `root` (those holding a config.json and generator weights), newest first."""
     r = Path(root)
