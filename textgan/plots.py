@@ -95,6 +95,8 @@ def metrics_figure(history, uirevision: str = "metrics"):
                                  line=dict(dash="dot") if on_right else None))
     if right:
         fig.update_layout(yaxis2=dict(title="nats", overlaying="y", side="right", showgrid=False))
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0.0), height=340,
+                      margin=dict(b=90))
     fig.update_layout(yaxis=dict(range=[-0.02, 1.02]))
     return fig if fig.data else _empty_note(fig, "metrics appear after the first evaluation")
 
