@@ -25,10 +25,15 @@ STEP_KINDS = ["iteration", "critic", "generator"]
 NET_KINDS = {"generator": ["lstm", "gru", "conv"], "critic": ["cnn", "lstm", "conv"]}
 
 
+PRESET = L.presets()[0]
+DEFAULT = L.variant_info(RunConfig().variant, PRESET)
+"""What the form shows before the page's load event fills it in (and what an API client gets by default)."""
+
+
 def _hp_fields() -> dict[str, object]:
     """Every hyperparameter of every registered variant (the form shows the union and hides what the selected
     variant lacks), with the default variant's values, else the first default seen."""
-    out: dict[str, object] = dataclasses.asdict(VARIANTS[RunConfig().variant].Config())
+    out: dict[str, object] = dict(DEFAULT["defaults"])
     for v in VARIANTS.values():
         for f in dataclasses.fields(v.Config):
             out.setdefault(f.name, getattr(v.Config(), f.name))
@@ -36,7 +41,7 @@ def _hp_fields() -> dict[str, object]:
 
 
 HP = _hp_fields()
-HP_DEFAULT = set(dataclasses.asdict(VARIANTS[RunConfig().variant].Config()))
+HP_DEFAULT = set(DEFAULT["defaults"])
 
 
 def build_demo(lab: L.Lab) -> gr.Blocks:
@@ -74,16 +79,15 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
             return inner
         return deco
 
-    def form_config(kind, k, upload, path, variant, batch, seed, device, gkind, gsize, ckind, csize, *hp):
+    def form_config(kind, k, upload, path, preset, variant, batch, seed, device, gkind, gsize, ckind, csize, *hp):
         corpus = L.corpus_spec(kind, k=k, path=path, upload=upload, upload_dir=lab.checkpoints / "uploads")
-        info = L.variant_info(variant)
+        info = L.variant_info(variant, preset or "paper")
         hparams = {name: value for name, value in zip(HP, hp) if name in info["defaults"]}
-        gen = critic = None  # None = the variant's own default net, recorded as such
-        g, c = info["generator"], info["critic"]
-        if gkind and (gkind, gsize) != (g["kind"], L.net_size("generator", g)):
-            gen = L.net_spec("generator", gkind, gsize)
-        if c and ckind and (ckind, csize) != (c["kind"], L.net_size("critic", c)):
-            critic = L.net_spec("critic", ckind, csize)
+        gen = L.form_net("generator", gkind, gsize, info["generator"])
+        critic = L.form_net("critic", ckind, csize, info["critic"]) if info["needs_critic"] else None
+        v = VARIANTS[variant]
+        gen = None if gen == v.default_generator else gen  # None = the variant's own default, recorded as such
+        critic = None if critic == v.default_critic else critic
         return L.make_config(corpus, variant, hparams, gen, critic, batch, seed, device)
 
     # ---- Train tab callbacks ------------------------------------------------------------------------------
@@ -152,12 +156,12 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
                                      hist.get("step"), "modes" + rev),
                 samples)
 
-    def pick_variant(variant):
-        info = L.variant_info(variant)
+    def pick_variant(variant, preset):
+        info = L.variant_info(variant, preset or "paper")
         d = info["defaults"]
         hp = [gr.update(value=d[n], visible=True) if n in d else gr.update(visible=False) for n in HP]
         g, c = info["generator"], info["critic"]
-        return [f"*{info['paper']}*", gr.update(value=g["kind"]), L.net_size("generator", g),
+        return [f"*{info['paper']}*", info["batch_size"], gr.update(value=g["kind"]), L.net_size("generator", g),
                 gr.update(value=c["kind"] if c else None, visible=c is not None),
                 gr.update(value=L.net_size("critic", c) if c else None, visible=c is not None), *hp]
 
@@ -318,15 +322,18 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
                     upload = gr.File(label="upload a .txt corpus (one sentence per line)", type="filepath",
                                      file_types=[".txt"])
                     path = gr.Textbox(label="or a local path on the server", placeholder="data/coco_train.txt")
-                    variant = gr.Dropdown(list(VARIANTS), value=default.variant, label="variant")
+                    with gr.Row():
+                        preset = gr.Radio(list(L.presets()), value=PRESET, label="preset",
+                                          info="demo: tuned to learn in a minute on a CPU; paper: published defaults")
+                        variant = gr.Dropdown(list(VARIANTS), value=default.variant, label="variant")
                     paper = gr.Markdown(f"*{VARIANTS[default.variant].paper}*")
                     with gr.Row():
                         seed = gr.Number(default.seed, label="seed", precision=0, minimum=0)
                         device = gr.Dropdown(["auto", "cpu"], value=default.device, label="device")
                     device_md = gr.Markdown("device: …")
-                    gdef, cdef = L.variant_info(default.variant)["generator"], L.variant_info(default.variant)["critic"]
+                    gdef, cdef = DEFAULT["generator"], DEFAULT["critic"]
                     with gr.Accordion("hyperparameters (paper defaults; Apply changes them while paused)", open=False):
-                        batch = gr.Number(default.batch_size, label="batch size", precision=0, minimum=1)
+                        batch = gr.Number(DEFAULT["batch_size"], label="batch size", precision=0, minimum=1)
                         hp_inputs = [
                             gr.Dropdown(["softmax", "gumbel", "st"], value=v, label=n) if n == "relaxation"
                             else gr.Checkbox(value=v, label=n) if isinstance(v, bool)
@@ -404,7 +411,7 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
                 pull_btn = gr.Button("Pull into checkpoints/")
             hub_msg = gr.Markdown()
 
-        form = [kind, k, upload, path, variant, batch, seed, device, gkind, gsize, ckind, csize, *hp_inputs]
+        form = [kind, k, upload, path, preset, variant, batch, seed, device, gkind, gsize, ckind, csize, *hp_inputs]
         timer = gr.Timer(1.0)
         poll_out = [version, status, loss_plot, grad_plot, metrics_plot, modes_plot, samples]
         timer.tick(poll, [version], poll_out, api_name="poll", show_progress="hidden", concurrency_limit=None)
@@ -415,8 +422,10 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
         speed.change(set_speed, speed, status, api_name="speed", concurrency_limit=None)
         apply_btn.click(apply, [batch, *hp_inputs], status, api_name="apply", concurrency_limit=None)
         save_btn.click(save, save_name, status, api_name="save", concurrency_id="heavy")
-        variant.change(pick_variant, variant, [paper, gkind, gsize, ckind, csize, *hp_inputs], api_name="pick_variant")
-        demo.load(pick_variant, variant, [paper, gkind, gsize, ckind, csize, *hp_inputs])
+        picked = [paper, batch, gkind, gsize, ckind, csize, *hp_inputs]
+        variant.change(pick_variant, [variant, preset], picked, api_name="pick_variant")
+        preset.change(pick_variant, [variant, preset], picked, api_name=False)
+        demo.load(pick_variant, [variant, preset], picked, api_name=False)
         demo.load(page_load, None, [device, device_md, runs])
         demo.unload(unload)
 

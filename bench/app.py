@@ -39,33 +39,36 @@ def main() -> None:
         default = RunConfig()
         # Exactly what the form sends on page load: the default variant's paper values.
         t0 = time.perf_counter()
-        status = client.predict(*form(client, "/train", variant=default.variant), api_name="/train")
+        status = client.predict(*form(client, "/train", preset=L.presets()[0], variant=default.variant),
+                                api_name="/train")
         click_s = time.perf_counter() - t0
         poll = Poller(client)
         poll.wait(lambda s: n_points(s.get("loss")) > 0, timeout=120, every=0.05)
         first_curve = time.perf_counter() - t0
         session = next(iter(lab._sessions.values()))
-        cov = []
+        timeline = []  # (seconds since the click, step, latest coverage, latest precision), every 5 s
         while time.perf_counter() - t0 < args.seconds:
-            time.sleep(1.0)
+            time.sleep(5.0 - (time.perf_counter() - t0) % 5.0)
             h = session.snapshot()["history"]
             if "eval/modes/coverage" in h:
-                e = h.dropna(subset=["eval/modes/coverage"])
-                cov = list(zip(e["step"].astype(int), e["eval/modes/coverage"], e["eval/modes/precision"]))
+                e = h.dropna(subset=["eval/modes/coverage"]).iloc[-1]
+                timeline.append((round(time.perf_counter() - t0), session.step_count,
+                                 round(float(e["eval/modes/coverage"]), 3), round(float(e["eval/modes/precision"]), 3)))
         steps = session.step_count
         elapsed = time.perf_counter() - t0
         client.predict(api_name="/stop")
         result = {
             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads "
                        f"{args.threads}, load avg {os.getloadavg()[0]:.1f}",
-            "variant": default.variant, "corpus": default.corpus, "batch_size": default.batch_size,
+            "preset": L.presets()[0], "variant": default.variant, "run_config": {
+                k: v for k, v in session.run.config.to_dict().items() if k in ("variant_config", "generator", "critic")}, "corpus": default.corpus, "batch_size": session.run.config.batch_size,
             "train_click_s": round(click_s, 2), "first_curve_s": round(first_curve, 2),
             "first_scalars_s": round(session.first_scalars_s or float("nan"), 2),
             "steps": steps, "seconds": round(elapsed, 1), "steps_per_s": round(steps / elapsed, 2),
-            "coverage": [(s, round(c, 3), round(p, 3)) for s, c, p in cov],
+            "timeline_s_step_coverage_precision": timeline,
             "status": status, "torch": torch.__version__,
         }
-        print(json.dumps(result, indent=1))
+        print(json.dumps(result))
     finally:
         lab.close_all()
         demo.close()

@@ -31,14 +31,21 @@ def launch(lab: L.Lab):
     return demo, Client(url, verbose=False), url
 
 
-def form(client, api_name: str, **by_label):
-    """Positional arguments of an endpoint, from its defaults overridden by label; the variant's hyperparameter
-    fields get that variant's paper defaults (the browser does this when the variant changes)."""
+def form(client, api_name: str, preset: str = "paper", **by_label):
+    """Positional arguments of an endpoint, from its defaults overridden by label. With a variant, its fields get
+    the preset's values (the browser does this when the variant changes) unless given."""
     params = client.view_api(return_format="dict", print_info=False)["named_endpoints"][api_name]["parameters"]
     values = dict(by_label)
     variant = values.get("variant")
     if variant:
-        for k, v in L.variant_defaults(variant).items():
+        info = L.variant_info(variant, preset)
+        values.setdefault("preset", preset)
+        values.setdefault("batch size", info["batch_size"])
+        for role, spec in (("generator", info["generator"]), ("critic", info["critic"])):
+            if spec is not None:
+                values.setdefault(role, spec["kind"])
+                values.setdefault(f"{role} size", L.net_size(role, spec))
+        for k, v in info["defaults"].items():
             values.setdefault(k, v)
     return [values[p["label"]] if p["label"] in values else p.get("parameter_default") for p in params]
 

@@ -45,14 +45,50 @@ def variant_defaults(name: str) -> dict[str, Any]:
     return dataclasses.asdict(get_variant(name).Config())
 
 
-def variant_info(name: str) -> dict[str, Any]:
-    """What the form shows for a variant: its paper, defaults, and default generator / critic specs."""
+def presets() -> tuple[str, ...]:
+    """The named starting points the form offers: 'demo' (tuned to learn `modes` in a minute on a CPU, from
+    textgan.presets) first when it exists, and 'paper' (each variant's published defaults)."""
+    try:
+        from .presets import PRESETS
+    except ImportError:
+        return ("paper",)
+    return tuple(sorted(PRESETS, key=lambda p: p != "demo"))
+
+
+def variant_info(name: str, preset: str = "paper") -> dict[str, Any]:
+    """What the form shows for a variant under a preset: its paper, hyperparameters, generator and critic specs,
+    batch size."""
+    from .run import RunConfig
     from .variants import get_variant
 
     v = get_variant(name)
-    return {"paper": v.paper, "defaults": variant_defaults(name), "generator": dict(v.default_generator),
+    info = {"paper": v.paper, "defaults": variant_defaults(name), "generator": dict(v.default_generator),
             "critic": dict(v.default_critic) if v.needs_critic and v.default_critic else None,
-            "needs_critic": v.needs_critic, "adversarial": v.needs_critic}
+            "needs_critic": v.needs_critic, "batch_size": RunConfig().batch_size}
+    if preset != "paper":
+        if preset not in presets():
+            raise LabError(f"unknown preset {preset!r}; choose one of {presets()}")
+        from .presets import preset_config
+
+        rc = preset_config(preset, name)
+        info["defaults"].update(rc.variant_config)
+        info["generator"] = dict(rc.generator or info["generator"])
+        if info["critic"] is not None:
+            info["critic"] = dict(rc.critic or info["critic"])
+        info["batch_size"] = rc.batch_size
+    return info
+
+
+def form_net(role: str, kind: str | None, size: Any, base: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The net spec for the form's (kind, size) pair: `base` (the preset's spec) when they match it, `base` with
+    the new size when only the size changed, else a fresh spec of that kind."""
+    if not kind:
+        return base
+    if base is not None and base.get("kind") == kind:
+        if size is None or _as_int(size, f"{role} size") == net_size(role, base):
+            return dict(base)
+        return {**base, **net_spec(role, kind, size)}
+    return net_spec(role, kind, size)
 
 
 SIZE_FIELD = {("generator", "lstm"): "hidden", ("generator", "gru"): "hidden", ("generator", "conv"): "channels",
