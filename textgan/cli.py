@@ -53,7 +53,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from .device import describe_device
     from .events import Failed, Metrics, Saved, Scalars
-    from .run import Run, RunConfig
+    from .presets import preset_config
+    from .run import Run
 
     out = Path(args.out or f"checkpoints/{args.variant}-{Path(args.corpus).stem}")
     if args.resume:
@@ -66,10 +67,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ValueError("--gen-set needs --generator KIND and --critic-set needs --critic KIND")
         gen = {"kind": args.generator, **_parse_settings(args.gen_set)} if args.generator else None
         critic = {"kind": args.critic, **_parse_settings(args.critic_set)} if args.critic else None
-        config = RunConfig(corpus=corpus_spec(args), variant=args.variant, variant_config=_parse_settings(args.set),
-                           generator=gen, critic=critic, batch_size=args.batch_size, seed=args.seed,
-                           device=args.device, log_every=args.log_every, sample_every=args.sample_every,
-                           eval_every=args.eval_every, save_every=args.save_every, out=str(out))
+        base = preset_config(args.preset, args.variant)
+        config = dataclasses.replace(
+            base, corpus=corpus_spec(args), variant_config={**base.variant_config, **_parse_settings(args.set)},
+            generator=gen or base.generator, critic=critic or base.critic, batch_size=args.batch_size,
+            seed=args.seed, device=args.device, log_every=args.log_every, sample_every=args.sample_every,
+            eval_every=args.eval_every, save_every=args.save_every, out=str(out))
         run = Run(config)
     info = run.corpus.describe()
     print(f"{run.variant.name} on {info['name']} (vocab {info['vocab_size']}, length {info['seq_len']}, "
@@ -163,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--vocab-cap", type=int, help="text: keep the most frequent tokens, others become <unk>")
     t.add_argument("--corpus-set", action="append", default=[], metavar="KEY=VALUE", help="other corpus settings")
     t.add_argument("--variant", default="wgan-gp", help="see list-variants")
+    t.add_argument("--preset", default="paper", choices=["paper", "demo"],
+                   help="paper: published hyperparameters; demo: tuned to learn `modes` in a minute on a CPU")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="variant setting, e.g. lr_gen=1e-3")
     t.add_argument("--generator", help="generator kind (lstm, gru, conv); default: the variant's")
     t.add_argument("--gen-set", action="append", default=[], metavar="KEY=VALUE", help="generator setting, e.g. hidden=128")

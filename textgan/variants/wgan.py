@@ -3,7 +3,8 @@
 The critic maximises E[f(real)] - E[f(fake)] over functions kept (roughly) K-Lipschitz by clipping every
 weight into [-c, c] after each update; the generator minimises -E[f(fake)]. Defaults are the paper's: c = 0.01,
 RMSprop with learning rate 5e-5 (momentum-based optimizers were unstable for them), 5 critic steps per generator
-step. Clipping is known to push critics towards too-simple functions; WGAN-GP was the fix.
+step. Clipping is known to push critics towards too-simple functions; WGAN-GP was the fix. Nets and relaxation
+default to those of `gan` (LSTM generator, Gumbel-softmax, CNN critic) so the three compare like for like.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class WGANConfig:
     lr_gen: float = 5e-5
     lr_critic: float = 5e-5
     critic_steps: int = 5
-    relaxation: str = "softmax"
+    relaxation: str = "gumbel"
     """How generated tokens reach the critic: 'softmax', 'gumbel' or 'st'."""
     tau: float = 1.0
     pretrain_steps: int = 0
@@ -34,8 +35,8 @@ class WGAN(AdversarialVariant):
     name = "wgan"
     Config = WGANConfig
     paper = "Arjovsky, Chintala & Bottou 2017, Wasserstein GAN (arXiv:1701.07875)"
-    default_generator = {"kind": "conv"}
-    default_critic = {"kind": "conv"}
+    default_generator = {"kind": "lstm"}
+    default_critic = {"kind": "cnn"}
     lr_fields = {"gen": "lr_gen", "critic": "lr_critic"}
 
     def __init__(self, gen, critic, corpus, cfg: WGANConfig, device, rng=None) -> None:
