@@ -89,9 +89,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                                  if k.startswith(("loss", "wasserstein"))}, refresh=False)
             elif isinstance(event, Metrics):
                 bar.write(f"step {event.step}: " + ", ".join(f"{k.removeprefix('eval/')}={v:.4g}"
-                                                             for k, v in event.values.items()))
+                                                             for k, v in event.values.items()), file=sys.stderr)
             elif isinstance(event, Saved):
-                bar.write(f"saved {event.path}")
+                bar.write(f"saved {event.path}", file=sys.stderr)
             elif isinstance(event, Failed):
                 failed = event.message
             bar.update(run.step - start - bar.n)
