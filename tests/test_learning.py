@@ -3,9 +3,20 @@
 These use the `demo` preset (the app's default settings), which is tuned to learn `modes` quickly.
 """
 
-from textgan.events import Metrics
+import pytest
+import torch
+
 from textgan.presets import preset_config
 from textgan.run import Run
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Float reductions differ with the thread count, and GAN trajectories amplify it: pin it for reproducibility."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def final_metrics(run: Run, steps: int) -> dict[str, float]:
@@ -24,6 +35,6 @@ def test_mle_learns_the_modes_grammar():
 def test_wgan_gp_learns_valid_sentences_in_several_modes():
     run = Run(preset_config("demo", "wgan-gp", corpus={"kind": "modes", "k": 4}, seed=0, device="cpu",
                             sample_every=0, eval_every=0))
-    m = final_metrics(run, 500)
+    m = final_metrics(run, 800)
     assert m["eval/modes/precision"] >= 0.50
     assert m["eval/modes/coverage"] >= 0.75  # >= 3 of 4 modes
