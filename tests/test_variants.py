@@ -231,3 +231,14 @@ def test_gulrajani_nets_train_and_resume(tmp_path):
     list(resumed.steps(2))
     for a, b in zip(straight.gen.state_dict().values(), resumed.gen.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_out_of_memory_becomes_failed(monkeypatch):
+    run = Run(small_config("mle"))
+
+    def exhausted():
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr(run, "train_step", exhausted)
+    (event,) = list(run.steps(3))
+    assert isinstance(event, Failed) and "out of memory" in event.message and "batch size 16" in event.message

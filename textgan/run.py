@@ -174,9 +174,13 @@ class Run:
             phase = self.phase
             try:
                 out = self.train_step()
-            except torch.cuda.OutOfMemoryError:
-                yield self._fail(f"out of GPU memory at step {self.step + 1} with batch size {cfg.batch_size}: "
-                                 "lower the batch size or the net sizes")
+            except (torch.cuda.OutOfMemoryError, MemoryError) as e:
+                yield self._fail(_oom_message(self.step + 1, cfg.batch_size, e))
+                return
+            except RuntimeError as e:  # the CPU allocator reports exhaustion as a RuntimeError
+                if "allocate" not in str(e) and "out of memory" not in str(e):
+                    raise
+                yield self._fail(_oom_message(self.step + 1, cfg.batch_size, e))
                 return
             if self.step % cfg.log_every == 0 or self.step == 1:
                 values = {k: float(v) for k, v in out.items()}
@@ -349,6 +353,12 @@ class Run:
             m = read_json(root / "metrics.json")
             run.last_metrics = {k: v for k, v in m.items() if k != "step" and isinstance(v, (int, float))}
         return run
+
+
+def _oom_message(step: int, batch_size: int, error: BaseException) -> str:
+    where = "GPU" if isinstance(error, torch.cuda.OutOfMemoryError) else "memory"
+    return (f"out of {where} at step {step} with batch size {batch_size}: lower the batch size or the net sizes "
+            "(the last saved checkpoint is kept)")
 
 
 def _rebuild_corpus(root: Path, spec: dict[str, Any], info: dict[str, Any]) -> Corpus:
