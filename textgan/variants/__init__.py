@@ -5,6 +5,7 @@ from __future__ import annotations
 from .base import AdversarialVariant, Variant
 from .gan import GAN
 from .mle import MLE
+from .seqgan import SeqGAN
 from .wgan import WGAN
 from .wgan_gp import WGANGP
 
@@ -13,6 +14,7 @@ VARIANTS: dict[str, type[Variant]] = {
     "gan": GAN,
     "wgan": WGAN,
     "wgan-gp": WGANGP,
+    "seqgan": SeqGAN,
 }
 
 

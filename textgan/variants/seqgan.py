@@ -1,0 +1,147 @@
+"""`seqgan`: SeqGAN (Yu et al. 2017) — the generator is a policy, the discriminator's judgement is the reward.
+
+Phases: MLE pre-training (`pretrain_steps`, scheduled by the run), discriminator pre-training (`critic_warmup`
+iterations of critic-only updates on fresh negatives, counted in the variant's state), then adversarial
+iterations: one policy-gradient generator update with Monte-Carlo rollout rewards (`rollouts` = 16 rollouts by a
+copy of the generator that follows it with delay, rate 0.8), then `critic_steps` discriminator updates.
+
+Differs from the paper / its code:
+- rollouts are batched (textgan/variants/rollout.py) and drawn by Gumbel-max: same distribution, one pass;
+- the PG loss is a mean over tokens and sentences (the TF code sums), so learning rates do not scale with B·L;
+- discriminator pre-training is `critic_warmup` single-batch updates (paper: 50 rounds × 3 epochs), and each
+  adversarial round does `critic_steps` single-batch updates (paper: 5 × 3 epochs) — scale them up for papers'
+  numbers; the defaults keep a demo interactive;
+- optional: a per-time-step mean baseline, and LeakGAN's rank rescaling of rewards (`rescale`).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .base import AdversarialVariant, grad_norm
+from .rollout import blend_, critic_logits, pg_loss, rank_rescale, rollout_rewards
+
+
+@dataclass
+class SeqGANConfig:
+    lr_gen: float = 1e-2
+    """Adam learning rate of the adversarial generator updates (SeqGAN code: 0.01)."""
+    lr_critic: float = 1e-4
+    """Adam learning rate of the discriminator (SeqGAN code: 1e-4)."""
+    rollouts: int = 16
+    """Monte-Carlo rollouts per prefix (paper: 16)."""
+    rollout_rate: float = 0.8
+    """Delay of the rollout network: θ_roll <- rate·θ_roll + (1 − rate)·θ_gen after each generator update."""
+    baseline: str = "none"
+    """'none' (paper) or 'mean': subtract each time step's batch-mean reward."""
+    rescale: bool = False
+    """Replace rewards by LeakGAN's rank-based rescaled activation (against vanishing gradients)."""
+    rescale_delta: float = 12.0
+    """Sharpness of the rank rescaling (LeakGAN: 12)."""
+    critic_steps: int = 3
+    """Discriminator updates per adversarial iteration, each on its own real batch (paper: 5 × 3 epochs)."""
+    critic_warmup: int = 3
+    """Discriminator-only iterations before the first generator update (paper: 50 × 3 epochs)."""
+    clip_grad: float = 5.0
+    """Generator gradient-norm clipping (SeqGAN code: 5)."""
+    pretrain_steps: int = 0
+    """MLE steps before everything else (paper: 80 epochs on the oracle; set it for real runs)."""
+    pretrain_lr: float = 1e-2
+    """Adam learning rate of MLE pre-training (SeqGAN code: 0.01)."""
+
+
+class SeqGAN(AdversarialVariant):
+    name = "seqgan"
+    Config = SeqGANConfig
+    paper = "Yu et al. 2017, SeqGAN: Sequence Generative Adversarial Nets with Policy Gradient (arXiv:1609.05473)"
+    needs_log_prob = True
+    default_generator = {"kind": "lstm", "emb_dim": 32, "hidden": 32}
+    default_critic = {"kind": "cnn", "emb_dim": 64, "filters": 64}
+    lr_fields = {"gen": "lr_gen", "critic": "lr_critic"}
+
+    def __init__(self, gen, critic, corpus, cfg: SeqGANConfig, device, rng=None) -> None:
+        super().__init__(gen, critic, corpus, cfg, device, rng)
+        if cfg.baseline not in ("none", "mean"):
+            raise ValueError(f"baseline={cfg.baseline!r}; choose 'none' or 'mean'")
+        self.optimizers["gen"] = torch.optim.Adam(gen.parameters(), lr=cfg.lr_gen)
+        if critic is not None:
+            self.optimizers["critic"] = torch.optim.Adam(critic.parameters(), lr=cfg.lr_critic)
+        self.warmup_done = 0
+        self.rollout_net = None  # copied from the generator when the adversarial phase starts (after MLE)
+
+    @property
+    def batches_per_step(self) -> int:
+        return self.cfg.critic_steps
+
+    # ---- reward -------------------------------------------------------------------------------------------
+
+    def score(self, tokens: Tensor) -> Tensor:
+        """Reward of complete sequences `(N, L)` -> `(N,)`: the discriminator's probability of 'real'."""
+        return torch.sigmoid(critic_logits(self.critic, tokens, self.corpus.vocab_size))
+
+    def rewards(self, tokens: Tensor) -> Tensor:
+        """Per-token rewards `(B, L)` for a batch of samples (rollouts by the delayed network)."""
+        if self.rollout_net is None:
+            self.rollout_net = copy.deepcopy(self.gen).requires_grad_(False)
+        r = rollout_rewards(self.rollout_net, tokens, self.cfg.rollouts, self.score, self.rng)
+        return rank_rescale(r, self.cfg.rescale_delta) if self.cfg.rescale else r
+
+    # ---- updates ------------------------------------------------------------------------------------------
+
+    def critic_step(self, real: Tensor) -> dict[str, Tensor]:
+        fake = self.gen.sample(real.shape[0], rng=self.rng)  # (B, L)
+        d_real = critic_logits(self.critic, real, self.corpus.vocab_size)  # (B,)
+        d_fake = critic_logits(self.critic, fake, self.corpus.vocab_size)
+        loss = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()  # binary cross-entropy on logits
+        norm = self.optimize("critic", loss, list(self.critic.parameters()))
+        return {"loss/critic": loss.detach(), "grad_norm/critic": norm,
+                "critic/p_real": torch.sigmoid(d_real).mean().detach(),
+                "critic/p_fake": torch.sigmoid(d_fake).mean().detach()}
+
+    def gen_step(self, batch_size: int) -> dict[str, Tensor]:
+        tokens = self.gen.sample(batch_size, rng=self.rng)  # (B, L)
+        rewards = self.rewards(tokens)  # (B, L)
+        loss = pg_loss(self.gen.log_prob(tokens), rewards, self.cfg.baseline)
+        opt = self.optimizers["gen"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = grad_norm(self.gen.parameters())
+        torch.nn.utils.clip_grad_norm_(self.gen.parameters(), self.cfg.clip_grad)
+        opt.step()
+        blend_(self.rollout_net, self.gen, self.cfg.rollout_rate)
+        return {"loss/gen": loss.detach(), "grad_norm/gen": norm, "reward/mean": rewards.mean(),
+                "reward/final": rewards[:, -1].mean()}
+
+    def step(self, real: Tensor) -> dict[str, Tensor]:
+        chunks = real.chunk(self.cfg.critic_steps)
+        out: dict[str, Tensor] = {}
+        if self.warmup_done < self.cfg.critic_warmup:
+            self.warmup_done += 1  # discriminator pre-training: no generator update yet
+            zero = torch.zeros((), device=real.device)
+            out.update({"loss/gen": zero, "grad_norm/gen": zero, "reward/mean": zero, "reward/final": zero})
+        else:
+            out.update(self.gen_step(chunks[0].shape[0]))
+        for chunk in chunks:
+            out.update(self.critic_step(chunk))
+        return out
+
+    # ---- checkpoint ---------------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        sd = super().state_dict()
+        sd["warmup_done"] = self.warmup_done
+        if self.rollout_net is not None:
+            sd["rollout_net"] = {k: v.detach().clone() for k, v in self.rollout_net.state_dict().items()}
+        return sd
+
+    def load_state_dict(self, sd: dict) -> None:
+        super().load_state_dict(sd)
+        self.warmup_done = int(sd.get("warmup_done", 0))
+        if "rollout_net" in sd:
+            self.rollout_net = copy.deepcopy(self.gen).requires_grad_(False)
+            self.rollout_net.load_state_dict(sd["rollout_net"])
