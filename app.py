@@ -250,8 +250,9 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
             raise L.LabError("a comparison is already training: wait for it or refresh the page")
         base = form_config(*form)
         tag = f"cmp-{request.session_hash[:6]}"
-        sweeps[request.session_hash] = L.Sweep(base, list(variants or []), steps, lab.checkpoints, lab, tag).start()
-        return f"training {', '.join(variants)} for {steps} steps each, one after another"
+        sw = L.Sweep(base, list(variants or []), steps, lab.checkpoints, lab, tag, preset=form[4] or "paper")
+        sweeps[request.session_hash] = sw.start()
+        return f"training {', '.join(variants)} for {steps} steps each ({form[4]} settings)"
 
     def poll_sweep(selection, n, seed, temperature, column, request: gr.Request):
         sw = sweeps.get(request.session_hash)

@@ -165,3 +165,21 @@ def test_hub_messages_and_round_trip(served, local_hub, tmp_path):
     assert (pulled / "generator.safetensors").is_file()
     side, table, _, msg = c.predict([str(pulled)], 3, 0, 1.0, "loss/gen", api_name="/compare")
     assert msg.startswith("compared 1"), msg
+
+
+def test_one_click_trains_variants_and_fills_the_comparison(served):
+    lab, c, _ = served
+    args = form(c, "/train_variants", **{"train these variants on the Train tab's corpus and seed": ["mle", "gan"],
+                                         "steps each": 3}, **TINY)
+    assert c.predict(*args, api_name="/train_variants").startswith("training mle, gan for 3 steps")
+    end = time.time() + 120
+    while time.time() < end:
+        status, runs, side, table, curves, msg = c.predict(["this session"], 4, 0, 1.0, "loss/gen",
+                                                           api_name="/poll_sweep")
+        if isinstance(status, str) and status.startswith("done"):
+            break
+        time.sleep(0.3)
+    assert status.startswith("done"), status
+    assert msg.startswith("compared 2"), msg
+    assert [h.split("-")[2] for h in side["headers"]] == ["mle", "gan"], side["headers"]
+    assert len(table["data"]) == 2 and n_points(curves) > 0

@@ -254,12 +254,16 @@ def test_compare_helpers(lab, tmp_path):
         L.load_run(tmp_path / "nothing-here")
 
 
-def test_sweep_trains_variants_in_sequence_and_saves_them(lab, tmp_path):
+@pytest.mark.parametrize("concurrent", [False, True])
+def test_sweep_trains_variants_and_saves_them(lab, tmp_path, concurrent):
     base = tiny("gan", sample_every=0, eval_every=0)
-    sw = L.Sweep(base, ["mle", "gan"], steps=3, out_root=tmp_path / "cmp", lab=lab, tag="t").start()
+    sw = L.Sweep(base, ["mle", "gan"], steps=3, out_root=tmp_path / "cmp", lab=lab, tag="t",
+                 concurrent=concurrent).start()
     sw.join(120)
     assert sw.done and sw.error is None, sw.status
-    assert [Run.load(p, device="cpu").config.variant for p in sw.results.values()] == ["mle", "gan"]
-    assert all(Run.load(p, device="cpu").step == 3 for p in sw.results.values())
+    assert sw.status.startswith("done")
+    runs = [Run.load(p, device="cpu") for p in sw.results.values()]
+    assert [r.config.variant for r in runs] == ["mle", "gan"] and all(r.step == 3 for r in runs)
+    assert runs[1].config.critic["filters"] == L.net_size("critic", L.variant_info("gan")["critic"])  # not the base's 8
     with pytest.raises(L.LabError, match="1 to 4"):
         L.Sweep(base, [], steps=3)

@@ -788,24 +788,33 @@ def load_run(path: str | Path, device: str = "auto"):
 
 
 class Sweep:
-    """Train the same corpus and seed with several variants one after another (the Compare tab's one click),
-    saving each under `out_root/<name>`. Runs on its own thread, takes a training slot per run; poll `.status`,
-    `.done` and `.results` ({name: run dir})."""
+    """Train the same corpus and seed with several variants (the Compare tab's one click), each with its own
+    settings under `preset`, saving each under `out_root/<name>`: one after another on a CPU, all at once on a GPU
+    (`concurrent=None` decides by the device). Runs on its own thread, each run takes a training slot; poll
+    `.status`, `.done` and `.results` ({name: run dir, or "" when that run failed})."""
 
     def __init__(self, base, variants: list[str], steps: int, out_root: str | Path = "checkpoints",
-                 lab: "Lab | None" = None, tag: str = "cmp") -> None:
+                 lab: "Lab | None" = None, tag: str = "cmp", preset: str = "paper",
+                 concurrent: bool | None = None) -> None:
         if not 1 <= len(variants) <= 4:
             raise LabError(f"choose 1 to 4 variants to train (got {len(variants)})")
         steps = _as_int(steps, "steps")
         if not 1 <= steps <= 100_000:
             raise LabError(f"steps={steps} must be in 1..100000")
-        self.base, self.variants, self.steps = base, list(variants), steps
-        self.out_root, self.lab, self.tag = Path(out_root), lab, tag
+        self.base, self.steps = base, steps
+        self.configs = {}
+        for variant in variants:
+            info = variant_info(variant, preset)
+            cfg = dataclasses.replace(base, variant=variant, variant_config=_variant_changes(variant, info["defaults"]),
+                                      generator=info["generator"], critic=info["critic"])
+            self.configs[f"{tag}-{variant}-{_slug(str(base.corpus.get('kind')))}-s{base.seed}"] = cfg
+        self.out_root, self.lab = Path(out_root), lab
+        self.concurrent = concurrent
         self.results: dict[str, str] = {}
         self.status = "waiting"
         self.done = False
         self.error: str | None = None
-        self.current: Session | None = None
+        self.sessions: dict[str, Session] = {}
         self._stop = False
         self._thread = threading.Thread(target=self._work, name="textgan-sweep", daemon=True)
 
@@ -815,45 +824,55 @@ class Sweep:
 
     def stop(self) -> None:
         self._stop = True
-        if self.current is not None:
-            self.current.stop()
+        for s in list(self.sessions.values()):
+            s.stop()
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
+    def _progress(self) -> str:
+        parts = []
+        for name, s in self.sessions.items():
+            v = s.config.variant
+            parts.append(f"{v}: queued (server busy)" if s.state == "queued" else
+                         f"{v}: failed ({s.message})" if s.state == "failed" else f"{v}: {s.step_count}/{self.steps}")
+        return "training " + ", ".join(parts)
+
+    def _finish(self, name: str, s: Session) -> None:
+        if s.state == "failed" or s.run is None:
+            self.results[name] = ""
+        else:
+            self.results[name] = str(s.save(self.out_root / name))
+
     def _work(self) -> None:
         try:
-            if self.lab is not None and self.lab.torch_threads:
-                import torch
+            concurrent = self.concurrent
+            if concurrent is None:
+                from .device import resolve_device
 
-                if torch.get_num_threads() != self.lab.torch_threads:
-                    torch.set_num_threads(self.lab.torch_threads)
-            for i, variant in enumerate(self.variants):
+                concurrent = resolve_device(self.base.device).type == "cuda"
+            batches = [list(self.configs)] if concurrent else [[n] for n in self.configs]
+            for names in batches:
                 if self._stop:
                     break
-                cfg = dataclasses.replace(self.base, variant=variant, variant_config={}, generator=None, critic=None)
-                name = f"{self.tag}-{variant}-{_slug(str(cfg.corpus.get('kind')))}-s{cfg.seed}"
-                self.status = f"training {variant} ({i + 1}/{len(self.variants)}), {self.steps} steps"
-                s = self.current = Session(cfg, lab=self.lab, name=name)
-                s.start(max_steps=self.steps)
-                while s._thread.is_alive():
-                    if s.state == "queued":
-                        self.status = f"{variant}: server busy, queued"
-                    elif s.state == "training":
-                        self.status = f"training {variant} ({i + 1}/{len(self.variants)}): step {s.step_count}/{self.steps}"
-                    s._thread.join(0.2)
-                if s.state == "failed":
-                    self.results[name] = ""
-                    self.status = f"{variant} failed: {s.message}"
-                    continue
-                if s.run is not None:
-                    self.results[name] = str(s.save(self.out_root / name))
-            self.status = "done: " + ", ".join(Path(p).name for p in self.results.values() if p)
+                for name in names:
+                    s = self.sessions[name] = Session(self.configs[name], lab=self.lab, name=name)
+                    s.start(max_steps=self.steps)
+                while any(self.sessions[n]._thread.is_alive() for n in names):
+                    self.status = self._progress()
+                    time.sleep(0.2)
+                for name in names:
+                    self._finish(name, self.sessions[name])
+            failed = [self.configs[n].variant for n, p in self.results.items() if not p]
+            self.status = ("done: " + ", ".join(Path(p).name for p in self.results.values() if p)
+                           + (f"; failed: {', '.join(failed)} ({self._progress()})" if failed else ""))
         except Exception as e:  # surface, never crash the server
             traceback.print_exc()
             self.error = f"{type(e).__name__}: {e}"
             self.status = f"failed: {self.error}"
         finally:
+            for s in self.sessions.values():
+                s.run = None  # saved; free the memory
             self.done = True
 
 
