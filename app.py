@@ -44,6 +44,20 @@ HP = _hp_fields()
 HP_DEFAULT = set(DEFAULT["defaults"])
 
 
+def hp_input(name: str, value):
+    """The form control of one hyperparameter, by its type; hidden unless the default variant has it."""
+    visible = name in HP_DEFAULT
+    if name == "relaxation":
+        from textgan.nets.relax import RELAXATIONS
+
+        return gr.Dropdown(list(RELAXATIONS), value=value, label=name, visible=visible)
+    if isinstance(value, bool):
+        return gr.Checkbox(value=value, label=name, visible=visible)
+    if isinstance(value, (int, float)):
+        return gr.Number(value, label=name, precision=0 if isinstance(value, int) else None, visible=visible)
+    return gr.Textbox(str(value), label=name, visible=visible)
+
+
 def build_demo(lab: L.Lab) -> gr.Blocks:
     """The whole app around one Lab (tests build their own with a temporary checkpoints directory)."""
     default = RunConfig()
@@ -335,12 +349,7 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
                     gdef, cdef = DEFAULT["generator"], DEFAULT["critic"]
                     with gr.Accordion("hyperparameters (paper defaults; Apply changes them while paused)", open=False):
                         batch = gr.Number(DEFAULT["batch_size"], label="batch size", precision=0, minimum=1)
-                        hp_inputs = [
-                            gr.Dropdown(["softmax", "gumbel", "st"], value=v, label=n) if n == "relaxation"
-                            else gr.Checkbox(value=v, label=n) if isinstance(v, bool)
-                            else gr.Number(v, label=n, precision=0 if isinstance(v, int) else None,
-                                           visible=n in HP_DEFAULT)
-                            for n, v in HP.items()]
+                        hp_inputs = [hp_input(n, v) for n, v in HP.items()]
                         with gr.Row():
                             gkind = gr.Dropdown(NET_KINDS["generator"], value=gdef["kind"], label="generator")
                             gsize = gr.Number(L.net_size("generator", gdef), label="generator size", precision=0)
