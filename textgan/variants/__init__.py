@@ -5,6 +5,8 @@ from __future__ import annotations
 from .base import AdversarialVariant, Variant
 from .gan import GAN
 from .mle import MLE
+from .relgan import RelGAN
+from .pg_bleu import PGBLEU
 from .seqgan import SeqGAN
 from .wgan import WGAN
 from .wgan_gp import WGANGP
@@ -15,6 +17,8 @@ VARIANTS: dict[str, type[Variant]] = {
     "wgan": WGAN,
     "wgan-gp": WGANGP,
     "seqgan": SeqGAN,
+    "relgan": RelGAN,
+    "pg-bleu": PGBLEU,
 }
 
 

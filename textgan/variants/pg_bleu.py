@@ -1,0 +1,74 @@
+"""`pg-bleu`: policy gradient with BLEU as the reward — SeqGAN's PG-BLEU baseline (Yu et al. 2017, Sec. 5) and the
+"RL with a reward function" of the seed survey. No discriminator: the reward of a complete sequence is its
+sentence-level BLEU against the training set (the fast exact BLEU of `textgan.metrics`, index built once), and
+each prefix gets the mean BLEU of its Monte-Carlo rollouts, exactly as SeqGAN's discriminator reward.
+
+Differs from the paper: the reference set is the training split (the paper does not say which set PG-BLEU used
+on the oracle), BLEU order `bleu_n` (default 4); rollouts are batched as in `seqgan`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .seqgan import SeqGAN
+
+
+@dataclass
+class PGBLEUConfig:
+    lr_gen: float = 1e-2
+    """Adam learning rate of the policy-gradient updates."""
+    rollouts: int = 16
+    """Monte-Carlo rollouts per prefix."""
+    rollout_rate: float = 0.8
+    """Delay of the rollout network (as SeqGAN)."""
+    bleu_n: int = 4
+    """BLEU order of the reward."""
+    max_references: int = 10000
+    """Training sentences in the reference index (the first ones; all of the oracle's 10,000)."""
+    baseline: str = "mean"
+    """'mean' (default: BLEU rewards are all positive, a baseline is what makes bad samples less likely) or
+    'none'."""
+    rescale: bool = False
+    """LeakGAN's rank rescaling of rewards."""
+    rescale_delta: float = 12.0
+    clip_grad: float = 5.0
+    pretrain_steps: int = 0
+    """MLE steps before policy gradient."""
+    pretrain_lr: float = 1e-2
+
+
+class PGBLEU(SeqGAN):
+    name = "pg-bleu"
+    Config = PGBLEUConfig
+    paper = "Yu et al. 2017, SeqGAN's PG-BLEU baseline (arXiv:1609.05473); BLEU: Papineni et al. 2002"
+    needs_critic = False
+    default_critic = None
+    lr_fields = {"gen": "lr_gen"}
+
+    def __init__(self, gen, critic, corpus, cfg: PGBLEUConfig, device, rng=None) -> None:
+        super().__init__(gen, None, corpus, cfg, device, rng)
+        self._index = None
+
+    @property
+    def batches_per_step(self) -> int:
+        return 1
+
+    def reference_index(self):
+        if self._index is None:
+            from ..metrics import ReferenceIndex
+
+            refs = [self.corpus.strip(r) for r in self.corpus.train[: self.cfg.max_references]]
+            self._index = ReferenceIndex(refs, max_n=self.cfg.bleu_n)
+        return self._index
+
+    def score(self, tokens: Tensor) -> Tensor:
+        hyps = [self.corpus.strip(row) for row in tokens.cpu()]
+        bleu = self.reference_index().sentence_bleu(hyps, self.cfg.bleu_n)
+        return torch.as_tensor(bleu, dtype=torch.float32, device=tokens.device)
+
+    def step(self, real: Tensor) -> dict[str, Tensor]:
+        return self.gen_step(real.shape[0])
