@@ -347,7 +347,7 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
                         device = gr.Dropdown(["auto", "cpu"], value=default.device, label="device")
                     device_md = gr.Markdown("device: …")
                     gdef, cdef = DEFAULT["generator"], DEFAULT["critic"]
-                    with gr.Accordion("hyperparameters (paper defaults; Apply changes them while paused)", open=False):
+                    with gr.Accordion("hyperparameters (the preset's values; Apply changes them while paused)", open=False):
                         batch = gr.Number(DEFAULT["batch_size"], label="batch size", precision=0, minimum=1)
                         hp_inputs = [hp_input(n, v) for n, v in HP.items()]
                         with gr.Row():

@@ -720,7 +720,7 @@ def metrics_table(runs: dict[str, Any], n: int = 500, seed: int = 0, temperature
                       **{k.removeprefix("eval/"): round(v, 4) for k, v in m.items()}}
     df = pd.DataFrame.from_dict(rows, orient="index")
     best = {}
-    for col in df.columns:
+    for col in (df.columns if len(df) > 1 else ()):  # a best of one means nothing
         if col in ("variant", "step") or not pd.api.types.is_numeric_dtype(df[col]) or df[col].isna().all():
             continue
         lower = any(s in col for s in LOWER_IS_BETTER)

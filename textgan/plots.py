@@ -134,6 +134,8 @@ def compare_figure(histories: Mapping[str, Any], column: str = "loss/gen", uirev
         if s is not None:
             fig.add_trace(go.Scatter(x=s[0], y=s[1], mode="lines+markers" if column.startswith("eval/") else "lines",
                                      name=name))
+    if column in UNIT_METRICS:
+        fig.update_layout(yaxis=dict(range=[-0.02, 1.02]))
     return fig if fig.data else _empty_note(fig, f"no run has {column!r}")
 
 
