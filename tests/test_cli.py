@@ -21,6 +21,7 @@ def test_train_sample_eval_resume(tmp_path):
     assert "wgan-gp on modes" in r.stderr and "step 3:" in r.stderr
     config = json.loads((out / "config.json").read_text())
     assert config["step"] == 6 and config["run"]["corpus"]["k"] == 4
+    assert config["run"]["variant_config"]["lr_gen"] == 2e-3  # `auto` preset: demo settings on modes
 
     r = cli("sample", str(out), "-n", "4", "--seed", "1")
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 4
@@ -42,7 +43,7 @@ def test_train_text_file_with_settings(tmp_path):
     assert r.returncode == 0, r.stderr
     config = json.loads((tmp_path / "t" / "config.json").read_text())
     assert config["run"]["generator"]["kind"] == "gru" and config["run"]["generator"]["hidden"] == 16
-    assert config["run"]["variant_config"]["lr_gen"] == 0.01
+    assert config["run"]["variant_config"] == {"lr_gen": 0.01}  # `auto` preset: paper defaults off `modes`
 
 
 @pytest.mark.parametrize("args, message", [

@@ -67,7 +67,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ValueError("--gen-set needs --generator KIND and --critic-set needs --critic KIND")
         gen = {"kind": args.generator, **_parse_settings(args.gen_set)} if args.generator else None
         critic = {"kind": args.critic, **_parse_settings(args.critic_set)} if args.critic else None
-        base = preset_config(args.preset, args.variant)
+        preset = args.preset if args.preset != "auto" else ("demo" if args.corpus == "modes" else "paper")
+        base = preset_config(preset, args.variant)
         config = dataclasses.replace(
             base, corpus=corpus_spec(args), variant_config={**base.variant_config, **_parse_settings(args.set)},
             generator=gen or base.generator, critic=critic or base.critic, batch_size=args.batch_size,
@@ -166,8 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--vocab-cap", type=int, help="text: keep the most frequent tokens, others become <unk>")
     t.add_argument("--corpus-set", action="append", default=[], metavar="KEY=VALUE", help="other corpus settings")
     t.add_argument("--variant", default="wgan-gp", help="see list-variants")
-    t.add_argument("--preset", default="paper", choices=["paper", "demo"],
-                   help="paper: published hyperparameters; demo: tuned to learn `modes` in a minute on a CPU")
+    t.add_argument("--preset", default="auto", choices=["auto", "paper", "demo"],
+                   help="paper: published hyperparameters; demo: tuned to learn `modes` in a minute on a CPU; "
+                        "auto (default): demo on `modes`, paper elsewhere")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="variant setting, e.g. lr_gen=1e-3")
     t.add_argument("--generator", help="generator kind (lstm, gru, conv); default: the variant's")
     t.add_argument("--gen-set", action="append", default=[], metavar="KEY=VALUE", help="generator setting, e.g. hidden=128")
