@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .base import AdversarialVariant, Variant
 from .gan import GAN
+from .maligan import MaliGAN
 from .mle import MLE
 from .relgan import RelGAN
 from .pg_bleu import PGBLEU
@@ -19,6 +20,7 @@ VARIANTS: dict[str, type[Variant]] = {
     "seqgan": SeqGAN,
     "relgan": RelGAN,
     "pg-bleu": PGBLEU,
+    "maligan": MaliGAN,
 }
 
 

@@ -66,7 +66,7 @@ class SeqGAN(AdversarialVariant):
 
     def __init__(self, gen, critic, corpus, cfg: SeqGANConfig, device, rng=None) -> None:
         super().__init__(gen, critic, corpus, cfg, device, rng)
-        if cfg.baseline not in ("none", "mean"):
+        if getattr(cfg, "baseline", "none") not in ("none", "mean"):
             raise ValueError(f"baseline={cfg.baseline!r}; choose 'none' or 'mean'")
         self.optimizers["gen"] = torch.optim.Adam(gen.parameters(), lr=cfg.lr_gen)
         if critic is not None:
@@ -80,9 +80,13 @@ class SeqGAN(AdversarialVariant):
 
     # ---- reward -------------------------------------------------------------------------------------------
 
+    def critic_logits(self, tokens: Tensor) -> Tensor:
+        """Discriminator logits `(N,)` for token ids `(N, L)`."""
+        return critic_logits(self.critic, tokens, self.corpus.vocab_size)
+
     def score(self, tokens: Tensor) -> Tensor:
         """Reward of complete sequences `(N, L)` -> `(N,)`: the discriminator's probability of 'real'."""
-        return torch.sigmoid(critic_logits(self.critic, tokens, self.corpus.vocab_size))
+        return torch.sigmoid(self.critic_logits(tokens))
 
     def rewards(self, tokens: Tensor) -> Tensor:
         """Per-token rewards `(B, L)` for a batch of samples (rollouts by the delayed network)."""
@@ -95,8 +99,8 @@ class SeqGAN(AdversarialVariant):
 
     def critic_step(self, real: Tensor) -> dict[str, Tensor]:
         fake = self.gen.sample(real.shape[0], rng=self.rng)  # (B, L)
-        d_real = critic_logits(self.critic, real, self.corpus.vocab_size)  # (B,)
-        d_fake = critic_logits(self.critic, fake, self.corpus.vocab_size)
+        d_real = self.critic_logits(real)  # (B,)
+        d_fake = self.critic_logits(fake)
         loss = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()  # binary cross-entropy on logits
         norm = self.optimize("critic", loss, list(self.critic.parameters()))
         return {"loss/critic": loss.detach(), "grad_norm/critic": norm,
