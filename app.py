@@ -22,7 +22,6 @@ from textgan.variants import VARIANTS
 
 THIS = "this session"
 STEP_KINDS = ["iteration", "critic", "generator"]
-NET_KINDS = {"generator": ["lstm", "gru", "conv"], "critic": ["cnn", "lstm", "conv"]}
 
 
 PRESET = L.presets()[0]
@@ -351,10 +350,10 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
                         batch = gr.Number(DEFAULT["batch_size"], label="batch size", precision=0, minimum=1)
                         hp_inputs = [hp_input(n, v) for n, v in HP.items()]
                         with gr.Row():
-                            gkind = gr.Dropdown(NET_KINDS["generator"], value=gdef["kind"], label="generator")
+                            gkind = gr.Dropdown(L.net_kinds("generator"), value=gdef["kind"], label="generator")
                             gsize = gr.Number(L.net_size("generator", gdef), label="generator size", precision=0)
                         with gr.Row():
-                            ckind = gr.Dropdown(NET_KINDS["critic"], value=cdef["kind"] if cdef else None, label="critic")
+                            ckind = gr.Dropdown(L.net_kinds("critic"), value=cdef["kind"] if cdef else None, label="critic")
                             csize = gr.Number(L.net_size("critic", cdef) if cdef else None, label="critic size",
                                               precision=0)
                         apply_btn = gr.Button("Apply (while paused)")

@@ -183,3 +183,12 @@ def test_one_click_trains_variants_and_fills_the_comparison(served):
     assert msg.startswith("compared 2"), msg
     assert [h.split("-")[2] for h in side["headers"]] == ["mle", "gan"], side["headers"]
     assert len(table["data"]) == 2 and n_points(curves) > 0
+
+
+def test_every_registered_variant_fills_the_form(served):
+    from textgan.variants import VARIANTS
+
+    _, c, _ = served
+    for variant in VARIANTS:
+        out = c.predict(variant, api_name="/pick_variant")
+        assert out[0].startswith("*") and out[1] >= 1, (variant, out[:6])  # its paper and a batch size

@@ -91,22 +91,37 @@ def form_net(role: str, kind: str | None, size: Any, base: dict[str, Any] | None
     return net_spec(role, kind, size)
 
 
-SIZE_FIELD = {("generator", "lstm"): "hidden", ("generator", "gru"): "hidden", ("generator", "conv"): "channels",
-              ("critic", "cnn"): "filters", ("critic", "lstm"): "hidden", ("critic", "conv"): "channels"}
-"""The one field the form's "size" control sets for each net kind."""
+SIZE_FIELDS = ("hidden", "channels", "filters", "head_size", "emb_dim")
+"""The form has one "size" control per net: it sets the first of these fields the net's config has."""
+
+
+def net_kinds(role: str) -> list[str]:
+    """The registered generator or critic kinds (textgan.nets), for the form's choices."""
+    from .nets import CRITICS, GENERATORS
+
+    return list(GENERATORS if role == "generator" else CRITICS)
+
+
+def size_field(role: str, kind: str) -> str | None:
+    """The config field the form's size sets for a net kind (None when it has no such field)."""
+    from .nets import CRITICS, GENERATORS
+
+    registry = GENERATORS if role == "generator" else CRITICS
+    if kind not in registry:
+        raise LabError(f"unknown {role} kind {kind!r}; choose one of {sorted(registry)}")
+    names = {f.name for f in dataclasses.fields(registry[kind][1])}
+    return next((f for f in SIZE_FIELDS if f in names), None)
 
 
 def net_spec(role: str, kind: str, size: int | None = None) -> dict[str, Any]:
     """A net spec {"kind", <size field>} for the form's (kind, size) pair; size None keeps the net's default."""
-    if (role, kind) not in SIZE_FIELD:
-        kinds = sorted(k for r, k in SIZE_FIELD if r == role)
-        raise LabError(f"unknown {role} kind {kind!r}; choose one of {kinds}")
+    field_name = size_field(role, kind)
     spec: dict[str, Any] = {"kind": kind}
-    if size is not None:
+    if size is not None and field_name is not None:
         size = _as_int(size, f"{role} size")
         if not 1 <= size <= 4096:
             raise LabError(f"{role} size {size} is absurd; choose 1..4096")
-        spec[SIZE_FIELD[(role, kind)]] = size
+        spec[field_name] = size
     return spec
 
 
@@ -114,8 +129,11 @@ def net_size(role: str, spec: dict[str, Any]) -> int | None:
     """The size a spec has (explicit or its config default), for showing in the form."""
     from .nets import CRITICS, GENERATORS, net_config
 
+    field_name = size_field(role, spec["kind"])
+    if field_name is None:
+        return None
     _, cfg = net_config(GENERATORS if role == "generator" else CRITICS, spec, role)
-    return getattr(cfg, SIZE_FIELD[(role, spec["kind"])])
+    return getattr(cfg, field_name)
 
 
 def check_upload(path: str | Path) -> None:
