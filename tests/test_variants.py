@@ -201,6 +201,8 @@ def test_absurd_run_settings_are_refused():
         Run(small_config("mle", batch_size=0))
     with pytest.raises(ValueError, match="unknown variant"):
         Run(small_config("mle", variant="diffusion"))
+    with pytest.raises(ValueError, match="larger than the 30 training sentences"):
+        Run(small_config("mle", corpus={"kind": "modes", "k": 4, "n_train": 30}, batch_size=64))
     with pytest.raises(ValueError, match="autoregressive"):
         Run(small_config("mle", generator={"kind": "conv"}))
     with pytest.raises(ValueError, match="pre-training"):
@@ -242,3 +244,12 @@ def test_out_of_memory_becomes_failed(monkeypatch):
     monkeypatch.setattr(run, "train_step", exhausted)
     (event,) = list(run.steps(3))
     assert isinstance(event, Failed) and "out of memory" in event.message and "batch size 16" in event.message
+
+
+def test_evaluate_without_recording_leaves_history_alone():
+    run = Run(small_config("mle"))
+    list(run.steps(2))
+    before = [dict(h) for h in run.history]
+    values = run.evaluate(32, seed=1, record=False)
+    assert "eval/unique" in values and run.history == before and run.last_metrics == {}
+    assert run.evaluate(32, seed=1) == values and "eval/unique" in run.history[-1]

@@ -109,6 +109,10 @@ class Run:
         self.config = config
         self.device = resolve_device(config.device)
         self.corpus = corpus if corpus is not None else build_corpus(config.corpus)
+        n_train = self.corpus.train.shape[0]
+        if 0 < n_train < config.batch_size:
+            raise ValueError(f"batch size {config.batch_size} is larger than the {n_train} training sentences; "
+                             f"use a batch size of at most {n_train}")
         variant_cls = get_variant(config.variant)
         cfg = variant_config(variant_cls, config.variant_config)
         gen_spec, critic_spec = config.net_specs()
@@ -229,10 +233,12 @@ class Run:
         return Samples(self.step, self.last_samples, ids.tolist())
 
     @torch.no_grad()
-    def evaluate(self, n: int | None = None, seed: int | None = None, temperature: float = 1.0) -> dict[str, float]:
+    def evaluate(self, n: int | None = None, seed: int | None = None, temperature: float = 1.0,
+                 record: bool = True) -> dict[str, float]:
         """Metrics on fresh samples: the corpus's own (mode precision/coverage/entropy, NLL-oracle), distinct-2,
         unique ratio, BLEU-2..4 against the test split and Self-BLEU-4 on text corpora, and NLL-gen (the
-        generator on up to 1000 test rows, PAD positions excluded) for autoregressive generators."""
+        generator on up to 1000 test rows, PAD positions excluded) for autoregressive generators.
+        `record=False` leaves the run's history and latest metrics untouched (comparisons, sweeps)."""
         from .corpora import PAD
         from .metrics import distinct_n, nll_gen, self_bleu, unique_ratio
 
@@ -249,6 +255,8 @@ class Run:
         if getattr(self.gen, "autoregressive", False) and test.shape[0]:
             pad = PAD if self.corpus.has_specials else None
             values["eval/nll_gen"] = nll_gen(self.gen, test[:1000].to(self.device), pad_id=pad)
+        if not record:
+            return values
         self.last_metrics = values
         if self.history and self.history[-1]["step"] == self.step:
             self.history[-1].update(values)
