@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import AdversarialVariant, Variant
+from .dpgan import DPGAN
 from .gan import GAN
 from .maligan import MaliGAN
 from .mle import MLE
@@ -21,6 +22,7 @@ VARIANTS: dict[str, type[Variant]] = {
     "relgan": RelGAN,
     "pg-bleu": PGBLEU,
     "maligan": MaliGAN,
+    "dpgan": DPGAN,
 }
 
 
