@@ -14,17 +14,21 @@ from torch import nn
 
 from .conv import ConvConfig, ConvCritic, ConvGenerator
 from .critics import CNNCritic, CNNCriticConfig, LSTMCritic, LSTMCriticConfig
+from .multirep import MultiRepCritic, MultiRepCriticConfig
+from .relational import RelationalGenerator, RelationalGeneratorConfig
 from .rnn import RNNGenerator, RNNGeneratorConfig
 
 GENERATORS: dict[str, tuple[type, type]] = {
     "lstm": (RNNGenerator, RNNGeneratorConfig),
     "gru": (RNNGenerator, RNNGeneratorConfig),
     "conv": (ConvGenerator, ConvConfig),
+    "relational": (RelationalGenerator, RelationalGeneratorConfig),
 }
 CRITICS: dict[str, tuple[type, type]] = {
     "cnn": (CNNCritic, CNNCriticConfig),
     "lstm": (LSTMCritic, LSTMCriticConfig),
     "conv": (ConvCritic, ConvConfig),
+    "multirep": (MultiRepCritic, MultiRepCriticConfig),
 }
 
 

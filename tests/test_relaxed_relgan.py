@@ -1,0 +1,127 @@
+"""RelGAN: the beta schedule reaches beta_max at the last planned iteration, the relativistic loss, the nets."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from textgan.nets import build_critic, build_generator
+from textgan.run import Run, RunConfig
+from textgan.variants.relgan import SCHEDULES, beta_at
+
+V, L = 11, 6
+TINY_G = {"kind": "relational", "emb_dim": 8, "mem_slots": 2, "heads": 2, "head_size": 8}
+TINY_C = {"kind": "multirep", "emb_dim": 8, "reps": 4, "widths": [2, 3], "filters": 8, "hidden": 8}
+
+
+def test_schedules_by_hand():
+    n, b = 5, 100.0
+    assert [beta_at(i, n, b, "lin") for i in range(n)] == pytest.approx([1, 25.75, 50.5, 75.25, 100])
+    assert [beta_at(i, n, b, "exp") for i in range(n)] == pytest.approx([1, 100 ** 0.25, 10, 100 ** 0.75, 100])
+    assert beta_at(2, n, b, "quad") == pytest.approx(1 + 99 * 0.25)
+    assert beta_at(1, n, b, "sqrt") == pytest.approx(1 + 99 * 0.5)
+    assert beta_at(2, n, b, "log") == pytest.approx(1 + 99 * math.log(3) / math.log(5))
+    assert beta_at(2, n, b, "sigmoid") == pytest.approx(1 + 99 * 0.5)
+    assert beta_at(0, n, b, "const") == 100
+    for s in SCHEDULES:
+        assert beta_at(n - 1, n, b, s) == pytest.approx(b)  # beta_max at the LAST iteration, whatever n is
+        assert beta_at(n + 10, n, b, s) == pytest.approx(b)  # and it stays there
+        if s != "const":
+            assert beta_at(0, n, b, s) == pytest.approx(1)
+    # The reference port's N = 5000 over 3,000 iterations stops at 100 ** (2999/5000) ~ 15.8; ours reaches 100.
+    assert beta_at(2999, 3000, 100.0, "exp") == pytest.approx(100)
+    with pytest.raises(ValueError, match="schedule"):
+        beta_at(0, 3, 2.0, "cosine")
+
+
+def test_run_reaches_beta_max_at_its_last_adversarial_step():
+    """Pre-training 2 steps, then adv_iters=4 adversarial iterations: the logged beta goes 1 .. 100 exactly, and
+    the relaxation temperature the generator receives is 1/beta."""
+    cfg = RunConfig(corpus={"kind": "modes", "k": 4}, variant="relgan", generator=TINY_G,
+                    critic={**TINY_C, "widths": [2]}, batch_size=8, seed=1, device="cpu",
+                    variant_config={"adv_iters": 4, "schedule": "exp", "beta_max": 100.0, "pretrain_steps": 2,
+                                    "critic_steps": 1})
+    run = Run(cfg)
+    taus = []
+    relaxed = run.gen.relaxed
+    run.gen.relaxed = lambda n, r, tau, rng: taus.append(tau) or relaxed(n, r, tau, rng)
+    list(run.steps(6))
+    betas = [h["beta"] for h in run.history if "beta" in h and not math.isnan(h["beta"])]
+    assert betas == pytest.approx([1, 100 ** (1 / 3), 100 ** (2 / 3), 100], rel=1e-6)
+    assert taus[-1] == pytest.approx(1 / 100) and taus[0] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="schedule"):
+        run.variant.update(schedule="nope")
+    with pytest.raises(ValueError, match="adv_iters"):
+        run.variant.update(adv_iters=0)
+
+
+def test_relativistic_losses_by_hand():
+    """One critic step's loss equals softplus(-(D(real) - D(fake))) per representation, averaged."""
+    cfg = RunConfig(corpus={"kind": "modes", "k": 4}, variant="relgan", generator=TINY_G, critic=TINY_C,
+                    batch_size=4, seed=2, device="cpu", variant_config={"critic_steps": 1})
+    run = Run(cfg)
+    v = run.variant
+    real = run._batch()
+    rng_state = run.rng.get_state()
+    with torch.no_grad():
+        fake = v.fake(real.shape[0])
+        d_real = run.critic.scores(F.one_hot(real, run.corpus.vocab_size).float())  # (B, R)
+        d_fake = run.critic.scores(fake)
+    assert d_real.shape == (4, 4)
+    expected = torch.log1p(torch.exp(-(d_real - d_fake))).mean()
+    run.rng.set_state(rng_state)
+    out = v.critic_step(real)
+    assert out["loss/critic"].item() == pytest.approx(expected.item(), rel=1e-5)
+    # generator loss mirrors it (critic has changed: recompute with the same noise)
+    rng_state = run.rng.get_state()
+    with torch.no_grad():
+        fake = v.fake(4)
+        d_real = run.critic.scores(F.one_hot(real, run.corpus.vocab_size).float())
+        d_fake = run.critic.scores(fake)
+    run.rng.set_state(rng_state)
+    out = v.gen_step(4)  # the app's lone generator update pairs with the last critic batch
+    assert out["loss/gen"].item() == pytest.approx(torch.log1p(torch.exp(-(d_fake - d_real))).mean().item(), rel=1e-5)
+
+
+def test_relational_generator_teacher_forcing_equals_stepping():
+    torch.manual_seed(0)
+    g = build_generator(TINY_G, V, L, start_id=1)
+    tokens = torch.randint(0, V, (3, L))
+    logits = g(tokens)  # (B, L, V)
+    assert logits.shape == (3, L, V)
+    tok, state, steps = torch.full((3,), 1), None, []
+    for t in range(L):
+        lt, state = g.step(tok, state)
+        steps.append(lt)
+        tok = tokens[:, t]
+    assert torch.allclose(torch.stack(steps, 1), logits, atol=1e-5)
+    assert state.shape == (3, 2, 16)
+    lp = g.log_prob(tokens)
+    assert torch.allclose(lp, F.log_softmax(logits, -1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1))
+    rng = torch.Generator().manual_seed(0)
+    for relaxation in ("gumbel", "st", "softmax"):
+        toks, soft = g.relaxed(4, relaxation, 0.5, rng)
+        assert toks.shape == (4, L) and soft.shape == (4, L, V) and soft.requires_grad
+    assert g.sample(5, rng=rng).shape == (5, L)
+
+
+def test_relational_memory_slots_attend_to_each_other():
+    """With 2 slots, changing slot 1 of the memory changes slot 0's update (attention across slots)."""
+    torch.manual_seed(0)
+    g = build_generator(TINY_G, V, L, start_id=1)
+    x = torch.randn(1, 8)
+    m = torch.randn(1, 2, 16)
+    m2 = m.clone()
+    m2[:, 1] += 1.0
+    a, b = g.memory(x, m), g.memory(x, m2)
+    assert not torch.allclose(a[:, 0], b[:, 0])
+
+
+def test_multirep_critic():
+    c = build_critic(TINY_C, V, L)
+    x = F.one_hot(torch.randint(0, V, (3, L)), V).float()
+    assert c.scores(x).shape == (3, 4) and c(x).shape == (3,)
+    assert torch.allclose(c(x), c.scores(x).mean(-1))
+    with pytest.raises(ValueError, match="divide"):
+        build_critic({**TINY_C, "reps": 3}, V, L)

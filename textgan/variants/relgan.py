@@ -1,0 +1,166 @@
+"""`relgan`: RelGAN (Nie, Narodytska & Patel, ICLR 2019, "RelGAN: Relational Generative Adversarial Networks for
+Text Generation").
+
+Three parts: a relational-memory generator (`nets/relational.py`), a multi-representation CNN critic
+(`nets/multirep.py`), and Gumbel-softmax outputs whose inverse temperature beta is annealed from 1 to `beta_max`
+during adversarial training; the loss is the relativistic standard GAN (Jolicoeur-Martineau 2018):
+
+    critic:    softplus(-(D(x_real) - D(x_fake))).mean()        generator: softplus(-(D(x_fake) - D(x_real))).mean()
+
+with real and fake batches paired row by row (and per representation when the critic has `scores`).
+
+What differs from the reference implementation: the schedule's N is the number of adversarial iterations you
+plan (`adv_iters`), not a constant. The widely used port hard-codes N = 5000, so beta_max = 100 under the `exp`
+schedule only reaches 100 ** (3000/5000) ~ 16 over the paper's 3,000 iterations. Here beta(i) hits beta_max at the
+last planned iteration i = adv_iters - 1 (and stays there if training goes on). Pre-training with MLE (the paper:
+150 epochs on the oracle) is `pretrain_steps`; the iteration counter starts after it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .base import AdversarialVariant, one_hot
+
+SCHEDULES = ("const", "lin", "exp", "log", "quad", "sqrt", "sigmoid")
+
+
+def beta_at(i: int, n: int, beta_max: float, schedule: str) -> float:
+    """Inverse temperature at adversarial iteration `i` (0-based) of `n`: 1 at i = 0, beta_max at i = n - 1.
+
+    The paper's schedules (its appendix): with p = i / (n - 1),
+    lin 1 + (b-1) p;  exp b ** p;  log 1 + (b-1) log(1+i) / log(n);  quad 1 + (b-1) p^2;  sqrt 1 + (b-1) sqrt p;
+    sigmoid 1 + (b-1) s(p), s the logistic of 20 (p - 1/2) rescaled to run exactly from 0 to 1; const b.
+    """
+    if schedule not in SCHEDULES:
+        raise ValueError(f"unknown temperature schedule {schedule!r}; choose one of {SCHEDULES}")
+    if schedule == "const":
+        return float(beta_max)
+    if n <= 1:
+        return float(beta_max)
+    i = min(max(i, 0), n - 1)
+    p = i / (n - 1)
+    b = beta_max
+    if schedule == "lin":
+        return 1 + (b - 1) * p
+    if schedule == "exp":
+        return b ** p
+    if schedule == "log":
+        return 1 + (b - 1) * math.log(1 + i) / math.log(n)
+    if schedule == "quad":
+        return 1 + (b - 1) * p * p
+    if schedule == "sqrt":
+        return 1 + (b - 1) * math.sqrt(p)
+    lo, hi = 1 / (1 + math.exp(10)), 1 / (1 + math.exp(-10))
+    s = (1 / (1 + math.exp(-20 * (p - 0.5))) - lo) / (hi - lo)
+    return 1 + (b - 1) * s
+
+
+@dataclass
+class RelGANConfig:
+    beta_max: float = 100.0
+    """Final inverse temperature of the Gumbel-softmax (RelGAN oracle: 100; the paper also tries 1, 10, 1000)."""
+    schedule: str = "exp"
+    """How beta goes from 1 to beta_max: 'exp' (the paper's default), 'lin', 'log', 'quad', 'sqrt', 'sigmoid',
+    'const'."""
+    adv_iters: int = 3000
+    """Adversarial iterations you plan to run: beta reaches beta_max at the last one (paper: 3,000 on the
+    oracle). Set it to your --steps minus pretrain_steps."""
+    relaxation: str = "gumbel"
+    """'gumbel' (the paper) or 'st' / 'softmax' for comparison; the temperature is 1 / beta either way."""
+    lr_gen: float = 1e-4
+    lr_critic: float = 1e-4
+    beta1: float = 0.9
+    beta2: float = 0.999
+    critic_steps: int = 5
+    """Critic updates per generator update (TextGAN-PyTorch's oracle setting: 5)."""
+    pretrain_steps: int = 0
+    """MLE steps before adversarial training (the paper pre-trains 150 epochs)."""
+    pretrain_lr: float = 1e-2
+
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule={self.schedule!r}; choose one of {SCHEDULES}")
+        if not 1 <= self.beta_max < 1e6:
+            raise ValueError(f"beta_max={self.beta_max}: must be in [1, 1e6)")
+        if isinstance(self.adv_iters, bool) or not isinstance(self.adv_iters, int) or not 1 <= self.adv_iters <= 10**9:
+            raise ValueError(f"adv_iters={self.adv_iters!r}: must be a positive integer (the planned adversarial "
+                             "iterations)")
+
+
+class RelGAN(AdversarialVariant):
+    name = "relgan"
+    Config = RelGANConfig
+    paper = "Nie et al. 2019, RelGAN: Relational Generative Adversarial Networks for Text Generation (ICLR 2019)"
+    # CPU-friendly defaults for the app and the tests; the paper's sizes are the nets' own defaults
+    # ({"kind": "relational"}, {"kind": "multirep"}), which bench/oracle.py uses.
+    default_generator = {"kind": "relational", "head_size": 32}
+    default_critic = {"kind": "multirep", "reps": 16, "filters": 32, "hidden": 32}
+    lr_fields = {"gen": "lr_gen", "critic": "lr_critic"}
+
+    def __init__(self, gen, critic, corpus, cfg: RelGANConfig, device, rng=None) -> None:
+        super().__init__(gen, critic, corpus, cfg, device, rng)
+        betas = (cfg.beta1, cfg.beta2)
+        self.optimizers["gen"] = torch.optim.Adam(gen.parameters(), lr=cfg.lr_gen, betas=betas)
+        self.optimizers["critic"] = torch.optim.Adam(critic.parameters(), lr=cfg.lr_critic, betas=betas)
+        self.adv_iter = 0
+        """Adversarial iterations done (generator updates): the schedule's i."""
+        self._last_real: Tensor | None = None
+
+    @property
+    def beta(self) -> float:
+        return beta_at(self.adv_iter, self.cfg.adv_iters, self.cfg.beta_max, self.cfg.schedule)
+
+    def fake(self, n: int) -> Tensor:
+        _, soft = self.gen.relaxed(n, self.cfg.relaxation, 1.0 / self.beta, self.rng)  # (n, L, V)
+        return soft
+
+    def _scores(self, x: Tensor) -> Tensor:
+        score = getattr(self.critic, "scores", None)
+        return score(x) if score is not None else self.critic(x)  # (B, R) or (B,)
+
+    def critic_step(self, real: Tensor) -> dict[str, Tensor]:
+        self._last_real = real
+        with torch.no_grad():
+            fake = self.fake(real.shape[0])  # (B, L, V)
+        d = self._scores(torch.cat([one_hot(real, self.corpus.vocab_size), fake]))  # one pass for both halves
+        d_real, d_fake = d.chunk(2)
+        loss = F.softplus(-(d_real - d_fake)).mean()
+        norm = self.optimize("critic", loss, list(self.critic.parameters()))
+        return {"loss/critic": loss.detach(), "grad_norm/critic": norm,
+                "critic/p_real_beats_fake": torch.sigmoid(d_real - d_fake).mean().detach()}
+
+    def gen_step(self, batch_size: int, real: Tensor | None = None) -> dict[str, Tensor]:
+        if real is None:  # the app's lone generator update: pair with the last critic batch
+            if self._last_real is None:
+                raise ValueError("relgan's generator loss compares with a real batch: run a critic update first")
+            real = self._last_real
+        fake = self.fake(batch_size)
+        d = self._scores(torch.cat([one_hot(real[:batch_size], self.corpus.vocab_size), fake]))
+        d_real, d_fake = d.chunk(2)
+        loss = F.softplus(-(d_fake - d_real)).mean()
+        norm = self.optimize("gen", loss, list(self.gen.parameters()))
+        beta = torch.tensor(self.beta)
+        self.adv_iter += 1
+        return {"loss/gen": loss.detach(), "grad_norm/gen": norm, "beta": beta}
+
+    def step(self, real: Tensor) -> dict[str, Tensor]:
+        chunks = real.chunk(self.cfg.critic_steps)
+        out: dict[str, Tensor] = {}
+        for chunk in chunks:
+            out.update(self.critic_step(chunk))
+        # The relativistic generator loss needs a real batch too: the first chunk, as TextGAN-PyTorch reuses one.
+        out.update(self.gen_step(chunks[0].shape[0], chunks[0]))
+        return out
+
+    def state_dict(self):
+        return {**super().state_dict(), "adv_iter": self.adv_iter}
+
+    def load_state_dict(self, sd) -> None:
+        super().load_state_dict(sd)
+        self.adv_iter = int(sd["adv_iter"])
