@@ -8,7 +8,6 @@ from .gan import GAN
 from .maligan import MaliGAN
 from .mle import MLE
 from .relgan import RelGAN
-from .relgan import RelGAN
 from .pg_bleu import PGBLEU
 from .seqgan import SeqGAN
 from .wgan import WGAN
@@ -20,7 +19,6 @@ VARIANTS: dict[str, type[Variant]] = {
     "wgan": WGAN,
     "wgan-gp": WGANGP,
     "seqgan": SeqGAN,
-    "relgan": RelGAN,
     "relgan": RelGAN,
     "pg-bleu": PGBLEU,
     "maligan": MaliGAN,
