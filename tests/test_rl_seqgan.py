@@ -91,13 +91,14 @@ def test_the_known_misalignment_would_be_caught():
     assert torch.allclose(right, ref[:, :-1], atol=1e-6)
 
 
-def test_rollouts_sample_the_policy():
+@pytest.mark.parametrize("method", ["gumbel", "icdf"])
+def test_rollouts_sample_the_policy(method):
     """Without fixed noise, the completions follow the generator's conditional distribution."""
     gen, _ = tiny()
     tokens = torch.tensor([[2, 3, 4, 5, 6]])
     rng = torch.Generator().manual_seed(0)
     n = 4000
-    seqs = rollout_sequences(gen, tokens, n, rng=rng)  # (L−1, n, 1, L)
+    seqs = rollout_sequences(gen, tokens, n, rng=rng, method=method)  # (L−1, n, 1, L)
     with torch.no_grad():
         _, state = gen.step(torch.tensor([gen.start_id]), None)
         logits, _ = gen.step(tokens[0, :1], state)

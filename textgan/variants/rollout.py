@@ -8,7 +8,8 @@ needs ~70 s per generator step on 2 CPU cores for the oracle setting. Here, all 
 - the prefix states are computed once by a single teacher-forced pass over the sample (cached prefix states);
 - the rollouts for prefix length t join the batch at position t (rows already running keep running), so a row
   only ever runs the positions it has to sample: B·R·L(L−1)/2 row-steps instead of B·R·(L−1)·L;
-- tokens are drawn by Gumbel-max, with noise from the variant's generator (exact resume);
+- tokens are drawn by Gumbel-max on a GPU, by inverse CDF on a CPU (3x cheaper there), with randomness from
+  the variant's generator (exact resume);
 - the completed B·R·(L−1) sequences (plus the B samples themselves, which score the last token) go to the
   scorer in one call.
 
@@ -63,9 +64,27 @@ def _prefix_states(gen: nn.Module, tokens: Tensor) -> tuple[list, list[Tensor]]:
     return states, logits
 
 
+def draw(logits: Tensor, rng: torch.Generator | None, method: str = "auto") -> Tensor:
+    """Categorical samples `(N,)` from logits `(N, V)`.
+
+    'gumbel': argmax(logits + Gumbel noise), one fused pass on a GPU. 'icdf': inverse CDF, one uniform per row
+    and a binary search in the cumulative sums — 3x faster than Gumbel-max on a CPU at V=5000 (V uniforms and two
+    logs per row are what costs there). 'auto': Gumbel on CUDA, inverse CDF elsewhere. Both are exact.
+    """
+    if method == "auto":
+        method = "gumbel" if logits.device.type == "cuda" else "icdf"
+    if method == "gumbel":
+        return (logits + gumbel_noise(logits.shape, rng, logits.device, logits.dtype)).argmax(-1)
+    if method == "icdf":
+        c = (logits - logits.amax(-1, keepdim=True)).exp_().cumsum_(-1)  # (N, V) unnormalised CDF
+        u = torch.rand(c.shape[0], 1, generator=rng, device=c.device, dtype=c.dtype) * c[:, -1:]
+        return torch.searchsorted(c, u).squeeze(1).clamp_(max=c.shape[1] - 1)
+    raise ValueError(f"sampling method {method!r}; choose 'auto', 'gumbel' or 'icdf'")
+
+
 @torch.no_grad()
 def rollout_sequences(gen: nn.Module, tokens: Tensor, n_rollouts: int, rng: torch.Generator | None = None,
-                      temperature: float = 1.0, noise: Tensor | None = None) -> Tensor:
+                      temperature: float = 1.0, noise: Tensor | None = None, method: str = "auto") -> Tensor:
     """All Monte-Carlo completions `(L−1, R, B, L)`: `[t−1, r, b]` keeps `tokens[b, :t]` and samples the rest.
 
     `noise` (tests only), `(L−1, R, B, L, V)` Gumbel noise: the completion `[t−1, r, b]` draws position j with
@@ -83,10 +102,9 @@ def rollout_sequences(gen: nn.Module, tokens: Tensor, n_rollouts: int, rng: torc
         lg = new if lg is None else torch.cat([lg, new], 0)  # (j·R·B, V), blocks k = 0..j−1
         lg = lg / temperature if temperature != 1.0 else lg
         if noise is None:
-            g = gumbel_noise(lg.shape, rng, lg.device, lg.dtype)
+            tok = draw(lg, rng, method)  # (j·R·B,)
         else:
-            g = noise[:j, :, :, j].reshape(j * R * B, -1)
-        tok = (lg + g).argmax(-1)  # (j·R·B,)
+            tok = (lg + noise[:j, :, :, j].reshape(j * R * B, -1)).argmax(-1)
         out[:j, :, j] = tok.view(j, R * B)
         if j < L - 1:
             lg, state = gen.step(tok, state)
@@ -96,11 +114,11 @@ def rollout_sequences(gen: nn.Module, tokens: Tensor, n_rollouts: int, rng: torc
 @torch.no_grad()
 def rollout_rewards(gen: nn.Module, tokens: Tensor, n_rollouts: int, score: Scorer,
                     rng: torch.Generator | None = None, temperature: float = 1.0, noise: Tensor | None = None,
-                    chunk: int = 8192) -> Tensor:
+                    chunk: int = 8192, method: str = "auto") -> Tensor:
     """SeqGAN's rewards `(B, L)`: `[b, t−1]` = mean score of the R rollouts of sentence b's prefix of length t
     (t < L); the last column is the score of the complete sample itself (no rollout needed)."""
     B, L = tokens.shape
-    seqs = rollout_sequences(gen, tokens, n_rollouts, rng, temperature, noise)  # (L−1, R, B, L)
+    seqs = rollout_sequences(gen, tokens, n_rollouts, rng, temperature, noise, method)  # (L−1, R, B, L)
     flat = torch.cat([seqs.reshape(-1, L), tokens], 0)  # (N + B, L)
     scores = torch.cat([score(part) for part in flat.split(chunk)])  # (N + B,)
     roll = scores[:-B].view(L - 1, n_rollouts, B).mean(1)  # (L−1, B): the layout of rollout_sequences
