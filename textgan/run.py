@@ -311,6 +311,10 @@ class Run:
         }
         if self.critic is not None:
             files[NET_FILES["critic"]] = weights(self.critic)
+        # A generator may add its own entries, e.g. the GPT-2 generator's `hf/` folder (a plain transformers model).
+        export = getattr(self.gen, "export_files", None)
+        if export is not None:
+            files.update(export())
         if self.corpus.tokenizer is not None:
             files["tokenizer.json"] = lambda p: self.corpus.tokenizer.save(str(p))
         return write_run_dir(target, files)

@@ -16,6 +16,7 @@ from .conv import ConvConfig, ConvCritic, ConvGenerator
 from .critics import CNNCritic, CNNCriticConfig, LSTMCritic, LSTMCriticConfig
 from .multirep import MultiRepCritic, MultiRepCriticConfig
 from .relational import RelationalGenerator, RelationalGeneratorConfig
+from .transformer import TransformerGenerator, TransformerGeneratorConfig
 from .rnn import RNNGenerator, RNNGeneratorConfig
 
 GENERATORS: dict[str, tuple[type, type]] = {
@@ -23,6 +24,7 @@ GENERATORS: dict[str, tuple[type, type]] = {
     "gru": (RNNGenerator, RNNGeneratorConfig),
     "conv": (ConvGenerator, ConvConfig),
     "relational": (RelationalGenerator, RelationalGeneratorConfig),
+    "gpt2": (TransformerGenerator, TransformerGeneratorConfig),
 }
 CRITICS: dict[str, tuple[type, type]] = {
     "cnn": (CNNCritic, CNNCriticConfig),
