@@ -12,6 +12,7 @@ from typing import Any
 
 from torch import nn
 
+from .attention import AttentionGenerator, AttentionGeneratorConfig
 from .conv import ConvConfig, ConvCritic, ConvGenerator
 from .critics import CNNCritic, CNNCriticConfig, LSTMCritic, LSTMCriticConfig
 from .multirep import MultiRepCritic, MultiRepCriticConfig
@@ -25,6 +26,7 @@ GENERATORS: dict[str, tuple[type, type]] = {
     "conv": (ConvGenerator, ConvConfig),
     "relational": (RelationalGenerator, RelationalGeneratorConfig),
     "gpt2": (TransformerGenerator, TransformerGeneratorConfig),
+    "attention": (AttentionGenerator, AttentionGeneratorConfig),
 }
 CRITICS: dict[str, tuple[type, type]] = {
     "cnn": (CNNCritic, CNNCriticConfig),
