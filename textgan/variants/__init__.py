@@ -9,6 +9,7 @@ from .maligan import MaliGAN
 from .mle import MLE
 from .relgan import RelGAN
 from .pg_bleu import PGBLEU
+from .rankgan import RankGAN
 from .seqgan import SeqGAN
 from .wgan import WGAN
 from .wgan_gp import WGANGP
@@ -23,6 +24,7 @@ VARIANTS: dict[str, type[Variant]] = {
     "pg-bleu": PGBLEU,
     "maligan": MaliGAN,
     "dpgan": DPGAN,
+    "rankgan": RankGAN,
 }
 
 

@@ -1,0 +1,101 @@
+"""`rankgan`: RankGAN (Lin et al. 2017) — a ranker instead of a binary discriminator.
+
+The ranker embeds sentences (here: the CNN critic's `features`) and scores a sentence s against a reference
+sentence u by cosine relevance α(s|u). Its rank score within a comparison set C is a softmax,
+P(s|u, C) = exp(γα(s|u)) / Σ_{s' ∈ C ∪ {s}} exp(γα(s'|u)), and R(s|U, C) averages P over references u ∈ U
+(human-written). The ranker learns to rank real text above generated text: it maximises
+log R(real | U, C⁻) + log(1 − R(fake | U, C⁺)), with C⁻ generated and C⁺ real sentences. The generator is
+rewarded, via SeqGAN's Monte-Carlo rollouts, with the rank score of its sentences against real ones, R(· | U, C⁺).
+
+Differs from the paper: references and comparison sets are drawn from the training split with the variant's
+RNG at every update (paper: sampled per batch as well, sizes unstated for the oracle); γ is a config field;
+the generator's reward is R itself (as SeqGAN's D(·)), the per-time-step batch mean is subtracted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .rollout import _token_input
+from .seqgan import SeqGAN
+
+
+def rank_scores(cand: Tensor, refs: Tensor, comp: Tensor, gamma: float) -> Tensor:
+    """R(s | U, C) `(N,)` for candidate features `(N, F)`, references `(U, F)`, comparison set `(C, F)`."""
+    cs = gamma * F.normalize(cand, dim=-1) @ F.normalize(refs, dim=-1).t()  # (N, U) γ·cosine
+    cc = gamma * F.normalize(comp, dim=-1) @ F.normalize(refs, dim=-1).t()  # (C, U)
+    lse = torch.logsumexp(cc, 0)  # (U,) the comparison set's share of each reference's softmax
+    log_p = cs - torch.logaddexp(cs, lse.unsqueeze(0))  # (N, U) log P(s | u, C ∪ {s})
+    return log_p.exp().mean(1)
+
+
+@dataclass
+class RankGANConfig:
+    lr_gen: float = 1e-3
+    """Adam learning rate of the policy-gradient updates."""
+    lr_critic: float = 1e-4
+    """Adam learning rate of the ranker."""
+    gamma: float = 4.0
+    """Inverse temperature of the rank softmax over cosine relevances (paper: set empirically)."""
+    ref_size: int = 16
+    """Reference sentences U per update."""
+    comparison_size: int = 16
+    """Comparison set size |C|."""
+    rollouts: int = 16
+    """Monte-Carlo rollouts per prefix."""
+    rollout_rate: float = 0.8
+    """Delay of the rollout network (as SeqGAN)."""
+    baseline: str = "mean"
+    """'mean' or 'none'."""
+    rescale: bool = False
+    """LeakGAN's rank rescaling of rewards."""
+    rescale_delta: float = 12.0
+    critic_steps: int = 3
+    """Ranker updates per iteration, each on its own real batch."""
+    critic_warmup: int = 3
+    """Ranker-only iterations before the first generator update."""
+    clip_grad: float = 5.0
+    pretrain_steps: int = 0
+    """MLE steps before everything else (the paper pre-trains; set it for real runs)."""
+    pretrain_lr: float = 1e-2
+
+
+class RankGAN(SeqGAN):
+    name = "rankgan"
+    Config = RankGANConfig
+    paper = "Lin et al. 2017, Adversarial Ranking for Language Generation (arXiv:1705.11001)"
+
+    def features(self, tokens: Tensor) -> Tensor:
+        """Ranker embedding `(N, F)` of token ids `(N, L)`."""
+        with _token_input(self.critic):
+            return self.critic.features(tokens)
+
+    def real_sample(self, n: int) -> Tensor:
+        train = self.corpus.train
+        idx = torch.randint(0, train.shape[0], (n,), generator=self.rng, device=self.rng.device if self.rng else None)
+        return train[idx.cpu()].to(self.device)
+
+    def score(self, tokens: Tensor) -> Tensor:
+        return rank_scores(self.features(tokens), self._refs, self._comp, self.cfg.gamma)
+
+    def critic_step(self, real: Tensor) -> dict[str, Tensor]:
+        fake = self.gen.sample(real.shape[0], rng=self.rng)  # (B, L)
+        refs = self.features(self.real_sample(self.cfg.ref_size))
+        comp_real = self.features(self.real_sample(self.cfg.comparison_size))  # C⁺
+        comp_fake = self.features(self.gen.sample(self.cfg.comparison_size, rng=self.rng))  # C⁻
+        r_real = rank_scores(self.features(real), refs, comp_fake, self.cfg.gamma)  # (B,)
+        r_fake = rank_scores(self.features(fake), refs, comp_real, self.cfg.gamma)
+        loss = -(r_real.clamp_min(1e-12).log().mean() + (1 - r_fake).clamp_min(1e-12).log().mean())
+        norm = self.optimize("critic", loss, list(self.critic.parameters()))
+        return {"loss/critic": loss.detach(), "grad_norm/critic": norm,
+                "critic/rank_real": r_real.mean().detach(), "critic/rank_fake": r_fake.mean().detach()}
+
+    def gen_step(self, batch_size: int) -> dict[str, Tensor]:
+        with torch.no_grad():  # this update's references and real comparison set, fixed for all rollouts
+            self._refs = self.features(self.real_sample(self.cfg.ref_size))
+            self._comp = self.features(self.real_sample(self.cfg.comparison_size))
+        return super().gen_step(batch_size)
