@@ -95,16 +95,20 @@ def rollout_sequences(gen: nn.Module, tokens: Tensor, n_rollouts: int, rng: torc
     states, logits = _prefix_states(gen, tokens)
     out = tokens.unsqueeze(0).repeat(L - 1, R, 1).view(L - 1, R * B, L).clone()  # (L−1, R·B, L)
     state, lg = None, None
-    for j in range(1, L):
-        # Prefix length t = j joins: R copies of every sentence's state after reading y_0..y_{j−1}.
-        state = _cat_state(state, _repeat_state(states[j], R))
-        new = logits[j].repeat(R, 1)  # (R·B, V)
-        lg = new if lg is None else torch.cat([lg, new], 0)  # (j·R·B, V), blocks k = 0..j−1
-        lg = lg / temperature if temperature != 1.0 else lg
+
+    def sample(logits: Tensor, blocks: slice) -> Tensor:
+        logits = logits / temperature if temperature != 1.0 else logits
         if noise is None:
-            tok = draw(lg, rng, method)  # (j·R·B,)
-        else:
-            tok = (lg + noise[:j, :, :, j].reshape(j * R * B, -1)).argmax(-1)
+            return draw(logits, rng, method)
+        return (logits + noise[blocks, :, :, j].reshape(logits.shape)).argmax(-1)
+
+    for j in range(1, L):
+        # Prefix length t = j joins: R copies of every sentence's state after reading y_0..y_{j−1}. Rows already
+        # running (blocks 0..j−2) and the new block j−1 are sampled apart: concatenating their (N, V) logits
+        # would copy ~4 GB per generator step at the oracle setting.
+        new = sample(logits[j].repeat(R, 1), slice(j - 1, j))  # (R·B,)
+        tok = new if lg is None else torch.cat([sample(lg, slice(0, j - 1)), new])  # (j·R·B,) blocks 0..j−1
+        state = _cat_state(state, _repeat_state(states[j], R))
         out[:j, :, j] = tok.view(j, R * B)
         if j < L - 1:
             lg, state = gen.step(tok, state)
