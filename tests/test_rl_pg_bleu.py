@@ -50,3 +50,10 @@ def test_policy_gradient_raises_bleu():
     events = list(run.steps(60))
     rewards = [h["reward/final"] for h in run.history]
     assert sum(rewards[-10:]) / 10 > sum(rewards[:10]) / 10 + 0.05
+
+
+def test_partial_steps():
+    run = Run(small_config("pg-bleu", variant_config={"rollouts": 2}))
+    assert "reward/mean" in run.partial_step("gen")
+    with pytest.raises(ValueError, match="no discriminator"):
+        run.partial_step("critic")

@@ -70,5 +70,8 @@ class PGBLEU(SeqGAN):
         bleu = self.reference_index().sentence_bleu(hyps, self.cfg.bleu_n)
         return torch.as_tensor(bleu, dtype=torch.float32, device=tokens.device)
 
+    def critic_step(self, real: Tensor) -> dict[str, Tensor]:
+        raise ValueError("pg-bleu has no discriminator to update: its reward is BLEU; step the generator instead")
+
     def step(self, real: Tensor) -> dict[str, Tensor]:
         return self.gen_step(real.shape[0])
