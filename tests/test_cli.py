@@ -1,6 +1,7 @@
 """The CLI as a user runs it: a real subprocess, its output, its exit codes and its files."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -8,8 +9,10 @@ import pytest
 
 
 def cli(*args, cwd=None):
+    # One torch thread: the nets here are tiny, and it keeps the CLI fast when the cores are shared.
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, "-m", "textgan", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+                          timeout=300, env=env)
 
 
 def test_train_sample_eval_resume(tmp_path):
@@ -39,7 +42,7 @@ def test_train_text_file_with_settings(tmp_path):
     corpus = tmp_path / "c.txt"
     corpus.write_text("\n".join(f"the cat number {i} sat on the mat" for i in range(40)), encoding="utf-8")
     r = cli("train", "--corpus", str(corpus), "--variant", "mle", "--steps", "3", "--set", "lr_gen=0.01",
-            "--generator", "gru", "--gen-set", "hidden=16", "--out", str(tmp_path / "t"), "--quiet")
+            "--generator", "gru", "--gen-set", "hidden=16", "--batch-size", "8", "--out", str(tmp_path / "t"), "--quiet")
     assert r.returncode == 0, r.stderr
     config = json.loads((tmp_path / "t" / "config.json").read_text())
     assert config["run"]["generator"]["kind"] == "gru" and config["run"]["generator"]["hidden"] == 16
@@ -68,6 +71,13 @@ def test_refuses_to_overwrite_a_saved_run(tmp_path):
     r = cli("train", "--variant", "mle", "--steps", "2", "--out", str(out), "--quiet")
     assert r.returncode == 2 and "--resume" in r.stderr
     assert (out / "generator.safetensors").read_bytes() == before
+
+
+def test_batch_larger_than_the_corpus_is_refused(tmp_path):
+    corpus = tmp_path / "small.txt"
+    corpus.write_text("\n".join(f"line {i}" for i in range(10)), encoding="utf-8")
+    r = cli("train", "--corpus", str(corpus), "--steps", "1", "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "larger than the 9 training sentences" in r.stderr
 
 
 def test_non_utf8_corpus_names_the_line(tmp_path):
