@@ -53,11 +53,13 @@ class Variant:
     def __init__(self, gen: nn.Module, critic: nn.Module | None, corpus: Corpus, cfg: Any,
                  device: torch.device, rng: torch.Generator | None = None) -> None:
         if self.needs_log_prob and not getattr(gen, "autoregressive", False):
-            raise ValueError(f"variant {self.name!r} needs an autoregressive generator (lstm, gru), "
+            raise ValueError(f"variant {self.name!r} needs an autoregressive generator "
+                             "(lstm, gru, relational, attention, gpt2), "
                              f"got {type(gen).__name__}")
         if getattr(cfg, "pretrain_steps", 0) and not getattr(gen, "autoregressive", False):
             raise ValueError(f"MLE pre-training (pretrain_steps={cfg.pretrain_steps}) needs an autoregressive "
-                             f"generator (lstm, gru), got {type(gen).__name__}")
+                             "generator (lstm, gru, relational, attention, gpt2), "
+                             f"got {type(gen).__name__}")
         if self.needs_critic and critic is None:
             raise ValueError(f"variant {self.name!r} needs a critic")
         self.gen, self.critic, self.corpus, self.cfg, self.device, self.rng = gen, critic, corpus, cfg, device, rng
