@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .rnn import RNNGenerator
+from .autoregressive import AutoregressiveGenerator
 
 
 @dataclass
@@ -28,9 +28,7 @@ class AttentionGeneratorConfig:
     """Self-attention heads; must divide hidden."""
 
 
-class AttentionGenerator(nn.Module):
-    autoregressive = True
-
+class AttentionGenerator(AutoregressiveGenerator):
     def __init__(self, cfg: AttentionGeneratorConfig, vocab_size: int, seq_len: int, start_id: int) -> None:
         super().__init__()
         if cfg.hidden % cfg.heads:
@@ -42,11 +40,7 @@ class AttentionGenerator(nn.Module):
         self.norm = nn.LayerNorm(cfg.hidden)
         self.out = nn.Linear(cfg.hidden, vocab_size)
 
-    def _device(self) -> torch.device:
-        return self.out.weight.device
 
-    def _start(self, n: int) -> Tensor:
-        return torch.full((n, 1), self.start_id, dtype=torch.long, device=self._device())  # (B, 1)
 
     def forward(self, tokens: Tensor) -> Tensor:
         """Teacher-forced logits `(B, L, V)`: one LSTM pass, one causally masked attention pass."""
@@ -65,6 +59,3 @@ class AttentionGenerator(nn.Module):
         a, _ = self.attn(h, past, past, need_weights=False)  # (B, 1, H): the newest step attends to all so far
         return self.out(self.norm(h + a)).squeeze(1), (rnn_state, past)
 
-    log_prob = RNNGenerator.log_prob
-    sample = RNNGenerator.sample
-    relaxed = RNNGenerator.relaxed

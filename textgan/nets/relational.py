@@ -22,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from .rnn import RNNGenerator
+from .autoregressive import AutoregressiveGenerator
 
 
 @dataclass
@@ -75,10 +75,8 @@ class RelationalMemory(nn.Module):
         return torch.sigmoid(gi) * torch.tanh(m) + torch.sigmoid(gf + 1.0) * memory
 
 
-class RelationalGenerator(nn.Module):
+class RelationalGenerator(AutoregressiveGenerator):
     """Embedding -> relational memory -> linear head. Token t is predicted from tokens < t (start token first)."""
-
-    autoregressive = True
 
     def __init__(self, cfg: RelationalGeneratorConfig, vocab_size: int, seq_len: int, start_id: int) -> None:
         super().__init__()
@@ -87,11 +85,7 @@ class RelationalGenerator(nn.Module):
         self.memory = RelationalMemory(cfg.emb_dim, cfg.mem_slots, cfg.heads, cfg.head_size)
         self.out = nn.Linear(cfg.mem_slots * cfg.heads * cfg.head_size, vocab_size)
 
-    def _device(self) -> torch.device:
-        return self.out.weight.device
 
-    def _start(self, n: int) -> Tensor:
-        return torch.full((n, 1), self.start_id, dtype=torch.long, device=self._device())  # (B, 1)
 
     def step(self, token: Tensor, state: Tensor | None) -> tuple[Tensor, Tensor]:
         """One step: `token (B,)` -> logits `(B, V)` and the new memory `(B, S, D)`."""
@@ -111,8 +105,3 @@ class RelationalGenerator(nn.Module):
             state = self.memory(emb[:, t], state)
             states.append(state.flatten(1))
         return self.out(torch.stack(states, 1))  # (B, L, V)
-
-    # Sampling and relaxation only need `_start`, `step` and `seq_len`: the RNN generator's loops serve as is.
-    log_prob = RNNGenerator.log_prob
-    sample = RNNGenerator.sample
-    relaxed = RNNGenerator.relaxed

@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .rnn import RNNGenerator
+from .autoregressive import AutoregressiveGenerator
 
 
 @dataclass
@@ -36,9 +36,7 @@ class TransformerGeneratorConfig:
     """Residual, embedding and attention dropout (off by default: exact resume)."""
 
 
-class TransformerGenerator(nn.Module):
-    autoregressive = True
-
+class TransformerGenerator(AutoregressiveGenerator):
     def __init__(self, cfg: TransformerGeneratorConfig, vocab_size: int, seq_len: int, start_id: int) -> None:
         super().__init__()
         from transformers import GPT2Config, GPT2LMHeadModel  # heavy import, only when this net is built
@@ -52,11 +50,7 @@ class TransformerGenerator(nn.Module):
                         eos_token_id=start_id, pad_token_id=0)
         self.model = GPT2LMHeadModel(hf)
 
-    def _device(self) -> torch.device:
-        return self.model.lm_head.weight.device
 
-    def _start(self, n: int) -> Tensor:
-        return torch.full((n, 1), self.start_id, dtype=torch.long, device=self._device())  # (B, 1)
 
     def forward(self, tokens: Tensor) -> Tensor:
         """Teacher-forced logits `(B, L, V)` in one causal pass."""
@@ -68,9 +62,6 @@ class TransformerGenerator(nn.Module):
         out = self.model(input_ids=token.unsqueeze(1), past_key_values=state, use_cache=True)
         return out.logits[:, -1], out.past_key_values
 
-    log_prob = RNNGenerator.log_prob
-    sample = RNNGenerator.sample
-    relaxed = RNNGenerator.relaxed
 
     def export_files(self) -> dict[str, Callable[[Path], None]]:
         """Run-directory entries: `hf/` holds the weights as a plain `transformers` model."""
