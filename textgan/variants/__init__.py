@@ -5,6 +5,7 @@ from __future__ import annotations
 from .base import AdversarialVariant, Variant
 from .dpgan import DPGAN
 from .gan import GAN
+from .leakgan import LeakGAN
 from .maligan import MaliGAN
 from .mle import MLE
 from .relgan import RelGAN
@@ -25,6 +26,7 @@ VARIANTS: dict[str, type[Variant]] = {
     "maligan": MaliGAN,
     "dpgan": DPGAN,
     "rankgan": RankGAN,
+    "leakgan": LeakGAN,
 }
 
 
