@@ -57,6 +57,11 @@ def hp_input(name: str, value):
     return gr.Textbox(str(value), label=name, visible=visible)
 
 
+def variant_blurb(summary: str, paper: str) -> str:
+    """The line under the variant picker: what the algorithm does, then where it comes from."""
+    return f"{summary}  \n*{paper}*"
+
+
 def build_demo(lab: L.Lab) -> gr.Blocks:
     """The whole app around one Lab (tests build their own with a temporary checkpoints directory)."""
     default = RunConfig()
@@ -174,7 +179,7 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
         d = info["defaults"]
         hp = [gr.update(value=d[n], visible=True) if n in d else gr.update(visible=False) for n in HP]
         g, c = info["generator"], info["critic"]
-        return [f"*{info['paper']}*", info["batch_size"], gr.update(value=g["kind"]), L.net_size("generator", g),
+        return [variant_blurb(info["summary"], info["paper"]), info["batch_size"], gr.update(value=g["kind"]), L.net_size("generator", g),
                 gr.update(value=c["kind"] if c else None, visible=c is not None),
                 gr.update(value=L.net_size("critic", c) if c else None, visible=c is not None), *hp]
 
@@ -340,7 +345,8 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
                         preset = gr.Radio(list(L.presets()), value=PRESET, label="preset",
                                           info="demo: tuned to learn in a minute on a CPU; paper: published defaults")
                         variant = gr.Dropdown(list(VARIANTS), value=default.variant, label="variant")
-                    paper = gr.Markdown(f"*{VARIANTS[default.variant].paper}*")
+                    paper = gr.Markdown(variant_blurb(VARIANTS[default.variant].summary,
+                                                      VARIANTS[default.variant].paper))
                     with gr.Row():
                         seed = gr.Number(default.seed, label="seed", precision=0, minimum=0)
                         device = gr.Dropdown(["auto", "cpu"], value=default.device, label="device")

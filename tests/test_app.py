@@ -191,4 +191,6 @@ def test_every_registered_variant_fills_the_form(served):
     _, c, _ = served
     for variant in VARIANTS:
         out = c.predict(variant, api_name="/pick_variant")
-        assert out[0].startswith("*") and out[1] >= 1, (variant, out[:6])  # its paper and a batch size
+        cls = VARIANTS[variant]
+        # its one-line explanation, then its paper, and a batch size
+        assert out[0].startswith(cls.summary) and f"*{cls.paper}*" in out[0] and out[1] >= 1, (variant, out[:6])

@@ -90,5 +90,7 @@ def test_non_utf8_corpus_names_the_line(tmp_path):
 def test_list_variants():
     r = cli("list-variants")
     assert r.returncode == 0
-    for name in ("mle", "gan", "wgan", "wgan-gp"):
-        assert f"\n{name} " in "\n" + r.stdout
+    from textgan.variants import VARIANTS
+
+    for name, cls in VARIANTS.items():  # every variant, with its one-line explanation
+        assert f"\n{name:<10} {cls.summary}\n" in "\n" + r.stdout

@@ -41,6 +41,14 @@ REQUIRED = {"loss/gen", "grad_norm/gen"}
 ADVERSARIAL = {"loss/critic", "grad_norm/critic"}
 
 
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_variant_explains_itself(name):
+    """The app and `list-variants` show each variant's one-line summary and its paper."""
+    cls = VARIANTS[name]
+    assert cls.summary and "\n" not in cls.summary and len(cls.summary) <= 160, cls.summary
+    assert cls.paper
+
+
 @pytest.fixture(scope="module", params=sorted(VARIANTS))
 def trained(request):
     run = Run(small_config(request.param))

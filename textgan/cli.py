@@ -135,7 +135,8 @@ def cmd_list_variants(args: argparse.Namespace) -> int:
         nets = f"generator {cls.default_generator['kind']}"
         if cls.needs_critic:
             nets += f", critic {cls.default_critic['kind']}"
-        print(f"{name:<10} {cls.paper}\n{'':<10} {nets}; " + ", ".join(f"{k}={v}" for k, v in defaults.items()))
+        print(f"{name:<10} {cls.summary}\n{'':<10} {cls.paper}\n{'':<10} {nets}; "
+              + ", ".join(f"{k}={v}" for k, v in defaults.items()))
     return 0
 
 

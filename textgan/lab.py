@@ -56,13 +56,13 @@ def presets() -> tuple[str, ...]:
 
 
 def variant_info(name: str, preset: str = "paper") -> dict[str, Any]:
-    """What the form shows for a variant under a preset: its paper, hyperparameters, generator and critic specs,
-    batch size."""
+    """What the form shows for a variant under a preset: its one-line summary and paper, hyperparameters,
+    generator and critic specs, batch size."""
     from .run import RunConfig
     from .variants import get_variant
 
     v = get_variant(name)
-    info = {"paper": v.paper, "defaults": variant_defaults(name), "generator": dict(v.default_generator),
+    info = {"paper": v.paper, "summary": v.summary, "defaults": variant_defaults(name), "generator": dict(v.default_generator),
             "critic": dict(v.default_critic) if v.needs_critic and v.default_critic else None,
             "needs_critic": v.needs_critic, "batch_size": RunConfig().batch_size}
     if preset != "paper":

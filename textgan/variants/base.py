@@ -42,6 +42,8 @@ class Variant:
     name: ClassVar[str]
     Config: ClassVar[type]
     paper: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    """One plain sentence for students: what the algorithm does (the app and `list-variants` show it)."""
     needs_critic: ClassVar[bool] = True
     needs_log_prob: ClassVar[bool] = False
     """True when the generator must be autoregressive (MLE, policy gradients)."""

@@ -64,6 +64,8 @@ class DPGANConfig:
 class DPGAN(SeqGAN):
     name = "dpgan"
     Config = DPGANConfig
+    summary = ("A language-model discriminator rewards novel sentences and words (high LM loss), pushing the generator "
+               "towards diversity.")
     paper = "Xu et al. 2018, DP-GAN: Diversity-Promoting Generative Adversarial Network for Generating " \
             "Informative and Diversified Text (arXiv:1802.01345)"
     needs_critic = False  # the discriminator is a language model the variant builds and keeps itself

@@ -37,6 +37,8 @@ class GANConfig:
 class GAN(AdversarialVariant):
     name = "gan"
     Config = GANConfig
+    summary = ("A critic tells real from fake; the generator's relaxed (Gumbel/softmax/straight-through) one-hots let its "
+               "gradient flow back.")
     paper = "Goodfellow et al. 2014, Generative Adversarial Nets (arXiv:1406.2661), with Gumbel-softmax / " \
             "straight-through relaxations (Jang et al. 2017, arXiv:1611.01144)"
     default_generator = {"kind": "lstm"}

@@ -52,6 +52,8 @@ class MaliGANConfig:
 class MaliGAN(SeqGAN):
     name = "maligan"
     Config = MaliGANConfig
+    summary = ("Maximum likelihood on the generator's own samples, each weighted by the discriminator's odds that it is "
+               "real.")
     paper = "Che et al. 2017, Maximum-Likelihood Augmented Discrete Generative Adversarial Networks " \
             "(arXiv:1702.07983)"
 

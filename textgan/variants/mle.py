@@ -25,6 +25,8 @@ class MLEConfig:
 class MLE(Variant):
     name = "mle"
     Config = MLEConfig
+    summary = ("Teacher forcing: maximise the likelihood of each real next token; no critic, the baseline every GAN is "
+               "compared with.")
     paper = "Teacher-forced maximum likelihood (the baseline; see Caccia et al. 2020, arXiv:1811.02549)"
     needs_critic = False
     needs_log_prob = True

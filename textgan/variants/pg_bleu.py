@@ -44,6 +44,7 @@ class PGBLEUConfig:
 class PGBLEU(SeqGAN):
     name = "pg-bleu"
     Config = PGBLEUConfig
+    summary = "SeqGAN's policy gradient with BLEU against the training set as the reward: RL without a discriminator."
     paper = "Yu et al. 2017, SeqGAN's PG-BLEU baseline (arXiv:1609.05473); BLEU: Papineni et al. 2002"
     needs_critic = False
     default_critic = None

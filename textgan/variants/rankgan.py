@@ -67,6 +67,8 @@ class RankGANConfig:
 class RankGAN(SeqGAN):
     name = "rankgan"
     Config = RankGANConfig
+    summary = ("A ranker scores each sentence by its similarity to real references relative to a comparison set; the rank is"
+               " the reward.")
     paper = "Lin et al. 2017, Adversarial Ranking for Language Generation (arXiv:1705.11001)"
 
     def features(self, tokens: Tensor) -> Tensor:

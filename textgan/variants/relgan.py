@@ -96,6 +96,8 @@ class RelGANConfig:
 class RelGAN(AdversarialVariant):
     name = "relgan"
     Config = RelGANConfig
+    summary = ("Relational-memory generator, multi-representation critic and a relativistic loss through Gumbel-softmax with"
+               " an annealed temperature.")
     paper = "Nie et al. 2019, RelGAN: Relational Generative Adversarial Networks for Text Generation (ICLR 2019)"
     # CPU-friendly defaults for the app and the tests; the paper's sizes are the nets' own defaults
     # ({"kind": "relational"}, {"kind": "multirep"}), which bench/oracle.py uses.

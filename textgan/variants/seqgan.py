@@ -58,6 +58,8 @@ class SeqGANConfig:
 class SeqGAN(AdversarialVariant):
     name = "seqgan"
     Config = SeqGANConfig
+    summary = ("The generator is a policy: Monte-Carlo rollouts turn the discriminator's verdict on whole sentences into "
+               "per-token rewards.")
     paper = "Yu et al. 2017, SeqGAN: Sequence Generative Adversarial Nets with Policy Gradient (arXiv:1609.05473)"
     needs_log_prob = True
     default_generator = {"kind": "lstm", "emb_dim": 32, "hidden": 32}

@@ -34,6 +34,8 @@ class WGANConfig:
 class WGAN(AdversarialVariant):
     name = "wgan"
     Config = WGANConfig
+    summary = ("The critic estimates the Wasserstein distance; weight clipping keeps it Lipschitz, losses have no log and "
+               "saturate less.")
     paper = "Arjovsky, Chintala & Bottou 2017, Wasserstein GAN (arXiv:1701.07875)"
     default_generator = {"kind": "lstm"}
     default_critic = {"kind": "cnn"}

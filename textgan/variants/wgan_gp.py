@@ -49,6 +49,7 @@ def gradient_penalty(critic, real: Tensor, fake: Tensor, eps: Tensor) -> tuple[T
 class WGANGP(AdversarialVariant):
     name = "wgan-gp"
     Config = WGANGPConfig
+    summary = "Wasserstein critic kept Lipschitz by a gradient penalty on interpolated samples instead of clipping."
     paper = "Gulrajani et al. 2017, Improved Training of Wasserstein GANs (arXiv:1704.00028)"
     default_generator = {"kind": "lstm"}
     default_critic = {"kind": "cnn"}
