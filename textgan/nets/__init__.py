@@ -15,6 +15,7 @@ from torch import nn
 from .attention import AttentionGenerator, AttentionGeneratorConfig
 from .conv import ConvConfig, ConvCritic, ConvGenerator
 from .critics import CNNCritic, CNNCriticConfig, LSTMCritic, LSTMCriticConfig
+from .mixture import MixtureGenerator, MixtureGeneratorConfig
 from .multirep import MultiRepCritic, MultiRepCriticConfig
 from .relational import RelationalGenerator, RelationalGeneratorConfig
 from .transformer import TransformerGenerator, TransformerGeneratorConfig
@@ -27,6 +28,7 @@ GENERATORS: dict[str, tuple[type, type]] = {
     "relational": (RelationalGenerator, RelationalGeneratorConfig),
     "gpt2": (TransformerGenerator, TransformerGeneratorConfig),
     "attention": (AttentionGenerator, AttentionGeneratorConfig),
+    "mixture": (MixtureGenerator, MixtureGeneratorConfig),
 }
 CRITICS: dict[str, tuple[type, type]] = {
     "cnn": (CNNCritic, CNNCriticConfig),
