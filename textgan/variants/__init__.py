@@ -10,6 +10,7 @@ from .mle import MLE
 from .relgan import RelGAN
 from .pg_bleu import PGBLEU
 from .rankgan import RankGAN
+from .sentigan import SentiGAN
 from .seqgan import SeqGAN
 from .wgan import WGAN
 from .wgan_gp import WGANGP
@@ -25,6 +26,7 @@ VARIANTS: dict[str, type[Variant]] = {
     "maligan": MaliGAN,
     "dpgan": DPGAN,
     "rankgan": RankGAN,
+    "sentigan": SentiGAN,
 }
 
 
