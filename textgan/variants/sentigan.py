@@ -70,7 +70,7 @@ class SentiGANConfig:
     lr_critic: float = 1e-3
     """Adam learning rate of the discriminator (SeqGAN's code: 1e-4, with epochs of updates where we do one)."""
     rollouts: int = 16
-    """Monte-Carlo rollouts per prefix to estimate the penalty (paper: 16, as SeqGAN)."""
+    """Monte-Carlo rollouts per prefix to estimate the penalty (SentiGAN's code: 16, as SeqGAN's)."""
     critic_steps: int = 3
     """Discriminator updates per adversarial iteration, each on its own real batch (paper: epochs over a fresh set)."""
     clip_grad: float = 5.0
@@ -156,14 +156,16 @@ class SentiGAN(AdversarialVariant):
         labels = self.corpus.label_ids(real)  # (B,)
         losses = [mle_loss(comp, real[labels == i]) for i, comp in enumerate(self.gen.components)
                   if bool((labels == i).any())]
-        loss = torch.stack(losses).sum()  # each generator its own mean: independent of how rows split
-        self.pretrain_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        norm = grad_norm(self.gen.parameters())
-        self.pretrain_opt.step()
         zero = torch.zeros((), device=real.device)  # no adversarial generator loss yet
-        return {"loss/mle": loss.detach() / len(losses), "grad_norm/gen": norm, "loss/gen": zero,
-                **self.critic_step(real, labels)}
+        mle, norm = zero, zero
+        if losses:  # (a batch without a labelled row trains the discriminator only)
+            loss = torch.stack(losses).sum()  # each generator its own mean: independent of how rows split
+            self.pretrain_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            norm = grad_norm(self.gen.parameters())
+            self.pretrain_opt.step()
+            mle = loss.detach() / len(losses)
+        return {"loss/mle": mle, "grad_norm/gen": norm, "loss/gen": zero, **self.critic_step(real, labels)}
 
     def critic_step(self, real: Tensor, labels: Tensor | None = None) -> dict[str, Tensor]:
         labels = self.corpus.label_ids(real) if labels is None else labels  # (B,)
