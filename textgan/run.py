@@ -115,7 +115,7 @@ class Run:
                              f"use a batch size of at most {n_train}")
         variant_cls = get_variant(config.variant)
         cfg = variant_config(variant_cls, config.variant_config)
-        gen_spec, critic_spec = config.net_specs()
+        gen_spec, critic_spec = variant_cls.fit_specs(*config.net_specs(), self.corpus)
         c = self.corpus
         # Weights from the run's seed without disturbing (or depending on) the global RNG.
         with torch.random.fork_rng(devices=[]):

@@ -86,6 +86,15 @@ class Corpus:
     def decode_batch(self, ids: Tensor) -> list[str]:
         return [self.decode(row) for row in ids]
 
+    @property
+    def n_labels(self) -> int:
+        """How many class labels the sentences carry (0 = unlabelled); label-conditioned variants need them."""
+        return 0
+
+    def label_ids(self, tokens: Tensor) -> Tensor | None:
+        """Class label of each `[B, L]` row (-1 for a row with none), or None for an unlabelled corpus."""
+        return None
+
     def evaluate(self, samples: Tensor) -> dict[str, float]:
         """Corpus-specific quick metrics on generated `[B, L]` ids (mode coverage, NLL-oracle); none by default."""
         return {}

@@ -98,6 +98,15 @@ class ModesCorpus(Corpus):
         """Mode id of each `[B, L]` row, or -1 when the sentence is valid in no mode."""
         return torch.tensor([self._mode_of.get(tuple(self.strip(row)), -1) for row in ids], dtype=torch.long)
 
+    @property
+    def n_labels(self) -> int:
+        """The labels are the mode ids 0..k-1."""
+        return self.k
+
+    def label_ids(self, tokens: Tensor) -> Tensor:
+        """Mode id of each `[B, L]` row (-1 = valid in no mode), on the rows' device."""
+        return self.classify_ids(tokens.cpu()).to(tokens.device)
+
     def classify(self, sentences: Sequence[str | Sequence[str]]) -> list[int]:
         """Mode id of each sentence (a string or a list of words), or -1 when it is valid in no mode."""
         out = []

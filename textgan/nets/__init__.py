@@ -16,6 +16,7 @@ from .attention import AttentionGenerator, AttentionGeneratorConfig
 from .conv import ConvConfig, ConvCritic, ConvGenerator
 from .critics import CNNCritic, CNNCriticConfig, LSTMCritic, LSTMCriticConfig
 from .leakgan import LeakGANGenerator, LeakGANGeneratorConfig
+from .mixture import MixtureGenerator, MixtureGeneratorConfig
 from .multirep import MultiRepCritic, MultiRepCriticConfig
 from .relational import RelationalGenerator, RelationalGeneratorConfig
 from .transformer import TransformerGenerator, TransformerGeneratorConfig
@@ -29,6 +30,7 @@ GENERATORS: dict[str, tuple[type, type]] = {
     "gpt2": (TransformerGenerator, TransformerGeneratorConfig),
     "attention": (AttentionGenerator, AttentionGeneratorConfig),
     "leakgan": (LeakGANGenerator, LeakGANGeneratorConfig),
+    "mixture": (MixtureGenerator, MixtureGeneratorConfig),
 }
 CRITICS: dict[str, tuple[type, type]] = {
     "cnn": (CNNCritic, CNNCriticConfig),

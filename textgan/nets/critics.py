@@ -26,6 +26,8 @@ class CNNCriticConfig:
     """Filters per width (SeqGAN: 100-200)."""
     dropout: float = 0.0
     """Dropout before the output layer (SeqGAN: 0.25). Off by default so CPU runs resume bit-exactly."""
+    outputs: int = 1
+    """Logits per sentence: 1 (real/fake; forward gives `(B,)`) or more (classes, e.g. SentiGAN's k+1: `(B, n)`)."""
 
 
 class CNNCritic(nn.Module):
@@ -42,7 +44,7 @@ class CNNCritic(nn.Module):
         total = cfg.filters * len(cfg.widths)
         self.highway = nn.Linear(total, 2 * total)
         self.drop = nn.Dropout(cfg.dropout)
-        self.out = nn.Linear(total, 1)
+        self.out = nn.Linear(total, cfg.outputs)
 
     def features(self, x: Tensor) -> Tensor:
         """Sentence features `(B, F*widths)` (LeakGAN leaks these to its generator)."""
@@ -53,7 +55,8 @@ class CNNCritic(nn.Module):
         return gate * F.relu(t) + (1 - gate) * h
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.out(self.drop(self.features(x))).squeeze(-1)  # (B,)
+        out = self.out(self.drop(self.features(x)))  # (B, outputs)
+        return out.squeeze(-1) if self.cfg.outputs == 1 else out  # (B,) for a real/fake critic
 
 
 @dataclass

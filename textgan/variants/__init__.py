@@ -11,6 +11,7 @@ from .mle import MLE
 from .relgan import RelGAN
 from .pg_bleu import PGBLEU
 from .rankgan import RankGAN
+from .sentigan import SentiGAN
 from .seqgan import SeqGAN
 from .wgan import WGAN
 from .wgan_gp import WGANGP
@@ -27,6 +28,7 @@ VARIANTS: dict[str, type[Variant]] = {
     "dpgan": DPGAN,
     "rankgan": RankGAN,
     "leakgan": LeakGAN,
+    "sentigan": SentiGAN,
 }
 
 

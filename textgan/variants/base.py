@@ -52,15 +52,22 @@ class Variant:
     lr_fields: ClassVar[dict[str, str]] = {}
     """Optimizer name -> config field holding its learning rate (changed live by `update`)."""
 
+    @classmethod
+    def fit_specs(cls, gen_spec: dict[str, Any], critic_spec: dict[str, Any] | None,
+                  corpus: Corpus) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """Net specs adjusted to the data before the nets are built (e.g. one generator per class label), or a
+        ValueError saying what to change. Called by `Run` with the specs of the config; default: unchanged."""
+        return gen_spec, critic_spec
+
     def __init__(self, gen: nn.Module, critic: nn.Module | None, corpus: Corpus, cfg: Any,
                  device: torch.device, rng: torch.Generator | None = None) -> None:
         if self.needs_log_prob and not getattr(gen, "autoregressive", False):
             raise ValueError(f"variant {self.name!r} needs an autoregressive generator "
-                             "(lstm, gru, relational, attention, gpt2), "
+                             "(lstm, gru, relational, attention, gpt2, mixture), "
                              f"got {type(gen).__name__}")
         if getattr(cfg, "pretrain_steps", 0) and not getattr(gen, "autoregressive", False):
             raise ValueError(f"MLE pre-training (pretrain_steps={cfg.pretrain_steps}) needs an autoregressive "
-                             "generator (lstm, gru, relational, attention, gpt2), "
+                             "generator (lstm, gru, relational, attention, gpt2, mixture), "
                              f"got {type(gen).__name__}")
         if self.needs_critic and critic is None:
             raise ValueError(f"variant {self.name!r} needs a critic")
