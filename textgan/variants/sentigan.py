@@ -87,8 +87,8 @@ class SentiGAN(AdversarialVariant):
     Config = SentiGANConfig
     paper = ("Wang & Wan 2018, SentiGAN: Generating Sentimental Texts via Mixture Adversarial Networks "
              "(IJCAI 2018, doi:10.24963/ijcai.2018/618)")
-    summary = ("One generator per class label against a (k+1)-class discriminator; each generator lowers the "
-               "probability of its tokens in proportion to a penalty, 1 − D(its class), so no class is dropped.")
+    summary = ("One generator per class label and a (k+1)-class discriminator; each generator avoids what the "
+               "discriminator finds unlike its class.")
     needs_log_prob = True
     default_generator = {"kind": "mixture", "cell": "lstm", "emb_dim": 16, "hidden": 32}
     default_critic = {"kind": "cnn", "emb_dim": 32, "filters": 32}
