@@ -185,8 +185,10 @@ def test_clear_errors():
         Run(small_config("leakgan", critic={"kind": "lstm"}))
     with pytest.raises(ValueError, match="generator kind to 'leakgan'"):
         Run(small_config("leakgan", generator={"kind": "lstm"}))
-    with pytest.raises(ValueError, match="feature_dim to 128"):
-        Run(small_config("leakgan", critic={"kind": "cnn", "filters": 32}))
+    # a resized CNN critic resizes the generator's goals with it (what the app's size field does)
+    run = Run(small_config("leakgan", critic={"kind": "cnn", "filters": 32}))
+    assert run.gen.cfg.feature_dim == 32 * len(run.critic.cfg.widths) == 128
+    assert all(e.__class__.__name__ != "Failed" for e in run.steps(2))
     gen = LeakGANGenerator(LeakGANGeneratorConfig(feature_dim=8), V, L, start_id=1)
     with pytest.raises(RuntimeError, match="no critic attached"):
         gen.sample(2)

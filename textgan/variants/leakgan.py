@@ -122,6 +122,17 @@ class LeakGAN(AdversarialVariant):
     default_critic = {"kind": "cnn", "emb_dim": 32, "filters": 16}  # 4 widths × 16 filters = 64 features
     lr_fields = {"manager": "lr_gen", "worker": "lr_gen", "critic": "lr_critic"}
 
+    @classmethod
+    def fit_specs(cls, gen_spec, critic_spec, corpus):
+        """The generator's `feature_dim` is not a free choice: it is the CNN critic's feature count (filters ×
+        widths), filled in here so that resizing the critic (as the app's form does) keeps the two in step."""
+        if gen_spec.get("kind") == "leakgan" and critic_spec is not None and critic_spec.get("kind") == "cnn":
+            from ..nets import CRITICS, net_config
+
+            _, ccfg = net_config(CRITICS, critic_spec, "critic")
+            gen_spec = {**gen_spec, "feature_dim": ccfg.filters * len(ccfg.widths)}
+        return gen_spec, critic_spec
+
     def __init__(self, gen, critic, corpus, cfg: LeakGANConfig, device, rng=None) -> None:
         super().__init__(gen, critic, corpus, cfg, device, rng)
         if not isinstance(gen, LeakGANGenerator):
