@@ -51,6 +51,17 @@ class AttentionGenerator(AutoregressiveGenerator):
         a, _ = self.attn(h, h, h, attn_mask=mask, need_weights=False)  # (B, L, H)
         return self.out(self.norm(h + a))  # (B, L, V)
 
+    def cat_states(self, a, b):
+        if a is None:
+            return b
+        (ha, ca), pa = a
+        (hb, cb), pb = b
+        return (torch.cat([ha, hb], 1), torch.cat([ca, cb], 1)), torch.cat([pa, pb], 0)
+
+    def repeat_state(self, s, r: int):
+        (h, c), past = s  # LSTM state (1, B, H), history (B, t, H)
+        return (h.repeat(1, r, 1), c.repeat(1, r, 1)), past.repeat(r, 1, 1)
+
     def step(self, token: Tensor, state) -> tuple[Tensor, object]:
         """`token (B,)` -> logits `(B, V)`; the state carries the LSTM state and all LSTM outputs so far."""
         rnn_state, past = state if state is not None else (None, None)

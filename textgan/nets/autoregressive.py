@@ -14,16 +14,40 @@ from torch import Tensor
 from .relax import relax, sample_logits
 
 
+def _tree_map(fn, *trees):
+    """`fn` over the tensors of equally shaped states (a tensor, or nested tuples/lists of tensors)."""
+    first = trees[0]
+    if isinstance(first, (tuple, list)):
+        return type(first)(_tree_map(fn, *parts) for parts in zip(*trees))
+    return fn(*trees)
+
+
 class AutoregressiveGenerator(nn.Module):
-    """Base of LSTM/GRU, relational-memory, self-attention and GPT-2 generators.
+    """Base of LSTM/GRU, relational-memory, self-attention, GPT-2, LeakGAN and mixture generators.
 
     Subclasses set `seq_len` and `start_id` and implement `forward(tokens) -> (B, L, V)` logits (token t
     predicted from tokens < t, start token first) and `step(token, state) -> (logits (B, V), state)`.
+    Batched Monte-Carlo rollouts (variants/rollout.py) also join and copy states row-wise: `cat_states` and
+    `repeat_state` do it for states whose tensors all keep their rows on `state_rows_dim`; a generator with
+    another kind of state overrides the two.
     """
 
     autoregressive = True
     seq_len: int
     start_id: int
+    state_rows_dim: int = 1
+    """Where the rows (batch) are in every tensor of `step`'s state: 1 for torch RNN states `(layers, B, H)`."""
+
+    def cat_states(self, a, b):
+        """The state of rows `a` followed by rows `b` (`a` may be None: no rows yet)."""
+        if a is None:
+            return b
+        return _tree_map(lambda x, y: torch.cat([x, y], self.state_rows_dim), a, b)
+
+    def repeat_state(self, s, r: int):
+        """`r` blocks, each a copy of every row of `s` (block-major: row k·B + b is row b)."""
+        d = self.state_rows_dim
+        return _tree_map(lambda x: x.repeat(*[r if i == d else 1 for i in range(x.dim())]), s)
 
     def _device(self) -> torch.device:
         return next(self.parameters()).device

@@ -87,6 +87,8 @@ class RelationalGenerator(AutoregressiveGenerator):
 
 
 
+    state_rows_dim = 0  # the memory `(B, S, D)`
+
     def step(self, token: Tensor, state: Tensor | None) -> tuple[Tensor, Tensor]:
         """One step: `token (B,)` -> logits `(B, V)` and the new memory `(B, S, D)`."""
         if state is None:

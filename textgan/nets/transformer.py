@@ -58,10 +58,29 @@ class TransformerGenerator(AutoregressiveGenerator):
         return self.model(input_ids=inputs, use_cache=False).logits  # (B, L, V)
 
     def step(self, token: Tensor, state) -> tuple[Tensor, object]:
-        """`token (B,)` -> logits `(B, V)` and the grown KV cache (positions follow the cache length)."""
+        """`token (B,)` -> logits `(B, V)` and the grown KV cache (positions follow the cache length). The given
+        state is not modified (transformers grows a cache in place), so rollouts can keep every prefix's state."""
+        if state is not None:  # a fresh cache over the same tensors: the caller's state stays as it was
+            state = self._cache([(layer.keys, layer.values) for layer in state.layers])
         out = self.model(input_ids=token.unsqueeze(1), past_key_values=state, use_cache=True)
         return out.logits[:, -1], out.past_key_values
 
+
+    # KV caches hold keys and values `(B, heads, t, d)` per layer: rows on dim 0.
+    @staticmethod
+    def _cache(kv: list[tuple[Tensor, Tensor]]):
+        from transformers import DynamicCache
+
+        return DynamicCache(ddp_cache_data=kv)
+
+    def cat_states(self, a, b):
+        if a is None:
+            return b
+        return self._cache([(torch.cat([la.keys, lb.keys]), torch.cat([la.values, lb.values]))
+                            for la, lb in zip(a.layers, b.layers)])
+
+    def repeat_state(self, s, r: int):
+        return self._cache([(layer.keys.repeat(r, 1, 1, 1), layer.values.repeat(r, 1, 1, 1)) for layer in s.layers])
 
     def export_files(self) -> dict[str, Callable[[Path], None]]:
         """Run-directory entries: `hf/` holds the weights as a plain `transformers` model."""

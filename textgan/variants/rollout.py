@@ -36,21 +36,6 @@ Scorer = Callable[[Tensor], Tensor]
 """Token ids `(N, L)` -> one reward per sequence `(N,)` (no gradients needed)."""
 
 
-def _cat_state(a, b):
-    if a is None:
-        return b
-    if isinstance(a, tuple):  # LSTM (h, c), each (layers, N, H)
-        return tuple(torch.cat([x, y], 1) for x, y in zip(a, b))
-    return torch.cat([a, b], 1)  # GRU (layers, N, H)
-
-
-def _repeat_state(s, r: int):
-    """State rows (b) -> rows (r, b): block r holds a copy of every sentence's state."""
-    if isinstance(s, tuple):
-        return tuple(x.repeat(1, r, 1) for x in s)
-    return s.repeat(1, r, 1)
-
-
 def _prefix_states(gen: nn.Module, tokens: Tensor) -> tuple[list, list[Tensor]]:
     """Teacher-forced pass: `states[j]`, `logits[j]` after reading start, y_0..y_{j-1} (logits predict y_j)."""
     B, L = tokens.shape
@@ -108,7 +93,7 @@ def rollout_sequences(gen: nn.Module, tokens: Tensor, n_rollouts: int, rng: torc
         # would copy ~4 GB per generator step at the oracle setting.
         new = sample(logits[j].repeat(R, 1), slice(j - 1, j))  # (R·B,)
         tok = new if lg is None else torch.cat([sample(lg, slice(0, j - 1)), new])  # (j·R·B,) blocks 0..j−1
-        state = _cat_state(state, _repeat_state(states[j], R))
+        state = gen.cat_states(state, gen.repeat_state(states[j], R))
         out[:j, :, j] = tok.view(j, R * B)
         if j < L - 1:
             lg, state = gen.step(tok, state)
