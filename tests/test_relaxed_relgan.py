@@ -154,3 +154,17 @@ def test_conv_max_over_time_equals_autograd_conv(e):
     gg_fast = torch.autograd.grad(g_fast[0].square().sum(), conv.weight)[0]
     gg_plain = torch.autograd.grad(g_plain[0].square().sum(), conv.weight)[0]
     assert torch.allclose(gg_fast, gg_plain, atol=1e-10)
+
+
+def test_critic_bf16_stays_close_to_fp32_and_keeps_fp32_weights():
+    """`critic_bf16` changes the arithmetic, not the model: the same loss to bf16 precision, fp32 parameters."""
+    losses = {}
+    for bf16 in (False, True):
+        cfg = RunConfig(corpus={"kind": "modes", "k": 4}, variant="relgan", generator=TINY_G, critic=TINY_C,
+                        batch_size=8, seed=2, device="cpu", variant_config={"critic_steps": 1, "critic_bf16": bf16})
+        run = Run(cfg)
+        losses[bf16] = run.variant.critic_step(run._batch())["loss/critic"].item()
+        assert all(p.dtype == torch.float32 for p in run.critic.parameters())
+        assert math.isfinite(run.variant.gen_step(8)["loss/gen"].item())
+    assert losses[True] == pytest.approx(losses[False], rel=2e-2)
+    assert losses[True] != losses[False]  # bf16 really ran

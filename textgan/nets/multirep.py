@@ -60,12 +60,13 @@ def conv_max_over_time(conv: nn.Conv2d, x: Tensor) -> Tensor:
         windows = windows.transpose(3, 4).reshape(B, R, L - w + 1, w * e)  # (B, R, T, w·e), kernel's order
         k = kernel.detach().reshape(n_filters, w * e).t()  # (w·e, F)
         best = windows[:, :, 0] @ k  # (B, R, F)
-        idx = torch.zeros(best.shape, dtype=torch.long, device=x.device)
+        small = torch.uint8 if L - w < 256 else torch.int32  # 1 byte per entry: this loop is memory-bound
+        idx = torch.zeros(best.shape, dtype=small, device=x.device)
         for t in range(1, L - w + 1):
             z = windows[:, :, t] @ k
             idx.masked_fill_(z > best, t)
-            best = torch.maximum(best, z)
-        idx = idx.transpose(1, 2)  # (B, F, R): the winning window's first row
+            torch.maximum(best, z, out=best)
+        idx = idx.transpose(1, 2).long()  # (B, F, R): the winning window's first row
     z = conv.bias.view(1, n_filters, 1)
     for i in range(w):
         rows = torch.gather(x, 1, (idx + i).unsqueeze(-1).expand(B, n_filters, R, e))  # (B, F, R, e)
@@ -100,7 +101,7 @@ class MultiRepCritic(nn.Module):
         h = h.transpose(1, 2)  # (B, R, F*widths)
         t = self.highway(h)
         gate = torch.sigmoid(t)  # RelGAN's highway: the same projection is gate and transform
-        h = gate * F.relu(t) + (1 - gate) * h
+        h = h + gate * (F.relu(t) - h)  # = gate·relu(t) + (1 − gate)·h, with two fewer (B, R, F·widths) tensors
         return self.out(self.hidden(self.drop(h))).squeeze(-1)  # (B, R)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -79,6 +79,9 @@ class RelGANConfig:
     beta2: float = 0.999
     critic_steps: int = 5
     """Critic updates per generator update (TextGAN-PyTorch's oracle setting: 5)."""
+    critic_bf16: bool = False
+    """Run the critic under bfloat16 autocast (matmuls in bf16, fp32 weights and optimizer). Pays off where bf16
+    matmuls are fast: CUDA, or CPUs with AVX-512 BF16 / AMX (bench/relgan.py measures it). Off: exact fp32."""
     pretrain_steps: int = 0
     """MLE steps before adversarial training (the paper pre-trains 150 epochs)."""
     pretrain_lr: float = 1e-2
@@ -123,8 +126,9 @@ class RelGAN(AdversarialVariant):
         return soft
 
     def _scores(self, x: Tensor) -> Tensor:
-        score = getattr(self.critic, "scores", None)
-        return score(x) if score is not None else self.critic(x)  # (B, R) or (B,)
+        score = getattr(self.critic, "scores", None) or self.critic
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.cfg.critic_bf16):
+            return score(x).float()  # (B, R) or (B,)
 
     def critic_step(self, real: Tensor) -> dict[str, Tensor]:
         self._last_real = real
