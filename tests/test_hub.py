@@ -67,6 +67,26 @@ def test_server_speaks_the_hub_protocol_to_the_real_client(local_hub, tmp_path):
     assert not any(path.endswith("lfs") or "xet" in path for _, path in local_hub.state.requests)
 
 
+def test_a_gpt2_export_is_pushed_and_loads_with_plain_transformers(local_hub, tmp_path):
+    """`run_dir/hf/` goes up beside the run, so transformers alone can load the generator from the repo."""
+    from transformers import AutoModelForCausalLM
+
+    from textgan.run import Run, RunConfig
+
+    run = Run(RunConfig(corpus={"kind": "modes", "k": 2}, variant="mle", batch_size=8, device="cpu",
+                        generator={"kind": "gpt2", "emb_dim": 8, "layers": 1, "heads": 2}))
+    list(run.steps(2))
+    run_dir, gen = run.save(tmp_path / "run"), run.gen
+    (run_dir / "hf" / "optimizer.pt").write_bytes(pickle.dumps({"not": "uploaded"}))
+    hub.push(run_dir, "alice/gpt2run", token=ALICE)
+    files = set(HfApi(token=ALICE).list_repo_files("alice/gpt2run"))
+    assert {"hf/config.json", "hf/model.safetensors", "config.json"} <= files and "hf/optimizer.pt" not in files
+    model = AutoModelForCausalLM.from_pretrained("alice/gpt2run", subfolder="hf", token=ALICE,
+                                                 cache_dir=tmp_path / "cache")
+    ids = torch.tensor([[1, 5, 7]])
+    assert torch.equal(model(ids).logits, gen.model(ids).logits)
+
+
 # ------------------------------------------------------------------------------------------------ errors
 
 

@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 # What a run directory is made of (see DESIGN.md). Everything else in a repo is ignored, never downloaded.
 ALLOWED_SUFFIXES = (".json", ".safetensors", ".csv", ".txt")
 ALLOWED_EXTRA = ("README.md",)
+EXPORT_DIR = "hf"  # pushed, never pulled (see push)
 # The per-file size cap and the pickle suffixes are textgan.checkpoint's (MAX_FILE_BYTES, PICKLE_SUFFIXES): one
 # policy for a run directory, whether it is checked before downloading (here) or before loading (there).
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # top-level, no hidden files, no path tricks
@@ -76,9 +77,15 @@ def push(
     # followed, so nothing from outside the run directory is uploaded by accident.
     regular = [p for p in sorted(run_dir.iterdir()) if p.is_file() and not p.is_symlink() and p.name != "README.md"]
     files = [p for p in regular if _is_run_file(p.name)]
-    skipped = [p.name for p in run_dir.iterdir() if p not in files and p.name != "README.md"]
+    skipped = [p.name for p in run_dir.iterdir() if p not in files and p.name not in ("README.md", EXPORT_DIR)]
     if skipped:
         logger.warning("not uploading files that are not part of a run directory: %s", ", ".join(sorted(skipped)))
+    # A generator's plain-transformers export (`run_dir/hf/`, see nets/transformer.py) goes up too, so that
+    # `AutoModelForCausalLM.from_pretrained(repo_id, subfolder="hf")` works without textgan. Pull ignores it:
+    # `Run.save` writes it again from the generator's weights.
+    export = run_dir / EXPORT_DIR
+    exported = ([p for p in sorted(export.iterdir()) if p.is_file() and not p.is_symlink() and _is_run_file(p.name)]
+                if export.is_dir() and not export.is_symlink() else [])
     message = commit_message or f"textgan: {config['run'].get('variant', 'run')} at step {config.get('step', 0)}"
 
     api = HfApi(endpoint=endpoint, token=token)
@@ -87,6 +94,10 @@ def push(
         with tempfile.TemporaryDirectory(prefix="textgan-push-") as stage:
             for p in files:
                 _link_or_copy(p, Path(stage) / p.name)
+            if exported:
+                (Path(stage) / EXPORT_DIR).mkdir()
+                for p in exported:
+                    _link_or_copy(p, Path(stage) / EXPORT_DIR / p.name)
             build_card(stage, repo_id=repo_id).save(Path(stage) / "README.md")
             api.upload_folder(repo_id=repo_id, folder_path=stage, commit_message=message)
     return str(url)
