@@ -1,6 +1,7 @@
 """Test-wide setup. This runs before any test module is imported, so it is where the Hugging Face client gets pointed
 at the local Hub server (tests/hub_server.py): huggingface_hub reads HF_ENDPOINT and HF_HOME once, at import time, and
-transformers/gradio import it too. Tests never touch the user's cache, token or the real Hub."""
+transformers/gradio import it too. Tests never touch the user's caches (Hugging Face's, textgan's), token or the real
+Hub."""
 
 import atexit
 import os
@@ -17,6 +18,8 @@ with socket.socket() as _s:  # a free port, chosen now so that HF_ENDPOINT can b
 os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{HUB_PORT}"
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="textgan-test-hf-home-")
 atexit.register(shutil.rmtree, os.environ["HF_HOME"], True)
+os.environ["TEXTGAN_CACHE"] = tempfile.mkdtemp(prefix="textgan-test-cache-")  # the oracle's sample cache
+atexit.register(shutil.rmtree, os.environ["TEXTGAN_CACHE"], True)
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 for _var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN_PATH"):

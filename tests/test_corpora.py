@@ -160,3 +160,28 @@ def test_oracle_small():
     # nll is the mean per-token cross-entropy, computed independently here
     logp = torch.log_softmax(c.oracle(c.test[:7]), -1).gather(-1, c.test[:7, :, None]).squeeze(-1)
     assert c.nll(c.test[:7]) == pytest.approx(float(-logp.mean()), rel=1e-5)
+
+
+def test_oracle_samples_are_cached_on_disk_and_redrawn_when_the_file_is_bad(tmp_path, monkeypatch):
+    spec = dict(vocab_size=30, seq_len=6, n_train=300, n_test=100, seed=4)
+    monkeypatch.setenv("TEXTGAN_CACHE", "off")
+    fresh = OracleCorpus(**spec)
+    monkeypatch.setenv("TEXTGAN_CACHE", str(tmp_path))
+    first = OracleCorpus(**spec)  # draws and writes the file
+    files = list(tmp_path.glob("oracle-*.safetensors"))
+    assert len(files) == 1 and torch.equal(first.train, fresh.train) and torch.equal(first.test, fresh.test)
+    draws = []
+    from textgan.corpora import oracle as oracle_module
+
+    real_cached = oracle_module.cached_samples
+
+    def counting(spec_, draw):
+        return real_cached(spec_, lambda: draws.append(1) or draw())
+
+    monkeypatch.setattr(oracle_module, "cached_samples", counting)
+    again = OracleCorpus(**spec)
+    assert draws == [] and torch.equal(again.train, fresh.train)  # read back, not drawn
+    files[0].write_bytes(b"not a safetensors file")
+    healed = OracleCorpus(**spec)
+    assert draws == [1] and torch.equal(healed.train, fresh.train)  # a bad file is drawn again and replaced
+    assert OracleCorpus(**spec) and draws == [1]

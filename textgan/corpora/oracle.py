@@ -4,16 +4,60 @@ A randomly initialised LSTM (every parameter drawn from N(0, 1), fixed seed) pla
 Generated text is scored by the oracle's own negative log-likelihood (NLL-oracle), which no text corpus can give.
 SeqGAN's oracle: vocabulary 5000, embedding 32, hidden 32, length 20, 10,000 training sequences; we also sample
 a 5,000-sequence test split for NLL-gen. Token 0 is the start token, as in SeqGAN; there is no padding or EOS.
+The samples are cached on disk (`cached_samples`), so only the first build on a machine pays for drawing them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from ..nets.rnn import RNNGenerator, RNNGeneratorConfig
 from .base import Corpus, CorpusError
+
+
+def cache_dir() -> Path | None:
+    """Where generated corpora are kept between processes: `$TEXTGAN_CACHE` (`off` disables), else
+    `~/.cache/textgan`."""
+    env = os.environ.get("TEXTGAN_CACHE")
+    if env is not None and env.strip().lower() in ("", "0", "off", "none"):
+        return None
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "textgan"
+
+
+def cached_samples(spec: dict, draw: Callable[[], Tensor]) -> Tensor:
+    """The oracle's samples for `spec`: read from the cache, or drawn (10-25 s on 2 cores at SeqGAN's size) and
+    written there atomically. The key includes the torch version, whose sampling kernels define the draw; a file
+    that does not read back as the expected tensor is drawn again and replaced."""
+    root = cache_dir()
+    key = json.dumps({**spec, "torch": torch.__version__, "format": 1}, sort_keys=True)
+    path = None if root is None else root / f"oracle-{hashlib.sha256(key.encode()).hexdigest()[:20]}.safetensors"
+    n, length = spec["n_train"] + spec["n_test"], spec["seq_len"]
+    if path is not None and path.is_file():
+        try:
+            data = load_file(str(path))["samples"]
+            if data.shape == (n, length) and data.dtype == torch.long:
+                return data
+        except Exception:  # a truncated or foreign file: draw again
+            pass
+    data = draw()
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            save_file({"samples": data.contiguous()}, str(tmp), metadata={"key": key})
+            os.replace(tmp, path)
+        except OSError:  # a read-only home: the cache is an optimisation, never a requirement
+            pass
+    return data
 
 
 class OracleCorpus(Corpus):
@@ -30,13 +74,17 @@ class OracleCorpus(Corpus):
             for p in self.oracle.parameters():
                 torch.nn.init.normal_(p, 0.0, 1.0)
         self.oracle.requires_grad_(False).eval()
-        rng = torch.Generator().manual_seed(seed)
-        # Gumbel-max draws exactly the oracle's categorical distribution, 3x faster than `multinomial` on a
-        # CPU at V=5000; batched to bound memory at large vocabularies.
-        data = torch.cat([self.oracle.sample(min(2500, n_train + n_test - i), rng=rng)
-                          for i in range(0, n_train + n_test, 2500)])
         spec = {"kind": "oracle", "vocab_size": vocab_size, "seq_len": seq_len, "emb_dim": emb_dim,
                 "hidden": hidden, "n_train": n_train, "n_test": n_test, "seed": seed}
+
+        def draw() -> Tensor:
+            rng = torch.Generator().manual_seed(seed)
+            # Gumbel-max draws exactly the oracle's categorical distribution, 3x faster than `multinomial` on a
+            # CPU at V=5000; batched to bound memory at large vocabularies.
+            return torch.cat([self.oracle.sample(min(2500, n_train + n_test - i), rng=rng)
+                              for i in range(0, n_train + n_test, 2500)])
+
+        data = cached_samples(spec, draw)
         super().__init__(name="oracle", vocab=[str(i) for i in range(vocab_size)], train=data[:n_train],
                          test=data[n_train:], spec=spec, has_specials=False, start_id=0)
 
