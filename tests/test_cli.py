@@ -94,3 +94,11 @@ def test_list_variants():
 
     for name, cls in VARIANTS.items():  # every variant, with its one-line explanation
         assert f"\n{name:<10} {cls.summary}\n" in "\n" + r.stdout
+
+
+def test_train_help_names_every_net_kind():
+    from textgan.nets import CRITICS, GENERATORS
+
+    r = cli("train", "--help")
+    text = " ".join(r.stdout.split())
+    assert all(kind in text for kind in [*GENERATORS, *CRITICS])

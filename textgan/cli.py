@@ -172,9 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="paper: published hyperparameters; demo: tuned to learn `modes` in a minute on a CPU; "
                         "auto (default): demo on `modes`, paper elsewhere")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="variant setting, e.g. lr_gen=1e-3")
-    t.add_argument("--generator", help="generator kind (lstm, gru, conv); default: the variant's")
+    t.add_argument("--generator", help="generator kind (lstm, gru, conv, relational, attention, gpt2, leakgan, "
+                                       "mixture); default: the variant's")
     t.add_argument("--gen-set", action="append", default=[], metavar="KEY=VALUE", help="generator setting, e.g. hidden=128")
-    t.add_argument("--critic", help="critic kind (cnn, lstm, conv); default: the variant's")
+    t.add_argument("--critic", help="critic kind (cnn, lstm, conv, multirep); default: the variant's")
     t.add_argument("--critic-set", action="append", default=[], metavar="KEY=VALUE", help="critic setting")
     t.add_argument("--steps", type=int, default=2000)
     t.add_argument("--batch-size", type=int, default=64)
