@@ -1,4 +1,4 @@
-"""The oracle reproduction table: MLE, SeqGAN, RelGAN and WGAN-GP (LSTM + Gumbel) on SeqGAN's synthetic oracle,
+"""The oracle reproduction table: MLE, the RL family, RelGAN and WGAN-GP (LSTM + Gumbel) on SeqGAN's synthetic oracle,
 NLL-oracle and NLL-gen next to the published NLL-oracle values.
 
     python bench/oracle.py --scale paper --device cuda     # the papers' setting (GPU; hours)
@@ -45,9 +45,11 @@ def plan(scale: dict, name: str) -> tuple[dict, dict | None, dict, int]:
         return scale["lstm"], None, {}, p + a
     if name == "relgan":
         return scale["relational"], scale["multirep"], {"pretrain_steps": p, "adv_iters": a, "pretrain_lr": 1e-2}, p + a
+    if name == "leakgan":  # its own manager/worker generator; feature_dim follows the CNN critic
+        return {"kind": "leakgan", "emb_dim": 32, "hidden": 32}, scale["cnn"], {"pretrain_steps": p}, p + a
     if name == "wgan-gp":
         return scale["lstm"], scale["cnn"], {"pretrain_steps": p, "relaxation": "gumbel", "pretrain_lr": 1e-2}, p + a
-    return scale["lstm"], scale["cnn"], {"pretrain_steps": p}, p + a  # seqgan: its own Config otherwise
+    return scale["lstm"], scale["cnn"], {"pretrain_steps": p}, p + a  # RL variants: their own Config otherwise
 
 
 def main() -> None:
@@ -55,7 +57,7 @@ def main() -> None:
     ap.add_argument("--scale", choices=sorted(SCALES), default="cpu")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--variants", default="mle,seqgan,relgan,wgan-gp")
+    ap.add_argument("--variants", default="mle,seqgan,rankgan,leakgan,maligan,dpgan,relgan,wgan-gp")
     ap.add_argument("--samples", type=int, default=2000)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
