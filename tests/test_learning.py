@@ -38,3 +38,20 @@ def test_wgan_gp_learns_valid_sentences_in_several_modes():
     m = final_metrics(run, 800)
     assert m["eval/modes/precision"] >= 0.50
     assert m["eval/modes/coverage"] >= 0.75  # >= 3 of 4 modes
+
+
+@pytest.mark.parametrize("variant", ["seqgan", "pg-bleu", "maligan", "dpgan", "rankgan", "leakgan", "sentigan",
+                                     "relgan"])
+def test_demo_preset_pretrains_then_keeps_the_grammar_through_adversarial_training(variant):
+    """What a student sees after picking one of these in the app: MLE pre-training learns the grammar, and 40
+    adversarial iterations keep it (no collapse to invalid text, every mode still written)."""
+    run = Run(preset_config("demo", variant, corpus={"kind": "modes", "k": 4}, seed=0, device="cpu",
+                            sample_every=0, eval_every=0))
+    pretrain = run.variant.cfg.pretrain_steps
+    assert pretrain > 0
+    before = final_metrics(run, pretrain)
+    assert before["eval/modes/precision"] >= 0.85
+    after = final_metrics(run, 40)
+    assert run.phase == "train" and run.history[-1]["grad_norm/gen"] > 0
+    assert after["eval/modes/precision"] >= 0.85
+    assert after["eval/modes/coverage"] == 1.0
