@@ -42,8 +42,8 @@ def main() -> None:
     cpu = platform.processor() or platform.machine()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads ({cpu}); corpus {args.corpus}, "
           f"preset {args.preset}, batch 64, {args.steps} timed steps")
-    print(f"| device | variant | generator | critic | steps/s | x MLE |")
-    print(f"|---|---|---|---|---|---|")
+    print("| device | variant | generator | critic | steps/s | x MLE |")
+    print("|---|---|---|---|---|---|")
     for dev in devices:
         rates = {}
         cases = [(name, {}) for name in VARIANTS]

@@ -26,6 +26,18 @@ for _var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE", "TRANSFORME
     os.environ.pop(_var, None)
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module: on 2 shared cores oversubscription costs more than it gains on tiny nets, and
+    GAN trajectories (float reductions) depend on the thread count, so learning tests pin it."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def hub_server():
     """The local Hub, serving on HF_ENDPOINT for the whole session."""

@@ -4,19 +4,11 @@ These use the `demo` preset (the app's default settings), which is tuned to lear
 """
 
 import pytest
-import torch
 
 from textgan.presets import preset_config
 from textgan.run import Run
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Float reductions differ with the thread count, and GAN trajectories amplify it: pin it for reproducibility."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def final_metrics(run: Run, steps: int) -> dict[str, float]:

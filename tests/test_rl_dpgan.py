@@ -8,13 +8,7 @@ from textgan.variants.dpgan import dpgan_returns
 
 from test_variants import small_config
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_returns_by_hand():

@@ -15,15 +15,9 @@ from textgan.variants.rollout import rollout_sequences
 
 from test_variants import small_config
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 V, L, B, C = 12, 6, 3, 3
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # 2 shared cores: oversubscription costs more than it gains on these tiny nets
-    yield
-    torch.set_num_threads(n)
 
 
 def tiny(step_size=C):

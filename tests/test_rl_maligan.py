@@ -9,13 +9,7 @@ from textgan.variants.maligan import mali_loss, mali_weights
 
 from test_variants import small_config
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_weights_are_normalised_odds():

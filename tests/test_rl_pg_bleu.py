@@ -10,13 +10,7 @@ from textgan.variants.rollout import rollout_rewards, rollout_sequences
 
 from test_variants import small_config
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_reward_is_mean_bleu_of_rollouts_against_train():
@@ -47,7 +41,7 @@ def test_a_training_sentence_scores_one_and_noise_scores_less():
 def test_policy_gradient_raises_bleu():
     """A few PG-BLEU updates from scratch raise the mean reward on the modes corpus."""
     run = Run(small_config("pg-bleu", batch_size=32, variant_config={"rollouts": 4, "lr_gen": 2e-2}))
-    events = list(run.steps(60))
+    list(run.steps(60))
     rewards = [h["reward/final"] for h in run.history]
     assert sum(rewards[-10:]) / 10 > sum(rewards[:10]) / 10 + 0.05
 

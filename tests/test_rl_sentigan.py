@@ -174,14 +174,6 @@ def test_exact_resume_across_pretraining_and_adversarial_steps(tmp_path):
 
 # ---- learning --------------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_each_generator_learns_its_own_mode(one_thread):
     """On `modes` (k=4) each generator writes its own mode, before and after adversarial training."""
     cfg = RunConfig(corpus={"kind": "modes", "k": 4}, variant="sentigan", batch_size=64, seed=0, device="cpu",

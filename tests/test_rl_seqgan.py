@@ -13,15 +13,9 @@ from textgan.variants.rollout import (critic_logits, pg_loss, rank_rescale, roll
 
 from test_variants import small_config
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 V, L, B, R = 7, 5, 3, 4
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # 2 shared cores: oversubscription costs more than it gains on these tiny nets
-    yield
-    torch.set_num_threads(n)
 
 
 TINY_GENERATORS = {

@@ -8,7 +8,6 @@ checkpoint, so k steps + save + load + m steps equals k + m steps bit for bit on
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-import torch.nn as nn
 from torch import Tensor
 
 from .autoregressive import AutoregressiveGenerator
