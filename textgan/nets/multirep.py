@@ -64,7 +64,8 @@ def conv_max_over_time(conv: nn.Conv2d, x: Tensor) -> Tensor:
         idx = torch.zeros(best.shape, dtype=small, device=x.device)
         for t in range(1, L - w + 1):
             z = windows[:, :, t] @ k
-            idx.masked_fill_(z > best, t)
+            better = z > best
+            idx.mul_(~better).add_(better, alpha=t)  # = masked_fill_(better, t), which is ~15x slower on a CPU
             torch.maximum(best, z, out=best)
         idx = idx.transpose(1, 2).long()  # (B, F, R): the winning window's first row
     z = conv.bias.view(1, n_filters, 1)
