@@ -57,6 +57,18 @@ def hp_input(name: str, value):
     return gr.Textbox(str(value), label=name, visible=visible)
 
 
+def _what(config: RunConfig) -> tuple:
+    """The settings that make a different run (not just different hyperparameters): algorithm and corpus."""
+    return config.variant, config.corpus.get("kind"), config.corpus.get("k"), config.corpus.get("path")
+
+
+def _describe(config: RunConfig) -> str:
+    corpus = config.corpus.get("kind")
+    if corpus == "modes":
+        corpus = f"modes (K={config.corpus.get('k')})"
+    return f"{config.variant} on {corpus}"
+
+
 def variant_blurb(summary: str, paper: str) -> str:
     """The line under the variant picker: what the algorithm does, then where it comes from."""
     return f"{summary}  \n*{paper}*"
@@ -116,6 +128,12 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
         if s.run is None:
             s.configure(form_config(*form))
             s.prepare()  # bad corpus / sizes are reported here, not by the worker a moment later
+        elif not s.loaded:  # Train continues the run: say so when the form now asks for another algorithm or corpus
+            wanted, have = form_config(*form), s.run.config
+            if _what(wanted) != _what(have):
+                raise L.LabError(f"this session's run is {_describe(have)} and Train continues it; the form now "
+                                 f"says {_describe(wanted)}: press Reset to start that (Save first to keep this "
+                                 "run), or set the form back to continue")
         s.start()
         return s.status_line()
 

@@ -67,6 +67,10 @@ def test_train_pause_resume_stop_save_compare(served):
     c.predict(api_name="/stop")
     assert "stopped" in poll()["status"]
     assert "saved step" in c.predict("app-a", api_name="/save")
+    # Train continues this run; with another variant in the form it says so instead of silently ignoring it
+    refused = train(c, variant="mle")
+    assert "gan on modes (K=4) and Train continues it" in refused and "mle on modes (K=4)" in refused, refused
+    assert "press Reset" in refused and poll()["status"].startswith("stopped")
     c.predict(api_name="/reset")
     assert poll()["status"].startswith("idle") and n_points(poll.last["loss"]) == 0
 

@@ -293,6 +293,8 @@ class Session:
         """Bumped when the run is replaced (reset, load): the UI resets the figures' zoom then."""
         self._lock = threading.Lock()  # guards rows, samples, state, message
         self._run_lock = threading.RLock()  # held around every use of self.run
+        self.loaded = False
+        """True when the run was opened from a checkpoint (the form does not describe it), False when built from it."""
         self._wake = threading.Condition()
         self._paused = False
         self._stop = False
@@ -310,6 +312,7 @@ class Session:
             raise LabError("this session already has a run: press Reset to start over with new settings")
         config.check()
         self.config = config
+        self.loaded = False
 
     def prepare(self) -> None:
         """Build the run now (corpus, nets) so bad settings are reported to the caller rather than by the worker."""
@@ -475,7 +478,7 @@ class Session:
         except (CheckpointError, ValueError, OSError) as e:
             raise LabError(f"cannot open {path}: {e}") from None
         with self._run_lock, self._lock:
-            self.run, self.config = run, run.config
+            self.run, self.config, self.loaded = run, run.config, True
             self._rows = [dict(r) for r in run.history]
             self._samples = [(s, None) for s in run.last_samples]
             self._hist = None
