@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from textgan.events import Failed
 from textgan.nets import build_critic, build_generator, spec_of
 from textgan.run import Run, RunConfig
-from textgan.variants.sentigan import critic_loss, penalty_loss
+from textgan.variants.sentigan import critic_loss, penalty_loss, with_baseline
 
 V, L = 9, 5
 TINY = dict(generator={"kind": "mixture", "emb_dim": 8, "hidden": 16}, critic={"kind": "cnn", "emb_dim": 8,
@@ -89,6 +89,14 @@ def test_penalty_loss_multiplies_the_probability_by_the_penalty():
     penalty_loss(torch.softmax(logits, -1)[:, y:y + 1], torch.tensor([[v]])).backward()
     expected = v * g[0, y] * (F.one_hot(torch.tensor(y), 3).float() - g[0])
     assert torch.allclose(logits.grad[0], expected.detach(), atol=1e-6)
+
+
+def test_mean_baseline_subtracts_each_time_steps_batch_mean():
+    v = torch.tensor([[0.9, 0.2], [0.5, 0.4], [0.1, 0.6]])
+    assert torch.equal(with_baseline(v, "none"), v)
+    assert torch.allclose(with_baseline(v, "mean"), torch.tensor([[0.4, -0.2], [0.0, 0.0], [-0.4, 0.2]]))
+    with pytest.raises(ValueError, match="baseline"):
+        with_baseline(v, "median")
 
 
 def test_critic_targets_real_by_label_fakes_to_class_k():
