@@ -29,7 +29,7 @@ DEMO_VARIANT_CONFIG: dict[str, dict[str, Any]] = {
     "rankgan": {"pretrain_steps": 200, "lr_critic": 1e-3, "critic_warmup": 20, "rollouts": 8},
     "leakgan": {"pretrain_steps": 200, "pretrain_lr": 1e-2, "lr_gen": 5e-4, "lr_critic": 1e-3, "critic_warmup": 20},
     "sentigan": {"pretrain_steps": 200, "rollouts": 8, "baseline": "mean"},  # paper objective drifts: RESULTS.md
-    "relgan": {"pretrain_steps": 200, "adv_iters": 1000, "lr_gen": 1e-3, "lr_critic": 1e-3, "critic_steps": 3},
+    "relgan": {"pretrain_steps": 200, "adv_iters": 1000, "lr_gen": 1e-4, "lr_critic": 1e-3, "critic_steps": 3},
 }
 DEMO_NETS: dict[str, dict[str, Any]] = {
     # variants whose algorithm is (partly) a net of their own keep it, at the demo's size
