@@ -112,6 +112,18 @@ class Variant:
         if self.pretrain_opt is None:
             self.pretrain_opt = torch.optim.Adam(self.gen.parameters(), lr=getattr(self.cfg, "pretrain_lr", 1e-3))
 
+    def optimize(self, name: str, loss: Tensor, params: list[nn.Parameter], clip: float | None = None) -> Tensor:
+        """zero_grad, backward, measure the gradient norm (before clipping: what the app plots), clip the norm to
+        `clip` when given, step. Returns the norm."""
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = grad_norm(params)
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(params, clip)
+        opt.step()
+        return norm
+
     def update(self, **changes: Any) -> None:
         """Change hyperparameters between steps (the app does this while paused); learning rates apply at once."""
         valid = {f.name for f in dataclasses.fields(self.cfg)}
@@ -155,15 +167,6 @@ class AdversarialVariant(Variant):
             out.update(self.critic_step(chunk))
         out.update(self.gen_step(chunks[0].shape[0]))
         return out
-
-    def optimize(self, name: str, loss: Tensor, params: list[nn.Parameter]) -> Tensor:
-        """zero_grad, backward, measure the gradient norm, step. Returns the norm."""
-        opt = self.optimizers[name]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        norm = grad_norm(params)
-        opt.step()
-        return norm
 
 
 def check_config(cfg: Any) -> None:

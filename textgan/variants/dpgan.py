@@ -24,7 +24,6 @@ import torch
 from torch import Tensor
 
 from ..nets.rnn import RNNGenerator
-from .base import grad_norm
 from .rollout import pg_loss
 from .seqgan import SeqGAN
 
@@ -89,11 +88,7 @@ class DPGAN(SeqGAN):
         r_real = self.word_rewards(real).mean(1)  # (B,) sentence cross-entropies
         r_fake = self.word_rewards(fake).mean(1)
         loss = -r_real.clamp(max=self.cap).mean() + r_fake.mean()
-        opt = self.optimizers["critic"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        norm = grad_norm(self.lm.parameters())
-        opt.step()
+        norm = self.optimize("critic", loss, list(self.lm.parameters()))
         return {"loss/critic": loss.detach(), "grad_norm/critic": norm,
                 "critic/xent_real": r_real.mean().detach(), "critic/xent_fake": r_fake.mean().detach()}
 
@@ -102,12 +97,7 @@ class DPGAN(SeqGAN):
         with torch.no_grad():
             q = dpgan_returns(self.word_rewards(tokens), self.cfg.gamma)  # (B, L)
         loss = pg_loss(self.gen.log_prob(tokens), q, "mean")
-        opt = self.optimizers["gen"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        norm = grad_norm(self.gen.parameters())
-        torch.nn.utils.clip_grad_norm_(self.gen.parameters(), self.cfg.clip_grad)
-        opt.step()
+        norm = self.optimize("gen", loss, list(self.gen.parameters()), clip=self.cfg.clip_grad)
         return {"loss/gen": loss.detach(), "grad_norm/gen": norm, "reward/mean": q.mean()}
 
     def state_dict(self) -> dict:

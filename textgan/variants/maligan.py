@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .base import grad_norm
 from .seqgan import SeqGAN
 
 
@@ -62,12 +61,7 @@ class MaliGAN(SeqGAN):
         with torch.no_grad():
             logits = self.critic_logits(tokens)  # (m,)
         loss = mali_loss(self.gen.log_prob(tokens).mean(1), logits)
-        opt = self.optimizers["gen"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        norm = grad_norm(self.gen.parameters())
-        torch.nn.utils.clip_grad_norm_(self.gen.parameters(), self.cfg.clip_grad)
-        opt.step()
+        norm = self.optimize("gen", loss, list(self.gen.parameters()), clip=self.cfg.clip_grad)
         w = mali_weights(logits)
         return {"loss/gen": loss.detach(), "grad_norm/gen": norm, "reward/mean": torch.sigmoid(logits).mean(),
                 # effective sample size of the importance weights, as a fraction of m (1 = uniform)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .base import Variant, grad_norm, mle_loss
+from .base import Variant, mle_loss
 
 
 @dataclass
@@ -39,10 +39,5 @@ class MLE(Variant):
 
     def step(self, real: Tensor) -> dict[str, Tensor]:
         loss = mle_loss(self.gen, real)
-        opt = self.optimizers["gen"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        norm = grad_norm(self.gen.parameters())
-        torch.nn.utils.clip_grad_norm_(self.gen.parameters(), self.cfg.clip_grad)
-        opt.step()
+        norm = self.optimize("gen", loss, list(self.gen.parameters()), clip=self.cfg.clip_grad)
         return {"loss/gen": loss.detach(), "grad_norm/gen": norm}

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .base import AdversarialVariant, grad_norm
+from .base import AdversarialVariant
 from .rollout import blend_, critic_logits, pg_loss, rank_rescale, rollout_rewards
 
 
@@ -113,12 +113,7 @@ class SeqGAN(AdversarialVariant):
         tokens = self.gen.sample(batch_size, rng=self.rng)  # (B, L)
         rewards = self.rewards(tokens)  # (B, L)
         loss = pg_loss(self.gen.log_prob(tokens), rewards, self.cfg.baseline)
-        opt = self.optimizers["gen"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        norm = grad_norm(self.gen.parameters())
-        torch.nn.utils.clip_grad_norm_(self.gen.parameters(), self.cfg.clip_grad)
-        opt.step()
+        norm = self.optimize("gen", loss, list(self.gen.parameters()), clip=self.cfg.clip_grad)
         blend_(self.rollout_net, self.gen, self.cfg.rollout_rate)
         return {"loss/gen": loss.detach(), "grad_norm/gen": norm, "reward/mean": rewards.mean(),
                 "reward/final": rewards[:, -1].mean()}
