@@ -13,7 +13,7 @@ from textgan.run import Run
 from textgan.variants.leakgan import intrinsic_rewards, manager_loss, token_features
 from textgan.variants.rollout import rollout_sequences
 
-from test_variants import small_config
+from test_variants import assert_same_weights, small_config
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -166,10 +166,7 @@ def test_short_run_trains_saves_and_resumes_exactly(tmp_path):
     resumed = Run.load(tmp_path / "c", device="cpu")
     assert resumed.variant.rollout_net is not None
     list(resumed.steps(3))
-    for a, b in zip(straight.gen.state_dict().values(), resumed.gen.state_dict().values()):
-        assert torch.equal(a, b)
-    for a, b in zip(straight.critic.state_dict().values(), resumed.critic.state_dict().values()):
-        assert torch.equal(a, b)
+    assert_same_weights(straight, resumed)
     assert straight.history[-1] == resumed.history[-1]
     assert resumed.sample_texts(4, seed=1) == straight.sample_texts(4, seed=1)
 

@@ -12,6 +12,8 @@ from textgan.nets import build_critic, build_generator, spec_of
 from textgan.run import Run, RunConfig
 from textgan.variants.sentigan import critic_loss, penalty_loss, with_baseline
 
+from test_variants import assert_same_weights, resumed_run
+
 V, L = 9, 5
 TINY = dict(generator={"kind": "mixture", "emb_dim": 8, "hidden": 16}, critic={"kind": "cnn", "emb_dim": 8,
                                                                               "filters": 8})
@@ -169,14 +171,8 @@ def test_exact_resume_across_pretraining_and_adversarial_steps(tmp_path):
     list(straight.steps(7))
     assert [h["phase"] for h in straight.history] == [0, 0, 0, 1, 1, 1, 1]
     for stop in (2, 5):  # inside pre-training, inside the adversarial phase
-        first = Run(tiny_config())
-        list(first.steps(stop))
-        first.save(tmp_path / f"c{stop}")
-        resumed = Run.load(tmp_path / f"c{stop}", device="cpu")
-        list(resumed.steps(7 - stop))
-        for net in ("gen", "critic"):
-            for a, b in zip(getattr(straight, net).state_dict().values(), getattr(resumed, net).state_dict().values()):
-                assert torch.equal(a, b)
+        resumed = resumed_run(tiny_config(), stop, 7, tmp_path / f"c{stop}")
+        assert_same_weights(straight, resumed)
         assert straight.history[-1] == resumed.history[-1]
 
 

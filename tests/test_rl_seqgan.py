@@ -11,7 +11,7 @@ from textgan.run import Run
 from textgan.variants.rollout import (critic_logits, pg_loss, rank_rescale, rollout_rewards,
                                       rollout_sequences)
 
-from test_variants import small_config
+from test_variants import assert_same_weights, resumed_run, small_config
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -161,13 +161,8 @@ def test_resume_inside_critic_warmup(tmp_path):
                                                  "baseline": "mean"})
     straight = Run(cfg)
     list(straight.steps(8))
-    first = Run(cfg)
-    list(first.steps(4))
-    first.save(tmp_path / "c")
-    resumed = Run.load(tmp_path / "c", device="cpu")
-    list(resumed.steps(4))
-    for a, b in zip(straight.gen.state_dict().values(), resumed.gen.state_dict().values()):
-        assert torch.equal(a, b)
+    resumed = resumed_run(cfg, 4, 8, tmp_path / "c")
+    assert_same_weights(straight, resumed, ("gen",))
     assert straight.history[-1] == resumed.history[-1]
     assert straight.history[4]["loss/gen"] == 0.0 and straight.history[5]["loss/gen"] != 0.0
 

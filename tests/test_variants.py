@@ -37,6 +37,27 @@ def small_config(name: str, **kw) -> RunConfig:
     return RunConfig(**base)
 
 
+def resumed_run(cfg: RunConfig, stop: int, total: int, path) -> Run:
+    """A run trained `stop` steps, saved to `path`, loaded, then trained to `total`: what exact resume compares
+    with `total` straight steps."""
+    first = Run(cfg)
+    list(first.steps(stop))
+    first.save(path)
+    resumed = Run.load(path, device="cpu")
+    list(resumed.steps(total - stop))
+    return resumed
+
+
+def assert_same_weights(a: Run, b: Run, nets: tuple[str, ...] = ("gen", "critic")) -> None:
+    """Bit-for-bit equal parameters of the named nets (a run without a critic has None on both sides)."""
+    for net in nets:
+        x, y = getattr(a, net), getattr(b, net)
+        assert (x is None) == (y is None)
+        if x is not None:
+            for p, q in zip(x.state_dict().values(), y.state_dict().values()):
+                assert torch.equal(p, q)
+
+
 REQUIRED = {"loss/gen", "grad_norm/gen"}
 ADVERSARIAL = {"loss/critic", "grad_norm/critic"}
 
@@ -100,16 +121,8 @@ def test_exact_resume(name, tmp_path):
     """k steps + save + load + m steps == k + m steps, bit for bit, generator and critic."""
     straight = Run(small_config(name))
     list(straight.steps(7))
-    first = Run(small_config(name))
-    list(first.steps(4))
-    first.save(tmp_path / "ckpt")
-    resumed = Run.load(tmp_path / "ckpt", device="cpu")
-    list(resumed.steps(3))
-    for a, b in zip(straight.gen.state_dict().values(), resumed.gen.state_dict().values()):
-        assert torch.equal(a, b)
-    if straight.critic is not None:
-        for a, b in zip(straight.critic.state_dict().values(), resumed.critic.state_dict().values()):
-            assert torch.equal(a, b)
+    resumed = resumed_run(small_config(name), 4, 7, tmp_path / "ckpt")
+    assert_same_weights(straight, resumed)
     assert straight.history[-1] == resumed.history[-1]
 
 
@@ -118,14 +131,9 @@ def test_exact_resume_across_pretraining(tmp_path):
     cfg = small_config("wgan-gp", variant_config={"pretrain_steps": 3}, generator=SMALL_NETS["lstm"])
     straight = Run(cfg)
     list(straight.steps(6))
-    first = Run(cfg)
-    list(first.steps(2))
-    first.save(tmp_path / "c")
-    resumed = Run.load(tmp_path / "c", device="cpu")
-    list(resumed.steps(4))
+    resumed = resumed_run(cfg, 2, 6, tmp_path / "c")
     assert [h.get("phase") for h in straight.history] == [0, 0, 0, 1, 1, 1]
-    for a, b in zip(straight.gen.state_dict().values(), resumed.gen.state_dict().values()):
-        assert torch.equal(a, b)
+    assert_same_weights(straight, resumed, ("gen",))
 
 
 # ---- math ------------------------------------------------------------------------------------------------------
@@ -234,13 +242,7 @@ def test_gulrajani_nets_train_and_resume(tmp_path):
     straight = Run(cfg)
     events = list(straight.steps(4))
     assert not [e for e in events if isinstance(e, Failed)]
-    first = Run(cfg)
-    list(first.steps(2))
-    first.save(tmp_path / "c")
-    resumed = Run.load(tmp_path / "c", device="cpu")
-    list(resumed.steps(2))
-    for a, b in zip(straight.gen.state_dict().values(), resumed.gen.state_dict().values()):
-        assert torch.equal(a, b)
+    assert_same_weights(straight, resumed_run(cfg, 2, 4, tmp_path / "c"), ("gen",))
 
 
 def test_out_of_memory_becomes_failed(monkeypatch):
