@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..corpora import Corpus
+from ..nets.fused_ce import linear_cross_entropy
 
 
 def grad_norm(params: Iterable[nn.Parameter]) -> Tensor:
@@ -31,7 +32,14 @@ def one_hot(tokens: Tensor, vocab_size: int) -> Tensor:
 
 
 def mle_loss(gen: nn.Module, real: Tensor) -> Tensor:
-    """Teacher-forced mean per-token negative log-likelihood (nats)."""
+    """Teacher-forced mean per-token negative log-likelihood (nats).
+
+    With a generator that exposes `hidden` and a linear head `out`, the head and the cross-entropy run fused and
+    chunked (nets/fused_ce.py: same values and gradients, without the `(B·L, V)` logits round trip)."""
+    head = getattr(gen, "out", None)
+    if callable(getattr(gen, "hidden", None)) and isinstance(head, nn.Linear):
+        h = gen.hidden(real)  # (B, L, H)
+        return linear_cross_entropy(h.flatten(0, 1), head.weight, head.bias, real.flatten())
     logits = gen(real)  # (B, L, V)
     return F.cross_entropy(logits.flatten(0, 1), real.flatten())
 
