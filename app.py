@@ -262,7 +262,7 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
             return gr.skip(), gr.skip(), gr.skip(), f"⚠️ {e}"
 
     def quality_diversity(selection, request: gr.Request):
-        from textgan.metrics import sweep
+        from textgan.experiments import temperature_sweep as sweep
 
         try:
             runs = runs_for(selection, request)
