@@ -139,7 +139,13 @@ def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = No
                                                        trial_dirname_creator=_dirname),
                            run_config=run_config)
     grid = tuner.fit()
-    outcomes = [_outcome(result, exp) for result in grid]
+    by_name = {t.name: t for t in trials}
+    done = {}
+    for result in grid:
+        name = (result.config or {}).get("trial", {}).get("name") or (Path(result.path).name if result.path else "")
+        if name in by_name:
+            done[name] = _outcome(by_name[name], result, exp)
+    outcomes = [done.get(t.name) or TrialOutcome(t, status="stopped", message="not started") for t in trials]
     write_tables(exp, outcomes)
     from .report import write_report
 
@@ -170,9 +176,8 @@ def _eval_every(spec: SweepSpec) -> int:
     return int(trials[0].config.get("eval_every") or spec.budget.steps)
 
 
-def _outcome(result, exp: Path) -> TrialOutcome:
+def _outcome(trial: Trial, result, exp: Path) -> TrialOutcome:
     """A Tune Result as a TrialOutcome, its last checkpoint copied to exp/trials/<name>/ as the run directory."""
-    trial = Trial.from_dict(result.config["trial"])
     df = result.metrics_dataframe
     rows = [] if df is None else [{k: v for k, v in r.items() if not _is_nan(v)} for r in df.to_dict("records")]
     last = rows[-1] if rows else {}
@@ -182,7 +187,7 @@ def _outcome(result, exp: Path) -> TrialOutcome:
         outcome.status = "failed"
         outcome.message = (str(result.error).strip().splitlines() or [type(result.error).__name__])[-1][:500]
     elif outcome.status == "running":
-        outcome.status, outcome.message = "stopped", "stopped early by the scheduler"
+        outcome.status, outcome.message = "stopped", "stopped before its budget (interrupted, or by ASHA)"
     if result.checkpoint is not None:
         target = exp / TRIALS_DIR / trial.name
         with result.checkpoint.as_directory() as d:
