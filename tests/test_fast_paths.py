@@ -40,15 +40,17 @@ def test_fused_linear_cross_entropy_equals_log_softmax_path(bias, ignore):
     lambda: RNNGenerator(RNNGeneratorConfig(emb_dim=8, hidden=12), 40, 9, start_id=1),
     lambda: RelationalGenerator(RelationalGeneratorConfig(emb_dim=8, head_size=8), 40, 9, start_id=1),
 ], ids=["lstm", "relational"])
-def test_mle_loss_fused_equals_plain_cross_entropy(make):
+@pytest.mark.parametrize("pad_id", [None, 0])
+def test_mle_loss_fused_equals_plain_cross_entropy(make, pad_id):
     """mle_loss (fused head + CE) against F.cross_entropy over the generator's own logits: every parameter's
     gradient, float64."""
     torch.manual_seed(1)
     gen = make().double()
     real = torch.randint(0, 40, (6, 9))
-    loss = mle_loss(gen, real)
+    real[:, 6:] = 0  # padding
+    loss = mle_loss(gen, real, pad_id)
     grads = torch.autograd.grad(loss, list(gen.parameters()))
-    ref = F.cross_entropy(gen(real).flatten(0, 1), real.flatten())
+    ref = F.cross_entropy(gen(real).flatten(0, 1), real.flatten(), ignore_index=-100 if pad_id is None else pad_id)
     ref_grads = torch.autograd.grad(ref, list(gen.parameters()))
     torch.testing.assert_close(loss, ref, rtol=1e-12, atol=1e-12)
     for g, r in zip(grads, ref_grads):
