@@ -114,6 +114,9 @@ class Variant:
         self.pretrain_opt.zero_grad(set_to_none=True)
         loss.backward()
         norm = grad_norm(self.gen.parameters())
+        clip = getattr(self, "clip", None)  # a variant whose authors clip pre-training too (RelGAN) says so
+        if clip:
+            torch.nn.utils.clip_grad_norm_(self.gen.parameters(), clip)
         self.pretrain_opt.step()
         return {"loss/mle": loss.detach(), "grad_norm/gen": norm}
 
