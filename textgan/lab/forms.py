@@ -44,9 +44,11 @@ def variant_info(name: str, preset: str = "paper") -> dict[str, Any]:
     info = {"paper": v.paper, "summary": v.summary, "defaults": variant_defaults(name), "generator": dict(v.default_generator),
             "critic": dict(v.default_critic) if v.needs_critic and v.default_critic else None,
             "needs_critic": v.needs_critic, "batch_size": RunConfig().batch_size}
-    if preset != "paper":
-        if preset not in presets():
-            raise LabError(f"unknown preset {preset!r}; choose one of {presets()}")
+    if preset not in presets():
+        raise LabError(f"unknown preset {preset!r}; choose one of {presets()}")
+    from ..presets import PAPER_NETS_AND_CONFIG
+
+    if preset != "paper" or name in PAPER_NETS_AND_CONFIG:  # the papers' nets and settings, as `--preset paper`
         from ..presets import preset_config
 
         rc = preset_config(preset, name)
