@@ -38,9 +38,11 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
 
 
 def lab_from_env() -> L.Lab:
-    """The app's Lab, configured by TEXTGAN_MAX_TRAINING, TEXTGAN_CHECKPOINTS and TEXTGAN_TORCH_THREADS."""
+    """The app's Lab, configured by TEXTGAN_MAX_TRAINING, TEXTGAN_CHECKPOINTS, TEXTGAN_EXPERIMENTS and
+    TEXTGAN_TORCH_THREADS."""
     return L.Lab(max_training=int(os.environ.get("TEXTGAN_MAX_TRAINING", "2")),
                  checkpoints=os.environ.get("TEXTGAN_CHECKPOINTS", "checkpoints"),
+                 experiments=os.environ.get("TEXTGAN_EXPERIMENTS", "experiments"),
                  torch_threads=int(os.environ.get("TEXTGAN_TORCH_THREADS", "1")) or None)
 
 
