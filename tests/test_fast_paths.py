@@ -106,3 +106,35 @@ def test_bf16_rollout_scores_stay_close_to_fp32():
     assert 0 < diff < 5e-3
     with pytest.raises(ValueError, match="score_precision"):
         SeqGAN(gen, critic, corpus, SeqGANConfig(score_precision="fp8"), torch.device("cpu"))
+
+
+class _StepOnly(torch.nn.Module):
+    """The same generator seen through `step` only (no `step_hidden`): the rollout's plain path."""
+
+    def __init__(self, gen):
+        super().__init__()
+        self.gen, self.start_id = gen, gen.start_id
+
+    def step(self, token, state):
+        return self.gen.step(token, state)
+
+    def cat_states(self, a, b):
+        return self.gen.cat_states(a, b)
+
+    def repeat_state(self, s, r):
+        return self.gen.repeat_state(s, r)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.7])
+def test_rollouts_through_the_buffered_head_are_the_plain_rollouts(temperature):
+    """The rollout's fast path (generator's `step_hidden` + the linear head written into a reused buffer, bias as
+    a column of ones, temperature folded into the weights, probabilities in place) draws exactly the tokens of
+    the plain `step` path from the same random stream (float64, so no rounding tie decides a token)."""
+    from textgan.variants.rollout import rollout_sequences
+
+    torch.manual_seed(0)
+    gen = RNNGenerator(RNNGeneratorConfig(emb_dim=8, hidden=8), 300, 9, start_id=1).double()
+    tokens = gen.sample(5)
+    fast = rollout_sequences(gen, tokens, 4, torch.Generator().manual_seed(1), temperature=temperature)
+    plain = rollout_sequences(_StepOnly(gen), tokens, 4, torch.Generator().manual_seed(1), temperature=temperature)
+    assert torch.equal(fast, plain)

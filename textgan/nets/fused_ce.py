@@ -40,9 +40,10 @@ class _LinearCrossEntropy(torch.autograd.Function):
         grad_h = torch.empty_like(h_aug)
         grad_w = torch.zeros_like(w_aug)
         loss = torch.zeros((), dtype=h.dtype, device=h.device)
+        buffer = h.new_empty(min(chunk, n), weight.shape[0])  # one chunk's logits, reused: no page faults per chunk
         for s in range(0, n, chunk):
             hc, tc, vc = h_aug[s:s + chunk], safe_target[s:s + chunk], valid[s:s + chunk]
-            logits = hc @ w_aug.t()  # (n_c, V)
+            logits = torch.mm(hc, w_aug.t(), out=buffer[:hc.shape[0]])  # (n_c, V)
             rows = torch.arange(logits.shape[0], device=logits.device)
             picked = logits[rows, tc]  # (n_c,) the target's logit, read before the chunk turns into gradients
             top = logits.amax(1, keepdim=True)
