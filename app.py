@@ -16,8 +16,9 @@ from textgan import lab as L
 from ui import compare_tab, hub_tab, train_tab
 from ui.common import AppContext
 
-INTRO = ("# TextGAN Lab\nTrain a text GAN live and watch it learn — or collapse onto a few modes. "
-         "The default `modes` corpus has K known modes, so collapse is measured exactly.")
+INTRO = ("**TextGAN Lab** · train a text GAN live and watch it learn, or collapse onto a few modes: the default "
+         "`modes` corpus has K known modes, so collapse is measured exactly.")
+"""One line, so that the Train tab's controls and figures fit a 720-pixel-high screen."""
 
 
 def build_demo(lab: L.Lab) -> gr.Blocks:
