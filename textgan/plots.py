@@ -23,7 +23,7 @@ METRIC_GROUPS = {
 }
 """What the metrics figure shows, one group at a time (one axis, at most four traces): the mode metrics on
 `modes`, the n-gram metrics on text, the likelihoods (nats) on the oracle."""
-HEIGHT = 250
+HEIGHT = 236
 """Figure height in pixels: two rows of the app's live figures fit a 720-pixel-high screen with the controls."""
 UNIT_METRICS = {"eval/modes/coverage", "eval/modes/precision", "eval/modes/entropy", "eval/bleu4",
                 "eval/self_bleu4", "eval/distinct2", "eval/unique"}
@@ -76,7 +76,7 @@ def grad_norm_figure(history, uirevision: str = "grad_norms"):
     (what WGAN-GP pushes towards 1), on a log scale."""
     import plotly.graph_objects as go
 
-    fig = _figure("Gradient norms (log scale)", uirevision, "L2 norm", log_y=True)
+    fig = _figure("Gradient norms", uirevision, "L2 norm (log scale)", log_y=True)
     for col, label in GRAD_NORMS:
         s = _series(history, col)
         if s is not None:
