@@ -18,11 +18,12 @@ METRIC_GROUPS = {
               ("eval/modes/entropy", "entropy")),
     "n-grams": (("eval/bleu4", "BLEU-4"), ("eval/self_bleu4", "Self-BLEU-4"), ("eval/distinct2", "distinct-2"),
                 ("eval/unique", "unique")),
-    "likelihood": (("eval/nll_oracle", "NLL-oracle"), ("eval/nll_gen", "NLL-gen")),
+    "likelihood": (("eval/nll_oracle", "NLL-oracle"), ("eval/nll_gen", "NLL-gen"),
+                   ("eval/unk_share", "<unk> share of NLL-gen's tokens")),  # <unk> flatters NLL-gen: shown beside it
 }
 """What the metrics figure shows, one group at a time (one axis, at most four traces): the mode metrics on
 `modes`, the n-gram metrics on text, the likelihoods (nats) on the oracle."""
-HEIGHT = 250
+HEIGHT = 236
 """Figure height in pixels: two rows of the app's live figures fit a 720-pixel-high screen with the controls."""
 UNIT_METRICS = {"eval/modes/coverage", "eval/modes/precision", "eval/modes/entropy", "eval/bleu4",
                 "eval/self_bleu4", "eval/distinct2", "eval/unique"}
@@ -75,7 +76,7 @@ def grad_norm_figure(history, uirevision: str = "grad_norms"):
     (what WGAN-GP pushes towards 1), on a log scale."""
     import plotly.graph_objects as go
 
-    fig = _figure("Gradient norms (log scale)", uirevision, "L2 norm", log_y=True)
+    fig = _figure("Gradient norms", uirevision, "L2 norm (log scale)", log_y=True)
     for col, label in GRAD_NORMS:
         s = _series(history, col)
         if s is not None:

@@ -20,7 +20,7 @@ class Lab:
     """Sessions keyed by the browser's session hash, with at most `max_training` runs training at once."""
 
     def __init__(self, max_training: int = 2, checkpoints: str | Path = "checkpoints",
-                 torch_threads: int | None = None) -> None:
+                 torch_threads: int | None = None, experiments: str | Path = "experiments") -> None:
         self.max_training = max_training
         self.torch_threads = torch_threads
         """torch's intra-op threads for the whole process, set when the first run starts (None = torch's choice).
@@ -28,6 +28,8 @@ class Lab:
         up to 100x (measured: a tiny GAN step 9 ms with 1 thread, 900 ms with 2 under load), and one thread leaves
         a core to the web server."""
         self.checkpoints = Path(checkpoints)
+        self.experiments = Path(experiments)
+        """Where the Compare tab lists experiment directories (`python -m textgan sweep --out experiments/NAME`)."""
         self._slots = threading.BoundedSemaphore(max_training)
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
