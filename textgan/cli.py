@@ -250,8 +250,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                               resume=bool(args.resume), device=args.device, num_cpus=args.num_cpus,
                               concurrent=args.concurrent)
     failed = [o for o in outcomes if o.status == "failed"]
-    print(f"{len(outcomes) - len(failed)}/{len(outcomes)} trials finished; report: {out / 'report.html'}",
-          file=sys.stderr)
+    stopped = [o for o in outcomes if o.status == "stopped"]
+    print(f"{sum(o.status == 'done' for o in outcomes)}/{len(outcomes)} trials done"
+          + (f", {len(stopped)} stopped before their budget (continue with --resume {out})" if stopped else "")
+          + f"; report: {out / 'report.html'}", file=sys.stderr)
     for o in failed:
         print(f"failed: {o.trial.name}: {o.message}", file=sys.stderr)
     print(out)

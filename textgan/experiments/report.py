@@ -130,29 +130,30 @@ def frontier_figure(temperature, kind: str):
     return fig
 
 
-def summary_table(summary, metrics: list[str]) -> str:
-    """HTML table at each group's last budget: mean ± 95 % CI (n seeds)."""
+def summary_rows(summary, metrics: list[str]):
+    """The summary at each group's last budget as a display table: one row per group, "mean ± CI" per metric."""
+    import pandas as pd
+
     if summary.empty:
-        return "<p>No evaluations yet.</p>"
+        return pd.DataFrame()
     last = summary[summary.budget == summary.groupby("group").budget.transform("max")]
-    groups = sorted(last.group.unique())
     cols = [m for m in metrics if m in set(last.metric)] + ["wall_time", "step"]
-    head = "".join(f"<th>{html.escape(c.removeprefix('eval/'))}</th>" for c in cols)
-    body = []
-    for g in groups:
+    rows = []
+    for g in sorted(last.group.unique()):
         d = last[last.group == g].set_index("metric")
-        cells = []
+        row = {"variant / settings": g, "budget": f"{d.budget.iloc[0]:g}", "seeds": int(d.n.max())}
         for c in cols:
-            if c not in d.index:
-                cells.append("<td></td>")
-                continue
-            r = d.loc[c]
-            ci = "" if math.isnan(r.ci95) else f" ± {r.ci95:.3g}"
-            cells.append(f"<td>{r['mean']:.4g}{ci}</td>")
-        n = int(d.n.max())
-        body.append(f"<tr><td>{html.escape(g)}</td><td>{d.budget.iloc[0]:g}</td><td>{n}</td>{''.join(cells)}</tr>")
-    return (f"<table><thead><tr><th>variant / settings</th><th>budget</th><th>seeds</th>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>")
+            if c in d.index:
+                r = d.loc[c]
+                row[c.removeprefix("eval/")] = f"{r['mean']:.4g}" + ("" if math.isnan(r.ci95) else f" ± {r.ci95:.2g}")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summary_table(summary, metrics: list[str]) -> str:
+    """`summary_rows` as an HTML table (values escaped)."""
+    rows = summary_rows(summary, metrics)
+    return "<p>No evaluations yet.</p>" if rows.empty else rows.to_html(index=False, escape=True, na_rep="")
 
 
 def figures(exp_dir: str | Path) -> dict[str, Any]:
@@ -164,6 +165,7 @@ def figures(exp_dir: str | Path) -> dict[str, Any]:
     metrics = [m for m in CURVE_METRICS[kind] if not t["summary"].empty and m in set(t["summary"].metric)]
     return {"curves": {m: learning_curves_figure(t["summary"], m, label) for m in metrics},
             "frontier": frontier_figure(t["temperature"], kind), "table": summary_table(t["summary"], metrics),
+            "rows": summary_rows(t["summary"], metrics),
             "results": t["results"], "summary": t["summary"], "spec": t["spec"], "kind": kind}
 
 
