@@ -19,7 +19,7 @@ from textgan import plots
 from .common import AppContext
 
 STEP_KINDS = ["iteration", "critic", "generator"]
-CORPORA = ["modes", "oracle", "upload", "path"]
+CORPORA = ["modes", "oracle", "coco", "hub", "upload", "path"]
 
 
 @dataclass
@@ -101,8 +101,8 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                 k = gr.Slider(2, 64, value=default.corpus.get("k", 8), step=1, label="K (modes)", elem_id="k")
                 upload = gr.File(label="upload a .txt corpus (one sentence per line)", type="filepath",
                                  file_types=[".txt"], visible=False, elem_id="upload")
-                path = gr.Textbox(label="or a local path on the server", placeholder="data/coco_train.txt",
-                                  visible=False, elem_id="path")
+                path = gr.Textbox(label="a local path on the server, or a Hub dataset OWNER/NAME[:FILE] (hub)",
+                                  placeholder="OWNER/NAME:train.txt", visible=False, elem_id="path")
                 with gr.Row():
                     # No minimum here: Gradio would refuse a bad value before the lab could name the field, and
                     # refuse every later click while it stays in the form.
@@ -249,9 +249,9 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
         return gr.update(choices=L.forms.device_choices()), L.forms.device_note()
 
     def show_corpus_inputs(kind):
-        """Only the chosen corpus's inputs: K on modes, the file box on upload, the path box on path."""
+        """Only the chosen corpus's inputs: K on modes, the file box on upload, the path box on path and hub."""
         return (gr.update(visible=kind == "modes"), gr.update(visible=kind == "upload"),
-                gr.update(visible=kind == "path"), gr.update(visible=kind == "modes"))
+                gr.update(visible=kind in ("path", "hub")), gr.update(visible=kind == "modes"))
 
     def restore(request: gr.Request):
         """The form a shared link describes (its query parameters); what cannot be restored is named on the

@@ -101,7 +101,9 @@ class MultiRepCritic(nn.Module):
         h = torch.cat([conv_max_over_time(conv, e) for conv in self.convs], 1)  # (B, F*widths, R)
         h = h.transpose(1, 2)  # (B, R, F*widths)
         t = self.highway(h)
-        gate = torch.sigmoid(t)  # RelGAN's highway: the same projection is gate and transform
+        # One projection serves as gate and transform: TextGAN-PyTorch's form of the highway. RelGAN's code (like
+        # SeqGAN's, and our CNN critic) projects the gate and the transform separately.
+        gate = torch.sigmoid(t)
         h = h + gate * (F.relu(t) - h)  # = gate·relu(t) + (1 − gate)·h, with two fewer (B, R, F·widths) tensors
         return self.out(self.hidden(self.drop(h))).squeeze(-1)  # (B, R)
 
