@@ -58,7 +58,7 @@ def overhead(args) -> None:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
         startup = time.perf_counter() - t0
         t1 = time.perf_counter()
-        outcomes = run_on_ray(spec, work / "ray", stream=open(os.devnull, "w"))
+        outcomes = run_on_ray(spec, work / "ray", quiet=True)
         on_ray = time.perf_counter() - t1
         ray.shutdown()
         assert all(o.status == "done" for o in outcomes), [o.message for o in outcomes]
