@@ -323,7 +323,7 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
                 raise L.LabError("choose what to push: this session's run or a saved one")
             if source == THIS:
                 s = session(request)
-                path = s.save(lab.checkpoints / f"session-{request.session_hash[:8]}")
+                path = s.save(lab.checkpoints / f"session-{request.session_hash[:8]}", overwrite=True)
             else:
                 path = Path(source)
             url = hub.push(path, (repo_id or "").strip(), token=(token or "").strip() or None, private=bool(private))

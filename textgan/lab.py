@@ -455,13 +455,14 @@ class Session:
                                                   " (no value changed)"))
         return applied
 
-    def save(self, path: str | Path) -> Path:
-        """Write the run directory atomically (between iterations; training goes on)."""
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write the run directory atomically (between iterations; training goes on). Another run's directory is
+        replaced only with `overwrite=True` (see Run.check_target)."""
         with self._run_lock:
             if self.run is None:
                 raise LabError("nothing to save: train a run first")
             try:
-                out = self.run.save(path)
+                out = self.run.save(path, overwrite=overwrite)
             except (RuntimeError, ValueError, OSError) as e:
                 raise LabError(f"not saved: {e}") from None
         self._set_state(self.state, f"saved step {self.run.step} to {out}")
@@ -859,7 +860,7 @@ class Sweep:
         if s.state == "failed" or s.run is None:
             self.results[name] = ""
         else:
-            self.results[name] = str(s.save(self.out_root / name))
+            self.results[name] = str(s.save(self.out_root / name, overwrite=True))  # a rerun of the same comparison
 
     def _work(self) -> None:
         try:
