@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 LOSSES = (("loss/critic", "critic loss"), ("loss/gen", "generator loss"), ("wasserstein", "Wasserstein estimate"),
-          ("loss/mle", "MLE loss (pre-training)"))
+          ("loss/mle", "MLE loss (pre-training, padding counted)"))
 GRAD_NORMS = (("grad_norm/gen", "generator"), ("grad_norm/critic", "critic"),
               ("grad_norm/critic_input", "critic input at interpolates"))
 METRICS = (("eval/modes/coverage", "mode coverage"), ("eval/modes/precision", "precision (valid samples)"),
