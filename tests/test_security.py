@@ -377,3 +377,22 @@ def test_resume_without_state_files_says_it_is_inexact(saved_run, tmp_path, caps
     assert any("not an exact resume" in n for n in run.notes)
     assert main(["train", "--resume", "--out", str(run_dir), "--steps", "1", "--quiet", "--device", "cpu"]) == 0
     assert "state.safetensors missing" in capsys.readouterr().err
+
+
+# ---- 4. memory is bounded over a long session ---------------------------------------------------------------------
+
+def test_history_is_full_on_disk_and_bounded_in_memory(tmp_path, one_thread):
+    run = Run(tiny(eval_every=50, eval_samples=16))
+    run.history.max_rows = 20
+    list(run.steps(300))
+    assert len(run.history) <= 20 and run.history[-1]["step"] == 300
+    assert sum("eval/unique" in r for r in run.history) >= 3  # evaluations are kept on their own budget
+    steps = [r["step"] for r in run.history if "eval/unique" not in r]
+    assert steps[0] == 1 and max(b - a for a, b in zip(steps, steps[1:])) <= 64  # evenly spread
+    run.save(tmp_path / "run")
+    lines = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    assert len(lines) == 301 and lines[0].startswith("step,")
+    loaded = Run.load(tmp_path / "run", device="cpu")
+    assert loaded.history.total == 300 and len(loaded.history) <= 2000
+    loaded.save(tmp_path / "run")
+    assert len((tmp_path / "run" / "history.csv").read_text().splitlines()) == 301

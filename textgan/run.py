@@ -22,11 +22,13 @@ from .checkpoint import (FORMAT, NET_FILES, CheckpointError, decode_state, encod
                          recover_run_dir, validate_run_dir, variant_config, write_json, write_run_dir)
 from .corpora import Corpus, build_corpus
 from .device import resolve_device
+from .history import History
 from .events import Event, Failed, Metrics, Samples, Saved, Scalars
 from .nets import build_critic, build_generator, spec_of
 from .variants import AdversarialVariant, get_variant
 
 MAX_BATCH = 65_536
+MAX_SAMPLES_CHARS, MAX_SHOWN_SAMPLES = 1_000_000, 10_000  # what a loaded samples.txt may put in memory
 
 
 @dataclass
@@ -144,7 +146,8 @@ class Run:
         """Things a user should know about this run that are not errors (e.g. an inexact resume)."""
         self.variant = variant_cls(self.gen, self.critic, c, cfg, self.device, rng=self.rng)
         self.step = 0
-        self.history: list[dict[str, float]] = []
+        self.history = History()
+        """Logged rows: all in history.csv when saved, a bounded thinned copy in memory (see textgan.history)."""
         self.last_samples: list[str] = []
         self.last_metrics: dict[str, float] = {}
         self.failed: str | None = None
@@ -233,7 +236,7 @@ class Run:
                                      "rates or change the variant's settings")
                     return
                 values["phase"] = 0.0 if phase == "pretrain" else 1.0
-                self.history.append({"step": self.step, **values})
+                self.history.record({"step": self.step, **values})
                 yield Scalars(self.step, values)
             if cfg.sample_every and self.step % cfg.sample_every == 0:
                 yield self.samples_event()
@@ -322,10 +325,7 @@ class Run:
         if not record:
             return values
         self.last_metrics = values
-        if self.history and self.history[-1]["step"] == self.step:
-            self.history[-1].update(values)
-        else:
-            self.history.append({"step": self.step, **values})
+        self.history.record({"step": self.step, **values})  # merged into this step's row when there is one
         return values
 
     def _reference_index(self):
@@ -403,7 +403,7 @@ class Run:
             "state.json": write_json({"step": self.step, "state": skeleton,
                                       "variant_config": dataclasses.asdict(self.variant.cfg)}),
             "vocab.json": write_json(self.corpus.vocab),
-            "history.csv": self._write_history,
+            "history.csv": self.history.write_csv,
             "samples.txt": lambda p: p.write_text("".join(s + "\n" for s in self.last_samples), encoding="utf-8"),
             "metrics.json": write_json({"step": self.step, **self.last_metrics}),
         }
@@ -419,11 +419,6 @@ class Run:
         self.dir = Path(target)
         self._own_dirs.add(written.resolve())
         return written
-
-    def _write_history(self, path: Path) -> None:
-        import pandas as pd
-
-        pd.DataFrame(self.history).to_csv(path, index=False)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto", corpus: Corpus | None = None,
@@ -483,9 +478,10 @@ class Run:
         if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= 10**12:
             raise CheckpointError(f"config.json: step={step!r} must be a non-negative integer")
         run.step = step
-        run.history = _read_history(root / "history.csv")
+        run.history = History.read_csv(root / "history.csv")
         if (root / "samples.txt").is_file():
-            run.last_samples = (root / "samples.txt").read_text(encoding="utf-8").splitlines()
+            with open(root / "samples.txt", encoding="utf-8", errors="replace") as f:
+                run.last_samples = f.read(MAX_SAMPLES_CHARS).splitlines()[:MAX_SHOWN_SAMPLES]
         if (root / "metrics.json").is_file():
             m = read_json(root / "metrics.json", dict)
             run.last_metrics = {k: v for k, v in m.items() if k != "step" and isinstance(v, (int, float))}
@@ -529,18 +525,3 @@ def _rebuild_corpus(root: Path, spec: dict[str, Any], info: dict[str, Any]) -> C
     return Corpus(name="text", vocab=vocab, train=empty, test=empty, spec=spec,
                   joiner=" " if spec.get("level", "word") == "word" else "", tokenizer=tokenizer,
                   info={k: v for k, v in info.items() if k not in ("name", "vocab_size", "seq_len", "n_train", "n_test")})
-
-
-def _read_history(path: Path) -> list[dict[str, float]]:
-    if not path.is_file() or path.stat().st_size == 0:
-        return []
-    import pandas as pd
-
-    try:
-        df = pd.read_csv(path)
-    except pd.errors.EmptyDataError:  # a run saved before its first logged step
-        return []
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"history.csv cannot be read: {e}") from None
-    return [{k: v for k, v in row.items() if not (isinstance(v, float) and math.isnan(v))}
-            for row in df.to_dict("records")]

@@ -46,7 +46,6 @@ class Session:
         """Cap on iterations per second (0 = as fast as possible)."""
         self.max_steps: int | None = None
         """Stop by itself after this many steps (None = train until stopped)."""
-        self._rows: list[dict[str, float]] = []
         self._samples: list[tuple[str, int | None]] = []
         self._hist: tuple[int, list[int], int] | None = None  # (step, counts per mode, invalid count)
         self._version = 0
@@ -131,7 +130,7 @@ class Session:
         self.stop()
         with self._run_lock, self._lock:
             self.run = None
-            self._rows, self._samples, self._hist = [], [], None
+            self._samples, self._hist = [], None
             self.state, self.message = "idle", "reset: press Train to start a new run"
             self.run_id += 1
             self.first_scalars_s = None
@@ -241,7 +240,6 @@ class Session:
             raise LabError(f"cannot open {path}: {e}") from None
         with self._run_lock, self._lock:
             self.run, self.config, self.loaded = run, run.config, True
-            self._rows = [dict(r) for r in run.history]
             self._samples = [(s, None) for s in run.last_samples]
             self._hist = None
             self.run_id += 1
@@ -264,8 +262,9 @@ class Session:
         rows, evaluation rows always kept), latest samples [(text, label)], and the mode histogram."""
         import pandas as pd
 
+        run = self.run
+        rows = run.history.rows() if run is not None else []  # the run's own bounded copy, not a second one
         with self._lock:
-            rows = list(self._rows)
             samples = list(self._samples)
             hist = self._hist
             state, message, version = self.state, self.message, self._version
@@ -339,7 +338,6 @@ class Session:
             raise LabError(str(e)) from None
         with self._lock:
             self.run = run
-            self._rows = []
             self._version += 1
 
     def _acquire_slot(self) -> bool:
@@ -421,11 +419,8 @@ class Session:
             self._set_state("failed", f"{ev.message} (the last saved checkpoint is kept)")
 
     def _record(self, row: dict[str, float]) -> None:
+        """The run has recorded the row in its history already; polls only need to know something changed."""
         with self._lock:
-            if self._rows and self._rows[-1]["step"] == row["step"]:
-                self._rows[-1] = {**self._rows[-1], **row}
-            else:
-                self._rows.append(row)
             self._version += 1
 
     def _on_samples(self, ev: Samples) -> None:
