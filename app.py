@@ -39,9 +39,7 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
 
 def lab_from_env() -> L.Lab:
     """The app's Lab, configured by TEXTGAN_MAX_TRAINING, TEXTGAN_CHECKPOINTS and TEXTGAN_TORCH_THREADS."""
-    return L.Lab(max_training=int(os.environ.get("TEXTGAN_MAX_TRAINING", "2")),
-                 checkpoints=os.environ.get("TEXTGAN_CHECKPOINTS", "checkpoints"),
-                 torch_threads=int(os.environ.get("TEXTGAN_TORCH_THREADS", "1")) or None)
+    return L.Lab.from_env()  # limits a public server needs: see textgan/lab/server.py and the README
 
 
 demo = build_demo(lab_from_env())

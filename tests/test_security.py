@@ -396,3 +396,152 @@ def test_history_is_full_on_disk_and_bounded_in_memory(tmp_path, one_thread):
     assert loaded.history.total == 300 and len(loaded.history) <= 2000
     loaded.save(tmp_path / "run")
     assert len((tmp_path / "run" / "history.csv").read_text().splitlines()) == 301
+
+
+# ---- 2, 3, 10: what a public app server bounds (the lab, no browser needed) ----------------------------------------
+
+def lab_config(**kw):
+    from textgan import lab as L
+
+    return L.make_config({"kind": "modes", "k": 4}, "mle", generator=L.net_spec("generator", "lstm", 16),
+                         batch_size=8, device="cpu", sample_every=0, eval_every=0, **kw)
+
+
+def wait_for(cond, timeout=60.0):
+    import time
+
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+@pytest.fixture
+def make_lab(tmp_path):
+    from textgan import lab as L
+
+    labs = []
+
+    def make(**kw):
+        labs.append(L.Lab(checkpoints=tmp_path / "checkpoints", torch_threads=1, **kw))
+        return labs[-1]
+
+    yield make
+    for lab in labs:
+        lab.close_all()
+
+
+def test_no_server_file_a_visitor_names_unless_under_an_operator_root(tmp_path, monkeypatch):
+    from textgan import lab as L
+
+    secret = tmp_path / "secrets.txt"
+    secret.write_text("API_KEY=hunter2\nDB_PASSWORD=swordfish\n")
+    monkeypatch.delenv("TEXTGAN_CORPUS_ROOTS", raising=False)
+    with pytest.raises(L.LabError, match="upload your text file"):
+        L.corpus_spec("path", path=str(secret))
+
+    root = tmp_path / "corpora"
+    root.mkdir()
+    (root / "poems.txt").write_text("a line\nanother line\n")
+    (root / "escape.txt").symlink_to(secret)
+    monkeypatch.setenv("TEXTGAN_CORPUS_ROOTS", str(root))
+    assert L.corpus_spec("path", path="poems.txt")["path"] == str((root / "poems.txt").resolve())
+    assert L.corpus_spec("path", path=str(root / "poems.txt"))["path"] == str((root / "poems.txt").resolve())
+    for hostile in ("escape.txt", str(secret), "../secrets.txt", str(root / ".." / "secrets.txt")):
+        with pytest.raises(L.LabError, match="under the folders this server offers"):
+            L.corpus_spec("path", path=hostile)
+
+
+def test_sessions_nobody_polls_are_closed_and_free_their_slot(make_lab):
+    import time
+
+    lab = make_lab(max_training=1, idle_timeout_s=0.5)
+    walked_away = lab.session("curl-1")
+    walked_away.configure(lab_config())
+    walked_away.start()
+    wait_for(lambda: walked_away.state == "training" and walked_away.step_count > 0)
+    assert not lab.has_free_slot()
+    time.sleep(0.7)
+    visitor = lab.session("browser")  # any request closes the idle sessions first
+    assert walked_away.state == "closed" and lab.get("curl-1") is None
+    wait_for(lab.has_free_slot)
+    visitor.configure(lab_config())
+    visitor.start()
+    wait_for(lambda: visitor.state == "training" and visitor.step_count > 0)
+
+
+def test_a_session_trains_within_its_budget(make_lab):
+    from textgan import lab as L
+
+    lab = make_lab(session_budget_s=0.3)
+    s = lab.session("tab")
+    s.configure(lab_config())
+    s.start()
+    wait_for(lambda: s.state == "stopped")
+    assert "budget" in s.message and s.trained_s >= 0.3
+    with pytest.raises(L.LabError, match="budget"):
+        s.start()
+    assert lab.has_free_slot()
+
+
+def test_sessions_are_capped_per_client_and_per_server(make_lab):
+    from textgan import lab as L
+
+    lab = make_lab(sessions_per_client=2, max_sessions=3)
+    lab.session("a", client="10.0.0.1")
+    lab.session("b", client="10.0.0.1")
+    lab.session("a", client="10.0.0.1")  # the same session again is fine
+    with pytest.raises(L.LabError, match="open sessions"):
+        lab.session("c", client="10.0.0.1")
+    lab.session("d", client="10.0.0.2")
+    with pytest.raises(L.LabError, match="full"):
+        lab.session("e", client="10.0.0.3")
+    lab.close("a")
+    lab.session("c", client="10.0.0.1")
+
+
+def test_saves_are_per_session_and_never_clobber(make_lab, saved_run):
+    from textgan import lab as L
+
+    lab = make_lab()
+    example = lab.checkpoints / "shipped-demo"
+    shutil.copytree(saved_run, example)
+    a, b = lab.session("visitor-a"), lab.session("visitor-b")
+    for s in (a, b):
+        s.configure(lab_config())
+        s.step()
+    path_a, path_b = lab.save_path("visitor-a", "my-run"), lab.save_path("visitor-b", "my-run")
+    assert path_a != path_b
+    a.save(path_a)
+    b.save(path_b)
+    assert Run.load(path_a, device="cpu").step == 1
+    assert lab.runs_for("visitor-a") == [str(path_a), str(example)]  # own runs, then the examples
+    assert str(path_b) not in lab.runs_for("visitor-a")
+    a.reset()
+    a.step()
+    with pytest.raises(L.LabError, match="another run"):  # a new run never silently replaces a saved one
+        a.save(path_a)
+    for bad in ("../visitor-b/my-run", "a/b", "", ".hidden"):
+        with pytest.raises(L.LabError, match="run name"):
+            lab.save_path("visitor-a", bad)
+
+
+def test_a_run_trained_on_an_upload_continues_after_loading(make_lab, tmp_path):
+    from textgan import lab as L
+
+    lab = make_lab()
+    upload = tmp_path / "mine.txt"
+    upload.write_text("".join(f"the dog number {i % 9} runs\n" for i in range(40)))
+    corpus = L.corpus_spec("upload", upload=str(upload), upload_dir=lab.checkpoints / "uploads")
+    s = lab.session("tab")
+    s.configure(L.make_config(corpus, "mle", generator=L.net_spec("generator", "lstm", 16), batch_size=4,
+                              device="cpu", sample_every=0, eval_every=0))
+    s.step()
+    path = s.save(lab.save_path("tab", "on-upload"))
+    other = lab.session("tab-2")
+    other.load(path)
+    assert other.run.corpus.train.shape[0] > 0
+    other.step()
+    assert other.step_count == 2

@@ -77,7 +77,7 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
                     raise L.LabError("this session has no run yet: train one first (or pick saved runs)")
                 out[f"{THIS} ({s.run.config.variant})"] = s.run
             else:
-                out[Path(item).name] = ctx.open_saved(item)
+                out[Path(item).name] = ctx.open_saved(item, request)
         return out
 
     def with_session_lock(request, fn):
@@ -114,8 +114,8 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
                 traceback.print_exc()
             return gr.skip(), f"⚠️ {e}"
 
-    def refresh_runs(selection):
-        choices = ctx.checkpoint_choices()
+    def refresh_runs(selection, request: gr.Request):
+        choices = ctx.checkpoint_choices(request)
         return gr.update(choices=choices, value=[x for x in (selection or []) if x in choices])
 
     @ctx.errors(status_only=False)
@@ -126,7 +126,8 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
         base = train.config(*form)
         tag = f"cmp-{request.session_hash[:6]}"
         preset = train.preset_of(form)
-        sw = L.Sweep(base, list(variants or []), steps, ctx.lab.checkpoints, ctx.lab, tag, preset=preset)
+        sw = L.Sweep(base, list(variants or []), steps, ctx.lab.session_dir(request.session_hash), ctx.lab, tag,
+                     preset=preset)
         ctx.sweeps[request.session_hash] = sw.start()
         return f"training {', '.join(variants)} for {steps} steps each ({preset} settings)"
 
@@ -138,7 +139,7 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
             return (sw.status,) + (gr.skip(),) * 5
         ctx.sweeps.pop(request.session_hash)
         paths = [p for p in sw.results.values() if p]
-        picker = gr.update(choices=ctx.checkpoint_choices(), value=paths)
+        picker = gr.update(choices=ctx.checkpoint_choices(request), value=paths)
         if not paths:
             return sw.status, picker, gr.skip(), gr.skip(), gr.skip(), gr.skip()
         side, table, fig, msg = compare(paths, n, seed, temperature, column, request)
@@ -150,7 +151,7 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
         if len(saved) != 1:
             raise L.LabError("select exactly one saved run to continue training it")
         s = ctx.session(request)
-        s.load(saved[0])
+        s.load(ctx.saved_run(request, saved[0]))
         return f"opened {Path(saved[0]).name} in the Train tab at step {s.step_count}: press Train to continue"
 
     def unload(request: gr.Request):
@@ -169,6 +170,9 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
     cmp_timer.tick(poll_sweep, [runs, n_cmp, seed_cmp, temp_cmp, column],
                    [sweep_msg, runs, side, table, curves, cmp_msg], api_name="poll_sweep",
                    show_progress="hidden", concurrency_limit=None)
-    demo.load(lambda: gr.update(choices=ctx.checkpoint_choices()), None, runs, api_name=False)
+    def list_runs(request: gr.Request):
+        return gr.update(choices=ctx.checkpoint_choices(request))
+
+    demo.load(list_runs, None, runs, api_name=False)
     demo.unload(unload)
     return CompareTab(runs=runs, refresh=refresh, message=cmp_msg)

@@ -187,7 +187,7 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
         name = L.slug(name or "")
         if not name or name == "run":
             raise L.LabError("type a name for the saved run")
-        s.save(ctx.lab.checkpoints / name)
+        s.save(ctx.lab.save_path(request.session_hash, name))  # this session's folder: never another visitor's
         return s.status_line()
 
     def poll(last, request: gr.Request):

@@ -1,20 +1,37 @@
-"""The lab of one server: the sessions keyed by the browser's session hash, and the semaphore of training slots
-that caps how many runs train at once so a shared Space stays responsive."""
+"""The lab of one server: the sessions keyed by the browser's session hash, the semaphore of training slots that
+caps how many runs train at once, and what a public server bounds per client.
+
+A public server is the default threat model: a client may open sessions through the REST API and never poll them,
+or press Train and walk away. So sessions nobody touches for `idle_timeout_s` are closed (their run stops, their
+slot frees), a session trains at most `session_budget_s` seconds in all, one client address holds at most
+`sessions_per_client` sessions and the server at most `max_sessions`: threads (one worker per session) and memory
+(one run per session, bounded history) stay bounded. Every limit is an operator setting (`Lab.from_env`).
+"""
 
 from __future__ import annotations
 
+import os
+import re
 import threading
+import time
 from pathlib import Path
 
-from .errors import slug as _slug
+from .errors import LabError, slug as _slug
 from .session import Session
+
+SESSIONS_DIR = "sessions"
+"""Under the checkpoints folder: one folder per browser session for its saves (see `Lab.save_path`)."""
+UPLOADS_DIR = "uploads"
+_RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 class Lab:
     """Sessions keyed by the browser's session hash, with at most `max_training` runs training at once."""
 
     def __init__(self, max_training: int = 2, checkpoints: str | Path = "checkpoints",
-                 torch_threads: int | None = None) -> None:
+                 torch_threads: int | None = None, idle_timeout_s: float = 600.0,
+                 session_budget_s: float | None = 1800.0, max_sessions: int = 64,
+                 sessions_per_client: int = 4) -> None:
         self.max_training = max_training
         self.torch_threads = torch_threads
         """torch's intra-op threads for the whole process, set when the first run starts (None = torch's choice).
@@ -22,24 +39,73 @@ class Lab:
         up to 100x (measured: a tiny GAN step 9 ms with 1 thread, 900 ms with 2 under load), and one thread leaves
         a core to the web server."""
         self.checkpoints = Path(checkpoints)
+        self.idle_timeout_s = idle_timeout_s
+        """A session nobody has touched (no poll, no click) for this long is closed."""
+        self.session_budget_s = session_budget_s
+        """Seconds of training one session may use in all (None = unlimited)."""
+        self.max_sessions = max_sessions
+        self.sessions_per_client = sessions_per_client
         self._slots = threading.BoundedSemaphore(max_training)
         self._sessions: dict[str, Session] = {}
+        self._clients: dict[str, str] = {}  # session key -> client address
         self._lock = threading.Lock()
 
-    def session(self, key: str) -> Session:
+    @classmethod
+    def from_env(cls, **overrides) -> "Lab":
+        """A Lab configured by the operator's environment (see the README's operator settings)."""
+        def num(name: str, default: float) -> float:
+            return float(os.environ.get(name, default))
+
+        budget = num("TEXTGAN_SESSION_BUDGET_S", 1800)
+        settings = dict(
+            max_training=int(num("TEXTGAN_MAX_TRAINING", 2)),
+            checkpoints=os.environ.get("TEXTGAN_CHECKPOINTS", "checkpoints"),
+            torch_threads=int(num("TEXTGAN_TORCH_THREADS", 1)) or None,
+            idle_timeout_s=num("TEXTGAN_IDLE_TIMEOUT_S", 600),
+            session_budget_s=budget if budget > 0 else None,
+            max_sessions=int(num("TEXTGAN_MAX_SESSIONS", 64)),
+            sessions_per_client=int(num("TEXTGAN_SESSIONS_PER_CLIENT", 4)),
+        )
+        settings.update(overrides)
+        return cls(**settings)
+
+    def session(self, key: str, client: str | None = None) -> Session:
+        """The session of `key` (created on first use), marked as seen now. A new session is refused when its
+        client already holds `sessions_per_client` or the server `max_sessions` (after closing idle ones)."""
+        self.reap()
         with self._lock:
             s = self._sessions.get(key)
             if s is None or s.state == "closed":
+                if len(self._sessions) >= self.max_sessions:
+                    raise LabError(f"the server is full ({self.max_sessions} sessions): try again in a few minutes")
+                if client is not None:
+                    mine = sum(1 for k, c in self._clients.items() if c == client and k in self._sessions)
+                    if mine >= self.sessions_per_client:
+                        raise LabError(f"your address already has {mine} open sessions, the most this server "
+                                       "allows: close other tabs of the app and reload")
                 s = self._sessions[key] = Session(lab=self, name=_slug(key)[:12] or "session")
+                if client is not None:
+                    self._clients[key] = client
+            s.touch()
             return s
 
     def get(self, key: str) -> Session | None:
         return self._sessions.get(key)
 
+    def reap(self) -> list[str]:
+        """Close the sessions idle for longer than `idle_timeout_s`; return their keys."""
+        now = time.monotonic()
+        with self._lock:
+            idle = [k for k, s in self._sessions.items() if now - s.last_seen > self.idle_timeout_s]
+        for key in idle:
+            self.close(key)
+        return idle
+
     def close(self, key: str) -> None:
-        """Stop and free a session's run (its tab closed)."""
+        """Stop and free a session's run (its tab closed, or it went idle)."""
         with self._lock:
             s = self._sessions.pop(key, None)
+            self._clients.pop(key, None)
         if s is not None:
             s.close()
 
@@ -57,3 +123,23 @@ class Lab:
     def __len__(self) -> int:
         return len(self._sessions)
 
+    # ---- where a session's runs are saved (the one place that decides it) -----------------------------------
+
+    def session_dir(self, key: str) -> Path:
+        """The folder of one browser session's saves: visitors never overwrite, or see, each other's runs."""
+        return self.checkpoints / SESSIONS_DIR / (_slug(key)[:16] or "session")
+
+    def save_path(self, key: str, name: str) -> Path:
+        """Where a session saves a run named `name` (checked: a plain name, no folders)."""
+        name = (name or "").strip()
+        if not _RUN_NAME.fullmatch(name) or ".." in name:
+            raise LabError(f"run name {name!r}: use letters, digits, '-', '_' or '.' (at most 64), no folders")
+        return self.session_dir(key) / name
+
+    def runs_for(self, key: str) -> list[str]:
+        """The saved runs a session may open: its own, then the shipped and pulled examples (the checkpoints
+        folder's own run directories), newest first in each group."""
+        from .compare import list_checkpoints
+
+        own = list_checkpoints(self.session_dir(key)) if self.session_dir(key).is_dir() else []
+        return own + list_checkpoints(self.checkpoints)

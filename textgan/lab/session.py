@@ -63,6 +63,22 @@ class Session:
         self._started_at: float | None = None
         self.first_scalars_s: float | None = None
         """Seconds from start() to the first Scalars event (what bench/app.py measures)."""
+        self.last_seen = time.monotonic()
+        """When a client last touched this session (a poll, a click): the lab closes sessions idle too long."""
+        self.trained_s = 0.0
+        """Seconds this session has spent training, against the lab's per-session budget."""
+
+    def touch(self) -> None:
+        self.last_seen = time.monotonic()
+
+    def _budget_left(self) -> float | None:
+        budget = self.lab.session_budget_s if self.lab is not None else None
+        return None if budget is None else budget - self.trained_s
+
+    def _budget_message(self) -> str:
+        minutes = self.lab.session_budget_s / 60
+        return (f"this session's training budget ({minutes:g} min) is used up at step {self.step_count}: Save the "
+                "run, or run the CLI on your own machine to train longer")
 
     # ---- control -------------------------------------------------------------------------------------------
 
@@ -91,6 +107,9 @@ class Session:
             return
         if self.run is None and self.config is None:
             raise LabError("no run settings: configure the session first")
+        left = self._budget_left()
+        if left is not None and left <= 0:
+            raise LabError(self._budget_message())
         self.max_steps = max_steps
         self._paused, self._stop = False, False
         self._started_at = time.perf_counter()
@@ -235,7 +254,8 @@ class Session:
 
         self.stop()
         try:
-            run = Run.load(path, device=self.config.device if self.config else "auto")
+            run = Run.load(path, device=self.config.device if self.config else "auto",
+                           text_file=self._stored_upload(path))
         except (CheckpointError, ValueError, OSError) as e:
             raise LabError(f"cannot open {path}: {e}") from None
         with self._run_lock, self._lock:
@@ -245,6 +265,22 @@ class Session:
             self.run_id += 1
             self.state, self.message = "stopped", f"loaded {Path(path).name} at step {run.step}: press Train to continue"
             self._version += 1
+
+    def _stored_upload(self, path: str | Path) -> Path | None:
+        """The lab's stored copy of the upload a text run was trained on (uploads are kept under the checkpoints
+        folder, named by content hash), so a saved run continues training; None when there is none."""
+        if self.lab is None:
+            return None
+        from ..checkpoint import CheckpointError, read_json
+        from .server import UPLOADS_DIR
+
+        try:
+            spec = read_json(Path(path) / "config.json", dict).get("run", {}).get("corpus", {})
+        except CheckpointError:
+            return None  # Run.load says what is wrong with the file
+        name = Path(str(spec.get("path") or "")).name if isinstance(spec, dict) and spec.get("kind") == "text" else ""
+        candidate = self.lab.checkpoints / UPLOADS_DIR / name
+        return candidate if name.endswith(".txt") and candidate.is_file() else None
 
     # ---- what the UI polls ------------------------------------------------------------------------------------
 
@@ -385,10 +421,15 @@ class Session:
                 if self.max_steps is not None and self.run.step >= self.max_steps:
                     self._set_state("stopped", f"done: {self.run.step} steps")
                     break
+                left = self._budget_left()
+                if left is not None and left <= 0:
+                    self._set_state("stopped", self._budget_message())
+                    break
                 t0 = time.perf_counter()
                 with self._run_lock:
                     for ev in self.run.steps(1):
                         self._handle(ev)
+                self.trained_s += time.perf_counter() - t0
                 if self.state == "failed":
                     break
                 if self.speed > 0:
