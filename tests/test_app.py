@@ -13,7 +13,8 @@ from textgan import lab as L
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    lab = L.Lab(max_training=2, checkpoints=tmp_path_factory.mktemp("checkpoints"), torch_threads=1)
+    lab = L.Lab(max_training=2, checkpoints=tmp_path_factory.mktemp("checkpoints"), torch_threads=1,
+                sessions_per_client=16)  # every test client comes from 127.0.0.1
     demo, client, url = launch(lab)
     yield lab, client, url
     lab.close_all()
@@ -79,7 +80,9 @@ def test_train_pause_resume_stop_save_compare(served):
     c.predict(api_name="/stop")
     assert "saved step" in c.predict("app-b", api_name="/save")
 
-    paths = [str(lab.checkpoints / "app-a"), str(lab.checkpoints / "app-b")]
+    # saved in this session's own folder (visitors never overwrite or see each other's saves)
+    paths = sorted(str(p) for p in lab.checkpoints.glob("sessions/*/app-[ab]"))
+    assert [p.rsplit("/", 1)[1] for p in paths] == ["app-a", "app-b"]
     c.predict([], api_name="/refresh_runs")  # the browser refreshes the list on load
     side, table, curves, msg = c.predict(paths, 4, 7, 1.0, "loss/gen", api_name="/compare")
     assert msg.startswith("compared 2 run(s)"), msg
@@ -91,7 +94,7 @@ def test_train_pause_resume_stop_save_compare(served):
     assert again["data"] == side["data"]  # same seed and temperature, same samples
 
     # The session's live run next to a saved one; then continue training a saved run.
-    _, table, _, msg = c.predict([L.list_checkpoints(lab.checkpoints)[0], "this session"], 4, 0, 0.5, "loss/gen",
+    _, table, _, msg = c.predict([paths[0], "this session"], 4, 0, 0.5, "loss/gen",
                                  api_name="/compare")
     assert msg.startswith("compared 2"), msg
     assert "at step" in c.predict([paths[0]], api_name="/continue_training")
@@ -131,7 +134,7 @@ def test_bad_uploads_give_a_message_not_a_traceback(served, tmp_path, name, data
     c.predict(api_name="/reset")
 
 
-def test_bad_settings_give_messages(served, tmp_path):
+def test_bad_settings_give_messages(served, tmp_path, monkeypatch):
     _, c, _ = served
     c.predict(api_name="/reset")
     big = tmp_path / "big.txt"
@@ -139,6 +142,8 @@ def test_bad_settings_give_messages(served, tmp_path):
     assert "upload limit" in train(c, corpus="upload", **{"upload a .txt corpus (one sentence per line)": handle_file(str(big))})
     small = tmp_path / "small.txt"
     small.write_text("".join(f"line {i} of text\n" for i in range(10)))
+    assert "reads no files a visitor names" in train(c, corpus="path", **{"or a local path on the server": str(small)})
+    monkeypatch.setenv("TEXTGAN_CORPUS_ROOTS", str(tmp_path))  # the operator allows a folder
     assert "larger than the corpus" in train(c, corpus="path", **{"or a local path on the server": str(small)})
     assert "learning rate" in train(c, lr_gen=1e6)
     assert "must be an integer in 1..65536" in train(c, **{"batch size": 10**6})

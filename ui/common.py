@@ -80,7 +80,10 @@ class AppContext:
                     msg = f"⚠️ {type(e).__name__}: {e}"
                 request = next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
                 if request is not None and status_only:
-                    s = self.session(request)
+                    try:
+                        s = self.session(request)
+                    except L.LabError:  # no session to show it on (refused: too many sessions)
+                        return msg
                     s.tell(msg)
                     return s.status_line()
                 return msg
