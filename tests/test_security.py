@@ -465,7 +465,8 @@ def test_sessions_nobody_polls_are_closed_and_free_their_slot(make_lab):
     assert not lab.has_free_slot()
     time.sleep(0.7)
     visitor = lab.session("browser")  # any request closes the idle sessions first
-    assert walked_away.state == "closed" and lab.get("curl-1") is None
+    assert lab.get("curl-1") is None
+    wait_for(lambda: walked_away.state == "closed")
     wait_for(lab.has_free_slot)
     visitor.configure(lab_config())
     visitor.start()

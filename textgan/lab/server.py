@@ -97,8 +97,11 @@ class Lab:
         now = time.monotonic()
         with self._lock:
             idle = [k for k, s in self._sessions.items() if now - s.last_seen > self.idle_timeout_s]
-        for key in idle:
-            self.close(key)
+            closing = [self._sessions.pop(k) for k in idle]
+            for k in idle:
+                self._clients.pop(k, None)
+        for s in closing:  # stopping waits for the iteration in flight: not in the request that noticed it
+            threading.Thread(target=s.close, name="textgan-reap", daemon=True).start()
         return idle
 
     def close(self, key: str) -> None:
