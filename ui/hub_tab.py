@@ -43,8 +43,8 @@ def build(ctx: AppContext, demo: gr.Blocks, compare: CompareTab) -> HubTab:
             if not source:
                 raise L.LabError("choose what to push: this session's run or a saved one")
             if source == THIS:
-                path = ctx.session(request).save(ctx.lab.save_path(request.session_hash, "pushed-run"),
-                                                 overwrite=True)
+                s = ctx.session(request)
+                path = s.save(ctx.lab.share_dir(s), overwrite=True)  # this session's own folder
             else:
                 path = Path(ctx.saved_run(request, source))
             url = L.push_run(path, repo_id, token=token, private=private)

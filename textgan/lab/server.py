@@ -11,7 +11,6 @@ slot frees), a session trains at most `session_budget_s` seconds in all, one cli
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 from pathlib import Path
@@ -20,9 +19,13 @@ from .errors import LabError, slug as _slug
 from .session import Session
 
 SESSIONS_DIR = "sessions"
-"""Under the checkpoints folder: one folder per browser session for its saves (see `Lab.save_path`)."""
+"""Under the checkpoints folder: one folder per browser session for its saves (see `Lab.save_dir`)."""
 UPLOADS_DIR = "uploads"
-_RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+AUTOSAVE_PREFIX = "autosave-"
+AUTOSAVES_KEPT = 8
+"""Autosaved runs (Reset, closed tabs) a server keeps; older ones are deleted so a public server's disk is bounded."""
 
 
 class Lab:
@@ -126,23 +129,49 @@ class Lab:
     def __len__(self) -> int:
         return len(self._sessions)
 
-    # ---- where a session's runs are saved (the one place that decides it) -----------------------------------
+    # ---- where runs are saved: every save path of the app is decided here --------------------------------------
+    # A session saves into its own folder, checkpoints/sessions/<session>/: visitors never overwrite, or see, each
+    # other's runs. The checkpoints folder's own run directories are the shipped and pulled examples, open to all.
 
     def session_dir(self, key: str) -> Path:
-        """The folder of one browser session's saves: visitors never overwrite, or see, each other's runs."""
-        return self.checkpoints / SESSIONS_DIR / (_slug(key)[:16] or "session")
+        """The folder of one browser session's saves (named like the Session: its key's slug)."""
+        return self.checkpoints / SESSIONS_DIR / (_slug(key)[:12] or "session")
 
-    def save_path(self, key: str, name: str) -> Path:
-        """Where a session saves a run named `name` (checked: a plain name, no folders)."""
-        name = (name or "").strip()
-        if not _RUN_NAME.fullmatch(name) or ".." in name:
-            raise LabError(f"run name {name!r}: use letters, digits, '-', '_' or '.' (at most 64), no folders")
-        return self.session_dir(key) / name
+    def _folder(self, session: Session | None) -> Path:
+        return self.session_dir(session.name) if session is not None else self.checkpoints
+
+    def save_dir(self, name: str, session: Session | None = None) -> Path:
+        """The run directory the Save button writes for `name` (one path component in the session's folder)."""
+        clean = _slug(name or "")
+        if not name or not name.strip() or clean == "run" and name.strip() != "run":
+            raise LabError("save as: type a name for the saved run (letters, digits, '-', '_', '.')")
+        if clean.startswith(AUTOSAVE_PREFIX):
+            raise LabError(f"save as: names starting with {AUTOSAVE_PREFIX!r} are kept for autosaves; choose another")
+        return self._folder(session) / clean
+
+    def autosave_dir(self, session: Session) -> Path:
+        """Where an unsaved run is kept before Reset or a closed tab discards it: a new directory per autosave in
+        the session's folder, the server's oldest deleted beyond AUTOSAVES_KEPT."""
+        import shutil
+
+        run = session.run
+        what = _slug(f"{run.config.variant}-{run.corpus.name}") if run is not None else "run"
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = self._folder(session) / f"{AUTOSAVE_PREFIX}{what}-{stamp}"
+        old = sorted((p for p in [*self.checkpoints.glob(f"{SESSIONS_DIR}/*/{AUTOSAVE_PREFIX}*"),
+                                  *self.checkpoints.glob(AUTOSAVE_PREFIX + "*")] if p.is_dir()),
+                     key=lambda p: p.stat().st_mtime)
+        for p in old[:max(0, len(old) - AUTOSAVES_KEPT + 1)]:
+            shutil.rmtree(p, ignore_errors=True)
+        return path
+
+    def share_dir(self, session: Session) -> Path:
+        """Where the Hub tab saves a session's live run before pushing it."""
+        return self._folder(session) / "pushed-run"
 
     def runs_for(self, key: str) -> list[str]:
         """The saved runs a session may open: its own, then the shipped and pulled examples (the checkpoints
         folder's own run directories), newest first in each group."""
         from .compare import list_checkpoints
 
-        own = list_checkpoints(self.session_dir(key)) if self.session_dir(key).is_dir() else []
-        return own + list_checkpoints(self.checkpoints)
+        return list_checkpoints(self.session_dir(key)) + list_checkpoints(self.checkpoints)
