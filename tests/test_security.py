@@ -125,6 +125,14 @@ def test_pushed_config_and_card_name_the_corpus_by_name_and_hash(local_hub, tmp_
         assert str(tmp_path) not in text and "secret-project" not in text, name
     saved = json.loads((run_dir / "config.json").read_text())
     assert "out" not in saved["run"]
+    # A run saved by an older textgan recorded both: the pushed copy still carries neither.
+    legacy = json.loads((run_dir / "config.json").read_text())
+    legacy["run"].update(out=str(tmp_path / "secret-project" / "out"), corpus={**spec, "sha256": None})
+    (run_dir / "config.json").write_text(json.dumps(legacy))
+    hub.push(run_dir, "alice/legacy-run", token=ALICE)
+    pushed = open(hf_hub_download("alice/legacy-run", "config.json", token=ALICE)).read()
+    assert "secret-project" not in pushed and str(tmp_path) in (run_dir / "config.json").read_text()
+    (run_dir / "config.json").write_text(json.dumps(saved))
     assert saved["run"]["corpus"]["path"] == "lines.txt" and len(saved["run"]["corpus"]["sha256"]) == 64
 
     # Loading never reads the recorded file; continuing takes the file again, and only the same content.

@@ -108,6 +108,7 @@ def push(
                 (Path(stage) / EXPORT_DIR).mkdir()
                 for p in exported:
                     _link_or_copy(p, Path(stage) / EXPORT_DIR / p.name)
+            _portable_config(Path(stage) / "config.json")
             build_card(stage, repo_id=repo_id).save(Path(stage) / "README.md")
             api.upload_folder(repo_id=repo_id, folder_path=stage, commit_message=message)
     return str(url)
@@ -277,6 +278,23 @@ def _offline() -> bool:
     from huggingface_hub import constants
 
     return constants.is_offline_mode() or os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def _portable_config(staged: Path) -> None:
+    """The staged config.json without local paths, also for runs saved before config.json stopped recording them
+    (an output folder, a text corpus's path: only its file name and hash go up)."""
+    import json
+
+    from .run import portable_spec
+
+    config = json.loads(staged.read_text(encoding="utf-8"))
+    run = config.get("run", {})
+    clean = {k: v for k, v in run.items() if k != "out"}
+    if isinstance(run.get("corpus"), dict):
+        clean["corpus"] = portable_spec(run["corpus"])
+    if clean != run:
+        staged.unlink()  # a hard link to the run's own file: never edit that one
+        staged.write_text(json.dumps({**config, "run": clean}, indent=2, allow_nan=True) + "\n", encoding="utf-8")
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
