@@ -242,10 +242,16 @@ def test_save_asks_before_replacing_another_run(served):
     for client, variant in ((a, "gan"), (b, "mle")):
         client.predict(*form(client, "/step", step="iteration", **{**TINY, "variant": variant}), api_name="/step")
     assert "saved step" in a.predict("shared-name", api_name="/save")
-    assert "already exists: press Save again" in b.predict("shared-name", api_name="/save")
-    assert L.load_run(lab.checkpoints / "shared-name", device="cpu").config.variant == "gan"
+    # Issue 11: each visitor saves in their own folder, so the same name never touches another visitor's run.
     assert "saved step" in b.predict("shared-name", api_name="/save")
-    assert L.load_run(lab.checkpoints / "shared-name", device="cpu").config.variant == "mle"
+    saved = {L.load_run(p, device="cpu").config.variant for p in lab.checkpoints.glob("sessions/*/shared-name")}
+    assert saved == {"gan", "mle"}
+    # Within one session, a new run saved under an existing name asks first.
+    a.predict(api_name="/reset")
+    a.predict(*form(a, "/step", step="iteration", **TINY), api_name="/step")
+    assert "already exists: press Save again" in a.predict("shared-name", api_name="/save")
+    assert "saved step" in a.predict("shared-name", api_name="/save")
+    assert len(list(lab.checkpoints.glob("sessions/*/shared-name"))) == 2
 
 
 def test_text_corpus_hides_the_modes_panel_and_column(served, tmp_path):

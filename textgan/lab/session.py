@@ -157,7 +157,7 @@ class Session:
         kept = self.autosave()
         with self._run_lock, self._lock:
             self.run = None
-            self._saved_step = None
+            self._saved_step = self._saved_dir = None  # a new run asks before replacing the old one's save
             self._samples, self._hist = [], None
             self.state, self.message = "idle", "reset: press Train to start a new run" + (
                 f" (the previous run was kept as {kept.name}: Compare → Continue training opens it)" if kept else "")
