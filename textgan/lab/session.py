@@ -35,7 +35,8 @@ class Session:
     """One live run, its worker thread, its control flags and its history.
 
     States: idle (no run), preparing (building the corpus and nets), queued (waiting for a training slot),
-    training, paused, stopped (worker ended, the model kept), failed (NaN/inf or an error; the message says which), closed.
+    training, paused, stopped (worker ended, the model kept), failed (NaN/inf or an error; the message says
+    which), closed.
     """
 
     def __init__(self, config=None, lab: "Lab | None" = None, name: str = "session") -> None:
