@@ -19,7 +19,7 @@ from textgan import plots
 from .common import AppContext
 
 STEP_KINDS = ["iteration", "critic", "generator"]
-CORPORA = ["modes", "oracle", "upload", "path"]
+CORPORA = ["modes", "oracle", "coco", "hub", "upload", "path"]
 
 
 @dataclass
@@ -63,12 +63,13 @@ def hp_input(name: str, value, visible: bool):
     """The form control of one hyperparameter, by its type."""
     choices = L.forms.choices_for(name)
     if choices is not None:
-        return gr.Dropdown(choices, value=value, label=name, visible=visible)
+        return gr.Dropdown(choices, value=value, label=name, visible=visible, elem_id=f"hp-{name}")
     if isinstance(value, bool):
-        return gr.Checkbox(value=value, label=name, visible=visible)
+        return gr.Checkbox(value=value, label=name, visible=visible, elem_id=f"hp-{name}")
     if isinstance(value, (int, float)):
-        return gr.Number(value, label=name, precision=0 if isinstance(value, int) else None, visible=visible)
-    return gr.Textbox(str(value), label=name, visible=visible)
+        return gr.Number(value, label=name, precision=0 if isinstance(value, int) else None, visible=visible,
+                         elem_id=f"hp-{name}")
+    return gr.Textbox(str(value), label=name, visible=visible, elem_id=f"hp-{name}")
 
 
 LINK_JS = ("(q) => { if (typeof q !== 'string' || !q.startsWith('?')) return q;"
@@ -100,8 +101,8 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                 k = gr.Slider(2, 64, value=default.corpus.get("k", 8), step=1, label="K (modes)", elem_id="k")
                 upload = gr.File(label="upload a .txt corpus (one sentence per line)", type="filepath",
                                  file_types=[".txt"], visible=False, elem_id="upload")
-                path = gr.Textbox(label="or a local path on the server", placeholder="data/coco_train.txt",
-                                  visible=False, elem_id="path")
+                path = gr.Textbox(label="a local path on the server, or a Hub dataset OWNER/NAME[:FILE] (hub)",
+                                  placeholder="OWNER/NAME:train.txt", visible=False, elem_id="path")
                 with gr.Row():
                     # No minimum here: Gradio would refuse a bad value before the lab could name the field, and
                     # refuse every later click while it stays in the form.
@@ -109,7 +110,8 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                     device = gr.Dropdown(["auto", "cpu"], value=default.device, label="device", min_width=80)
                 device_md = gr.Markdown("device: …")
                 gdef, cdef = info0["generator"], info0["critic"]
-                with gr.Accordion("hyperparameters (the preset's values; Apply changes them while paused)", open=False):
+                with gr.Accordion("hyperparameters (the preset's values; Apply changes them while paused)", open=False,
+                                  elem_id="hyperparameters"):
                     batch = gr.Number(info0["batch_size"], label="batch size", precision=0, elem_id="batch")
                     hp_inputs = [hp_input(n, v, n in info0["defaults"]) for n, v in hp.items()]
                     with gr.Row():
@@ -121,7 +123,7 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                                           precision=0)
                     apply_btn = gr.Button("Apply (while paused)")
                 with gr.Row():
-                    link_btn = gr.Button("🔗 copy link to these settings", size="sm", elem_id="copy-link")
+                    link_btn = gr.Button("copy link to these settings", size="sm", elem_id="copy-link")
                 link = gr.Textbox(label="link to these settings", visible=False, elem_id="share-link",
                                   buttons=["copy"], interactive=False)
             with gr.Column(scale=3):
@@ -132,9 +134,9 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                     resume_btn = gr.Button("Resume", elem_id="resume", min_width=80)
                     stop_btn = gr.Button("Stop", elem_id="stop", min_width=80)
                     reset_btn = gr.Button("Reset", elem_id="reset", min_width=80)
-                    metric_group = gr.Dropdown(["auto", *plots.METRIC_GROUPS], value="auto", show_label=False,
-                                               elem_id="metric-group", min_width=110, scale=0,
-                                               info=None, container=False)
+                    metric_group = gr.Dropdown([(f"metrics: {g}", g) for g in ("auto", *plots.METRIC_GROUPS)],
+                                               value="auto", show_label=False, elem_id="metric-group",
+                                               min_width=150, scale=0, container=False)
                 with gr.Row():
                     loss_plot = gr.Plot(show_label=False, elem_id="loss-plot", min_width=240)
                     grad_plot = gr.Plot(show_label=False, elem_id="grad-plot", min_width=240)
@@ -247,9 +249,9 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
         return gr.update(choices=L.forms.device_choices()), L.forms.device_note()
 
     def show_corpus_inputs(kind):
-        """Only the chosen corpus's inputs: K on modes, the file box on upload, the path box on path."""
+        """Only the chosen corpus's inputs: K on modes, the file box on upload, the path box on path and hub."""
         return (gr.update(visible=kind == "modes"), gr.update(visible=kind == "upload"),
-                gr.update(visible=kind == "path"), gr.update(visible=kind == "modes"))
+                gr.update(visible=kind in ("path", "hub")), gr.update(visible=kind == "modes"))
 
     def restore(request: gr.Request):
         """The form a shared link describes (its query parameters); what cannot be restored is named on the

@@ -32,8 +32,8 @@ class Lab:
     """Sessions keyed by the browser's session hash, with at most `max_training` runs training at once."""
 
     def __init__(self, max_training: int = 2, checkpoints: str | Path = "checkpoints",
-                 torch_threads: int | None = None, idle_timeout_s: float = 600.0,
-                 session_budget_s: float | None = 1800.0, max_sessions: int = 64,
+                 torch_threads: int | None = None, experiments: str | Path = "experiments",
+                 idle_timeout_s: float = 600.0, session_budget_s: float | None = 1800.0, max_sessions: int = 64,
                  sessions_per_client: int = 4) -> None:
         self.max_training = max_training
         self.torch_threads = torch_threads
@@ -42,6 +42,8 @@ class Lab:
         up to 100x (measured: a tiny GAN step 9 ms with 1 thread, 900 ms with 2 under load), and one thread leaves
         a core to the web server."""
         self.checkpoints = Path(checkpoints)
+        self.experiments = Path(experiments)
+        """Where the Compare tab lists experiment directories (`python -m textgan sweep --out experiments/NAME`)."""
         self.idle_timeout_s = idle_timeout_s
         """A session nobody has touched (no poll, no click) for this long is closed."""
         self.session_budget_s = session_budget_s
@@ -55,19 +57,39 @@ class Lab:
 
     @classmethod
     def from_env(cls, **overrides) -> "Lab":
-        """A Lab configured by the operator's environment (see the README's operator settings)."""
-        def num(name: str, default: float) -> float:
-            return float(os.environ.get(name, default))
+        """The app's Lab, from the operator's environment (the README lists every variable): TEXTGAN_MAX_TRAINING
+        runs at once (default 2), run directories under TEXTGAN_CHECKPOINTS (default `checkpoints`), experiment
+        directories listed from TEXTGAN_EXPERIMENTS (default `experiments`), TEXTGAN_TORCH_THREADS torch threads
+        (default 1, 0 = torch's choice), and the public-server bounds TEXTGAN_IDLE_TIMEOUT_S (600),
+        TEXTGAN_SESSION_BUDGET_S (1800, 0 = none), TEXTGAN_MAX_SESSIONS (64), TEXTGAN_SESSIONS_PER_CLIENT (4)."""
+        from ..device import default_threads
 
-        budget = num("TEXTGAN_SESSION_BUDGET_S", 1800)
+        def number(name: str, default: float, lo: float, hi: float) -> float:
+            raw = os.environ.get(name, str(default))
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ValueError(f"{name}={raw!r} is not a number") from None
+            if not lo <= value <= hi:
+                raise ValueError(f"{name}={raw} must be in {lo:g}..{hi:g}")
+            return value
+
+        raw = os.environ.get("TEXTGAN_MAX_TRAINING", "2")
+        try:
+            max_training = int(raw)
+        except ValueError:
+            raise ValueError(f"TEXTGAN_MAX_TRAINING={raw!r} is not a whole number") from None
+        if not 1 <= max_training <= 64:
+            raise ValueError(f"TEXTGAN_MAX_TRAINING={max_training} must be in 1..64")
+        budget = number("TEXTGAN_SESSION_BUDGET_S", 1800, 0, 10**7)
         settings = dict(
-            max_training=int(num("TEXTGAN_MAX_TRAINING", 2)),
-            checkpoints=os.environ.get("TEXTGAN_CHECKPOINTS", "checkpoints"),
-            torch_threads=int(num("TEXTGAN_TORCH_THREADS", 1)) or None,
-            idle_timeout_s=num("TEXTGAN_IDLE_TIMEOUT_S", 600),
+            max_training=max_training, checkpoints=os.environ.get("TEXTGAN_CHECKPOINTS", "checkpoints"),
+            experiments=os.environ.get("TEXTGAN_EXPERIMENTS", "experiments"),
+            torch_threads=default_threads() or None,
+            idle_timeout_s=number("TEXTGAN_IDLE_TIMEOUT_S", 600, 1, 10**7),
             session_budget_s=budget if budget > 0 else None,
-            max_sessions=int(num("TEXTGAN_MAX_SESSIONS", 64)),
-            sessions_per_client=int(num("TEXTGAN_SESSIONS_PER_CLIENT", 4)),
+            max_sessions=int(number("TEXTGAN_MAX_SESSIONS", 64, 1, 10_000)),
+            sessions_per_client=int(number("TEXTGAN_SESSIONS_PER_CLIENT", 4, 1, 10_000)),
         )
         settings.update(overrides)
         return cls(**settings)

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..corpora import Corpus
+from ..nets.fused_ce import linear_cross_entropy
 
 
 def grad_norm(params: Iterable[nn.Parameter]) -> Tensor:
@@ -33,9 +34,39 @@ def one_hot(tokens: Tensor, vocab_size: int) -> Tensor:
 def mle_loss(gen: nn.Module, real: Tensor, pad_id: int | None = None) -> Tensor:
     """Teacher-forced mean per-token negative log-likelihood (nats); with `pad_id`, over the non-PAD targets only
     (the sentence and its EOS: the tokens NLL-gen scores). Without it every position counts, padding included:
-    GAN pre-training keeps that (as Texygen and RelGAN do), because critics see whole padded rows."""
+    GAN pre-training keeps that (as Texygen and RelGAN do), because critics see whole padded rows.
+
+    With a generator that exposes `head_input` and a linear head `out`, the head and the cross-entropy run fused and
+    chunked (nets/fused_ce.py: same values and gradients, without the `(B·L, V)` logits round trip)."""
+    ignore = -100 if pad_id is None else pad_id
+    head = getattr(gen, "out", None)
+    if callable(getattr(gen, "head_input", None)) and isinstance(head, nn.Linear):
+        h = gen.head_input(real)  # (B, L, H)
+        return linear_cross_entropy(h.flatten(0, 1), head.weight, head.bias, real.flatten(), ignore_index=ignore)
     logits = gen(real)  # (B, L, V)
-    return F.cross_entropy(logits.flatten(0, 1), real.flatten(), ignore_index=-100 if pad_id is None else pad_id)
+    return F.cross_entropy(logits.flatten(0, 1), real.flatten(), ignore_index=ignore)
+
+
+def judging(method):
+    """Run a generator update with the critic (and DPGAN's language model) in eval mode, then restore their modes.
+
+    Rewards are the critic's judgement of the samples, not a training signal for the critic: with dropout on, two
+    evaluations of the same sentences differ (by up to 0.017 at dropout 0.25), which is noise in every reward.
+    SeqGAN's and LeakGAN's code score with dropout keep-probability 1.0 for the same reason."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        nets = [m for m in (getattr(self, "critic", None), getattr(self, "lm", None)) if m is not None]
+        modes = [m.training for m in nets]
+        for m in nets:
+            m.eval()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            for m, mode in zip(nets, modes):
+                m.train(mode)
+    return wrapper
 
 
 class Variant:
@@ -92,6 +123,9 @@ class Variant:
         self.pretrain_opt.zero_grad(set_to_none=True)
         loss.backward()
         norm = grad_norm(self.gen.parameters())
+        clip = getattr(self, "clip", None)  # a variant whose authors clip pre-training too (RelGAN) says so
+        if clip:
+            torch.nn.utils.clip_grad_norm_(self.gen.parameters(), clip)
         self.pretrain_opt.step()
         return {"loss/mle": loss.detach(), "grad_norm/gen": norm}
 
