@@ -82,6 +82,8 @@ def _progress_callback(n_trials: int, quiet: bool = False):
             metrics = ", ".join(f"{k.removeprefix('eval/')}={v:.3g}" for k, v in r.items()
                                 if k.startswith("eval/") and isinstance(v, (int, float)))[:160]
             status = r.get("status", "done")
+            if status == "running":  # the trial ended without its final report: ASHA stopped it
+                status = "stopped early"
             self._line(f"[{self.done}/{n_trials}] {trial.config['trial']['name']}: {status} at step "
                        f"{r.get('step', '?')} ({r.get('wall_time', 0):.0f}s) {r.get('message') or metrics}")
 
