@@ -138,8 +138,10 @@ def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = No
     else:
         tuner = tune.Tuner(fn, param_space={"trial": tune.grid_search([t.to_dict() for t in trials]),
                                             "options": opts.to_dict()},
+                           # reuse_actors: the next trial runs in the finished one's worker process, which
+                           # has imported torch and textgan already (measured in bench/RESULTS.md, "Sweeps")
                            tune_config=tune.TuneConfig(scheduler=scheduler, max_concurrent_trials=concurrent,
-                                                       trial_dirname_creator=_dirname),
+                                                       trial_dirname_creator=_dirname, reuse_actors=True),
                            run_config=run_config)
     grid = tuner.fit()
     by_name = {t.name: t for t in trials}
