@@ -38,16 +38,7 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
     return demo
 
 
-def lab_from_env() -> L.Lab:
-    """The app's Lab, configured by TEXTGAN_MAX_TRAINING, TEXTGAN_CHECKPOINTS, TEXTGAN_EXPERIMENTS and
-    TEXTGAN_TORCH_THREADS."""
-    return L.Lab(max_training=int(os.environ.get("TEXTGAN_MAX_TRAINING", "2")),
-                 checkpoints=os.environ.get("TEXTGAN_CHECKPOINTS", "checkpoints"),
-                 experiments=os.environ.get("TEXTGAN_EXPERIMENTS", "experiments"),
-                 torch_threads=int(os.environ.get("TEXTGAN_TORCH_THREADS", "1")) or None)
-
-
-demo = build_demo(lab_from_env())
+demo = build_demo(L.Lab.from_env())  # TEXTGAN_MAX_TRAINING, _CHECKPOINTS, _EXPERIMENTS, _TORCH_THREADS
 
 if __name__ == "__main__":
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),

@@ -107,3 +107,24 @@ def test_relgan_clips_gradients_in_both_updates():
         v = max(s["exp_avg_sq"].max().item() for s in opt.state.values())
         assert v < 1e-12
     assert any(not torch.equal(a, b) for a, b in zip(before, run.gen.parameters()))
+
+
+def test_multirep_separate_highway_is_relgan_s_form():
+    import torch.nn.functional as F
+
+    from textgan.nets.multirep import MultiRepCritic, MultiRepCriticConfig, conv_max_over_time
+
+    torch.manual_seed(0)
+    cfg = MultiRepCriticConfig(emb_dim=4, reps=2, widths=[2, 3], filters=3, hidden=5, highway="separate")
+    critic = MultiRepCritic(cfg, vocab_size=7, seq_len=6)
+    x = F.one_hot(torch.randint(0, 7, (3, 6)), 7).float()
+    e = critic.embed(x).view(3, 6, 2, 2)
+    h = torch.cat([conv_max_over_time(conv, e) for conv in critic.convs], 1).transpose(1, 2)  # (B, R, F·widths)
+    w_t, w_g = critic.highway.weight.chunk(2, 0)
+    b_t, b_g = critic.highway.bias.chunk(2, 0)
+    gate = torch.sigmoid(h @ w_g.T + b_g)  # its own projection, apart from the transform's
+    mixed = gate * F.relu(h @ w_t.T + b_t) + (1 - gate) * h
+    expected = critic.out(critic.hidden(mixed)).squeeze(-1)
+    torch.testing.assert_close(critic.scores(x), expected)
+    with pytest.raises(ValueError, match="highway"):
+        MultiRepCritic(MultiRepCriticConfig(highway="both"), 7, 6)

@@ -48,7 +48,8 @@ PAPER_NETS_AND_CONFIG: dict[str, dict[str, Any]] = {
     "seqgan": {"critic": {"kind": "cnn", "emb_dim": 64, "filters": 64, "dropout": 0.25}},
     "wgan-gp": {"generator": {"kind": "conv", "channels": 512}, "critic": {"kind": "conv", "channels": 512},
                 "variant_config": {"critic_steps": 10, "relaxation": "softmax"}},
-    "relgan": {"generator": {"kind": "relational"}, "critic": {"kind": "multirep", "dropout": 0.25}},
+    "relgan": {"generator": {"kind": "relational"}, "critic": {"kind": "multirep", "dropout": 0.25,
+                                                               "highway": "separate"}},
 }
 PRESETS = ("paper", "demo")
 

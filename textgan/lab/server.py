@@ -34,6 +34,27 @@ class Lab:
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_env(cls) -> "Lab":
+        """The app's Lab: TEXTGAN_MAX_TRAINING runs at once (default 2), run directories under
+        TEXTGAN_CHECKPOINTS (default `checkpoints`), experiment directories listed from TEXTGAN_EXPERIMENTS
+        (default `experiments`), TEXTGAN_TORCH_THREADS torch threads (default 1, 0 = torch's
+        choice; the CLI's --threads has the same default)."""
+        import os
+
+        from ..device import default_threads
+
+        raw = os.environ.get("TEXTGAN_MAX_TRAINING", "2")
+        try:
+            max_training = int(raw)
+        except ValueError:
+            raise ValueError(f"TEXTGAN_MAX_TRAINING={raw!r} is not a whole number") from None
+        if not 1 <= max_training <= 64:
+            raise ValueError(f"TEXTGAN_MAX_TRAINING={max_training} must be in 1..64")
+        return cls(max_training=max_training, checkpoints=os.environ.get("TEXTGAN_CHECKPOINTS", "checkpoints"),
+                   experiments=os.environ.get("TEXTGAN_EXPERIMENTS", "experiments"),
+                   torch_threads=default_threads() or None)
+
     def session(self, key: str) -> Session:
         with self._lock:
             s = self._sessions.get(key)
