@@ -149,7 +149,7 @@ def test_bad_settings_give_messages(served, tmp_path):
     assert "upload limit" in train(c, corpus="upload", **{"upload a .txt corpus (one sentence per line)": handle_file(str(big))})
     small = tmp_path / "small.txt"
     small.write_text("".join(f"line {i} of text\n" for i in range(10)))
-    assert "larger than the corpus" in train(c, corpus="path", **{"or a local path on the server": str(small)})
+    assert "larger than the corpus" in train(c, corpus="path", **{"a local path on the server, or a Hub dataset OWNER/NAME[:FILE] (hub)": str(small)})
     assert "learning rate" in train(c, lr_gen=1e6)
     assert "must be an integer in 1..65536" in train(c, **{"batch size": 10**6})
     c.predict(api_name="/reset")

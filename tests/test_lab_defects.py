@@ -107,6 +107,7 @@ def test_best_marks_only_metrics_with_a_direction_among_valid_runs(monkeypatch):
         def __init__(self, name):
             self.name, self.step = name, 10
             self.config = type("C", (), {"variant": name})()
+            self.corpus = type("Corpus", (), {"name": "modes"})()
 
     monkeypatch.setattr("textgan.lab.compare.quick_metrics", lambda run, *a, **k: dict(metrics[run.name]))
     table = L.metrics_table({"good": FakeRun("good"), "salad": FakeRun("salad")})
