@@ -25,7 +25,7 @@ from .common import THIS, AppContext
 from .train_tab import RESIZE_JS, TrainTab
 
 CURVES = ["loss/gen", "loss/critic", "wasserstein", "grad_norm/gen", "eval/modes/coverage", "eval/modes/precision",
-          "eval/modes/entropy", "eval/nll_gen"]
+          "eval/modes/entropy", "eval/nll_gen", "eval/unk_share"]
 
 
 @dataclass
