@@ -25,7 +25,7 @@ from .common import THIS, AppContext
 from .train_tab import RESIZE_JS, TrainTab
 
 CURVES = ["loss/gen", "loss/critic", "wasserstein", "grad_norm/gen", "eval/modes/coverage", "eval/modes/precision",
-          "eval/modes/entropy", "eval/nll_gen"]
+          "eval/modes/entropy", "eval/nll_gen", "eval/unk_share"]
 
 
 @dataclass
@@ -58,13 +58,13 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
         with gr.Row():
             to_train = gr.CheckboxGroup(variants, value=[v for v in ("gan", "wgan", "wgan-gp") if v in variants],
                                         label="train these variants on the Train tab's corpus and seed")
-            cmp_steps = gr.Number(300, label="steps each", precision=0)
-            train_cmp_btn = gr.Button("Train and compare")
+            cmp_steps = gr.Number(300, label="steps each", precision=0, elem_id="cmp-steps")
+            train_cmp_btn = gr.Button("Train and compare", elem_id="train-compare")
         sweep_msg = gr.Markdown()
         side = gr.Dataframe(label="samples, same seed and temperature", wrap=True, interactive=False)
         table = gr.Dataframe(label="metrics (★ best per column)", interactive=False)
         with gr.Row():
-            curves = gr.Plot(label="curves")
+            curves = gr.Plot(label="curves", elem_id="cmp-curves")
             qd_plot = gr.Plot(label="quality vs diversity")
         with gr.Accordion("Experiments (python -m textgan sweep --out experiments/NAME)", open=False):
             with gr.Row():
