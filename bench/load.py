@@ -16,6 +16,7 @@ the Space's proxy. Results print as JSON (and `--out FILE`).
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 import json
 import os
 import socket
@@ -117,7 +118,7 @@ def main(argv=None) -> dict:
             except Exception as e:  # a refusal the server sends back
                 raw_results.append(f"{type(e).__name__}: {str(e)[:80]}")
         refused = sum("open sessions" in r or "full" in r for r in raw_results)
-        print("raw clients got:", *sorted(set(raw_results)), sep="\n  ", file=sys.stderr)
+        outcomes = dict(Counter(r.split(" · ")[0].split(":")[0][:40] for r in raw_results))
 
         visitors = []
 
@@ -161,7 +162,7 @@ def main(argv=None) -> dict:
     rss = [s["rss_mib"] for s in samples if "rss_mib" in s]
     third = max(1, len(rss) // 3)
     result = {
-        "raw_clients": args.raw, "raw_refused": refused, "browsers": args.browsers, "duration_s": args.duration,
+        "raw_clients": args.raw, "raw_refused": refused, "raw_outcomes": outcomes, "browsers": args.browsers, "duration_s": args.duration,
         "idle_timeout_s": args.idle_timeout, "budget_s": args.budget,
         "visitors": visitors, "baseline": baseline,
         "threads_max": max(s.get("threads", 0) for s in samples) if samples else None,
