@@ -119,9 +119,12 @@ class ModesCorpus(Corpus):
     def evaluate(self, samples: Tensor) -> dict[str, float]:
         from ..metrics.modes import mode_stats
 
-        stats = mode_stats(self.classify_ids(samples).tolist(), self.k)
-        return {"modes/precision": stats["precision"], "modes/coverage": stats["coverage"],
-                "modes/entropy": stats["entropy"]}
+        stats = mode_stats(self.classify_ids(samples).tolist(), self.k, self.weights)
+        out = {f"modes/{key}": stats[key]
+               for key in ("effective", "divergence", "precision", "coverage", "hit", "entropy")}
+        n = max(1, samples.shape[0])
+        out.update({f"modes/share/{i}": c / n for i, c in enumerate(stats["histogram"])})  # of all samples
+        return out
 
 
 def _mode_weights(k: int, weights: str | Sequence[float]) -> list[float]:
