@@ -1,0 +1,36 @@
+"""The lab: the UI-agnostic controller behind the app (and notebooks). Nothing here imports gradio, so every
+control is tested without a browser; the app (`app.py`, `ui/`) talks to the engine only through this package and
+`textgan.plots`.
+
+Where things live:
+- `forms.py`    the Train form -> a checked RunConfig (presets, variant defaults, net and corpus specs)
+- `session.py`  **where a session trains**: one live Run per browser session on a worker thread, its controls
+                (pause / resume / step / stop / reset / save / load) and `snapshot()` for the UI's poll
+- `server.py`   `Lab`: the sessions of one server and the training slots they share
+- `compare.py`  comparing runs: quick metrics, best-per-column table, side-by-side samples, saved runs
+- `multi.py`    `Sweep`: the Compare tab's "Train and compare" (several variants, same corpus and seed)
+- `sharing.py`  push / pull a run on the Hugging Face Hub for the Hub tab
+- `errors.py`   `LabError`: a refusal whose message the UI shows as is
+
+The UI side: `ui/train_tab.py` (the Train tab), `ui/compare_tab.py` (**where the Compare tab is wired**),
+`ui/hub_tab.py`; `app.py` composes them.
+"""
+
+from .compare import (LOWER_IS_BETTER, QD_TEMPERATURES, history_frame, list_checkpoints, load_run, mark_best, metrics_table,
+                      mode_counts, quick_metrics, side_by_side, temperature_sweep)
+from .errors import LabError, as_int, slug
+from .forms import (LIVE_CADENCE, MAX_UPLOAD_BYTES, SIZE_FIELDS, check_upload, corpus_spec, form_config, form_net,
+                    make_config, net_kinds, net_size, net_spec, presets, size_field, variant_defaults, variant_info)
+from .multi import Sweep
+from .server import Lab
+from .session import HIST_SAMPLES, Session
+from .sharing import pull_run, push_run
+from . import forms
+
+_as_int, _slug = as_int, slug  # the names the app and notebooks used before the split
+
+__all__ = ["HIST_SAMPLES", "LIVE_CADENCE", "LOWER_IS_BETTER", "MAX_UPLOAD_BYTES", "QD_TEMPERATURES", "SIZE_FIELDS", "Lab", "LabError",
+           "Session", "Sweep", "as_int", "forms", "check_upload", "corpus_spec", "form_config", "form_net", "history_frame",
+           "list_checkpoints", "load_run", "make_config", "mark_best", "metrics_table", "mode_counts", "net_kinds",
+           "net_size", "net_spec", "presets", "pull_run", "push_run", "quick_metrics", "side_by_side", "size_field", "slug",
+           "temperature_sweep", "variant_defaults", "variant_info"]

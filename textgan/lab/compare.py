@@ -1,0 +1,126 @@
+"""Comparing runs (the Compare tab's engine): quick metrics at a fixed seed and temperature, a metrics table with
+the best run per column, samples side by side, per-mode counts, the temperature sweep behind the
+quality-diversity plot, and the saved runs a server offers (`list_checkpoints`, `load_run`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .errors import LabError
+from .session import _label
+
+def quick_metrics(run, n: int = 500, seed: int = 0, temperature: float = 1.0) -> dict[str, float]:
+    """The run's quick evaluation at a fixed seed and temperature, leaving the run's history untouched.
+    Text corpora also get BLEU-4 against the test split and Self-BLEU-4 on at most 300 samples."""
+    values = run.evaluate(n=n, seed=seed, temperature=temperature, record=False)
+    if run.corpus.name == "text" and run.corpus.test.shape[0]:
+        from ..metrics import bleu, self_bleu
+
+        toks = [run.corpus.tokens(r) for r in run.sample_tokens(min(n, 300), seed, temperature)]
+        refs = [run.corpus.tokens(r) for r in run.corpus.test[:2000]]
+        values["eval/bleu4"] = float(bleu(toks, refs, 4))
+        values["eval/self_bleu4"] = float(self_bleu(toks, 4))
+    return values
+
+
+LOWER_IS_BETTER = ("nll", "self_bleu", "invalid")
+
+
+def metrics_table(runs: dict[str, Any], n: int = 500, seed: int = 0, temperature: float = 1.0):
+    """One row per run (index: its name): step, variant and its quick metrics; `df.attrs["best"]` maps each
+    metric column to the name of the best run (higher is better except NLL and Self-BLEU)."""
+    import pandas as pd
+
+    rows = {}
+    for name, run in runs.items():
+        m = quick_metrics(run, n, seed, temperature)
+        rows[name] = {"variant": run.config.variant, "step": run.step,
+                      **{k.removeprefix("eval/"): round(v, 4) for k, v in m.items()}}
+    df = pd.DataFrame.from_dict(rows, orient="index")
+    best = {}
+    for col in (df.columns if len(df) > 1 else ()):  # a best of one means nothing
+        if col in ("variant", "step") or not pd.api.types.is_numeric_dtype(df[col]) or df[col].isna().all():
+            continue
+        lower = any(s in col for s in LOWER_IS_BETTER)
+        best[col] = df[col].idxmin() if lower else df[col].idxmax()
+    df.attrs["best"] = best
+    return df
+
+
+def mark_best(df):
+    """The metrics table for display: the best value of each column gets a ★."""
+    out = df.astype(object).copy()
+    for col, name in df.attrs.get("best", {}).items():
+        out.loc[name, col] = f"★ {df.loc[name, col]}"
+    out.insert(0, "run", out.index)
+    return out.reset_index(drop=True)
+
+
+def side_by_side(runs: dict[str, Any], n: int = 8, seed: int = 0, temperature: float = 1.0):
+    """Samples of every run drawn with the same seed and temperature, one column per run; on `modes` each
+    sentence carries its mode ("[mode 3]" or "[invalid]")."""
+    import pandas as pd
+
+    cols = {}
+    for name, run in runs.items():
+        ids = run.sample_tokens(n, seed=seed, temperature=temperature)
+        texts = run.corpus.decode_batch(ids)
+        if hasattr(run.corpus, "classify_ids"):
+            texts = [f"{t}  [{_label(m)}]" for t, m in zip(texts, run.corpus.classify_ids(ids).tolist())]
+        cols[name] = texts
+    return pd.DataFrame(cols)
+
+
+def mode_counts(run, n: int = 500, seed: int = 0, temperature: float = 1.0) -> dict[str, Any]:
+    """Per-mode counts of `n` fresh samples of a `modes` run, for `plots.mode_histogram(**mode_counts(run))`."""
+    corpus = run.corpus
+    if not hasattr(corpus, "classify_ids"):
+        raise LabError(f"the {corpus.name!r} corpus has no modes to count")
+    modes = corpus.classify_ids(run.sample_tokens(n, seed=seed, temperature=temperature)).tolist()
+    counts = [0] * corpus.k
+    for m in modes:
+        if m >= 0:
+            counts[m] += 1
+    return {"counts": counts, "weights": list(corpus.weights), "invalid": sum(m < 0 for m in modes), "step": run.step}
+
+
+def list_checkpoints(root: str | Path = "checkpoints") -> list[str]:
+    """Run directories under `root` (those holding a config.json and generator weights), newest first."""
+    r = Path(root)
+    if not r.is_dir():
+        return []
+    dirs = [p for p in r.iterdir() if p.is_dir() and not p.name.startswith(".")
+            and (p / "config.json").is_file() and (p / "generator.safetensors").is_file()]
+    return [str(p) for p in sorted(dirs, key=lambda p: p.stat().st_mtime, reverse=True)]
+
+
+def load_run(path: str | Path, device: str = "auto"):
+    """Run.load with a LabError carrying the checkpoint's message."""
+    from ..checkpoint import CheckpointError
+    from ..run import Run
+
+    try:
+        return Run.load(path, device=device)
+    except (CheckpointError, ValueError, OSError) as e:
+        raise LabError(f"cannot open {path}: {e}") from None
+
+
+
+QD_TEMPERATURES = (0.5, 0.7, 1.0, 1.3, 2.0)
+"""The temperatures of the Compare tab's quality-diversity sweep."""
+
+
+def temperature_sweep(runs: dict[str, Any], temperatures=QD_TEMPERATURES, n: int = 200) -> dict[str, Any]:
+    """Quality and diversity of each run at each temperature ({name: DataFrame}), for
+    `plots.quality_diversity_figure`."""
+    from ..metrics import sweep
+
+    return {name: sweep(run, temperatures=temperatures, n_samples=n) for name, run in runs.items()}
+
+
+def history_frame(run):
+    """A run's logged history as a DataFrame (one row per logged step), for `plots.compare_figure`."""
+    import pandas as pd
+
+    return pd.DataFrame(run.history)

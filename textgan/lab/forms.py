@@ -1,0 +1,320 @@
+"""The Train form's vocabulary: presets, a variant's defaults, net specs from (kind, size), corpus specs from the
+corpus choice (uploads checked and stored), and `make_config` / `form_config`, which turn the form's values into a
+checked RunConfig. Every refusal is a LabError whose message names the field."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+from pathlib import Path
+from typing import Any
+
+from .errors import LabError, as_int as _as_int, slug as _slug
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+"""Uploaded corpora above this size are refused (a Space has little disk and 2 CPU cores)."""
+LIVE_CADENCE = {"sample_every": 20, "eval_every": 20, "eval_samples": 256, "show_samples": 16}
+"""The app's cadence: often enough that the sample table and the metrics figure move every few seconds."""
+
+def variant_defaults(name: str) -> dict[str, Any]:
+    """The paper-default hyperparameters of a registered variant, as a plain dict."""
+    from ..variants import get_variant
+
+    return dataclasses.asdict(get_variant(name).Config())
+
+
+def presets() -> tuple[str, ...]:
+    """The named starting points the form offers: 'demo' (tuned to learn `modes` in a minute on a CPU, from
+    textgan.presets) first when it exists, and 'paper' (each variant's published defaults)."""
+    try:
+        from ..presets import PRESETS
+    except ImportError:
+        return ("paper",)
+    return tuple(sorted(PRESETS, key=lambda p: p != "demo"))
+
+
+def variant_info(name: str, preset: str = "paper") -> dict[str, Any]:
+    """What the form shows for a variant under a preset: its one-line summary and paper, hyperparameters,
+    generator and critic specs, batch size."""
+    from ..run import RunConfig
+    from ..variants import get_variant
+
+    v = get_variant(name)
+    info = {"paper": v.paper, "summary": v.summary, "defaults": variant_defaults(name), "generator": dict(v.default_generator),
+            "critic": dict(v.default_critic) if v.needs_critic and v.default_critic else None,
+            "needs_critic": v.needs_critic, "batch_size": RunConfig().batch_size}
+    if preset != "paper":
+        if preset not in presets():
+            raise LabError(f"unknown preset {preset!r}; choose one of {presets()}")
+        from ..presets import preset_config
+
+        rc = preset_config(preset, name)
+        info["defaults"].update(rc.variant_config)
+        info["generator"] = dict(rc.generator or info["generator"])
+        if info["critic"] is not None:
+            info["critic"] = dict(rc.critic or info["critic"])
+        info["batch_size"] = rc.batch_size
+    return info
+
+
+def form_net(role: str, kind: str | None, size: Any, base: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The net spec for the form's (kind, size) pair: `base` (the preset's spec) when they match it, `base` with
+    the new size when only the size changed, else a fresh spec of that kind."""
+    if not kind:
+        return base
+    if base is not None and base.get("kind") == kind:
+        if size is None or _as_int(size, f"{role} size") == net_size(role, base):
+            return dict(base)
+        return {**base, **net_spec(role, kind, size)}
+    return net_spec(role, kind, size)
+
+
+SIZE_FIELDS = ("hidden", "channels", "filters", "head_size", "emb_dim")
+"""The form has one "size" control per net: it sets the first of these fields the net's config has."""
+
+
+def net_kinds(role: str) -> list[str]:
+    """The registered generator or critic kinds (textgan.nets), for the form's choices."""
+    from ..nets import CRITICS, GENERATORS
+
+    return list(GENERATORS if role == "generator" else CRITICS)
+
+
+def size_field(role: str, kind: str) -> str | None:
+    """The config field the form's size sets for a net kind (None when it has no such field)."""
+    from ..nets import CRITICS, GENERATORS
+
+    registry = GENERATORS if role == "generator" else CRITICS
+    if kind not in registry:
+        raise LabError(f"unknown {role} kind {kind!r}; choose one of {sorted(registry)}")
+    names = {f.name for f in dataclasses.fields(registry[kind][1])}
+    return next((f for f in SIZE_FIELDS if f in names), None)
+
+
+def net_spec(role: str, kind: str, size: int | None = None) -> dict[str, Any]:
+    """A net spec {"kind", <size field>} for the form's (kind, size) pair; size None keeps the net's default."""
+    field_name = size_field(role, kind)
+    spec: dict[str, Any] = {"kind": kind}
+    if size is not None and field_name is not None:
+        size = _as_int(size, f"{role} size")
+        if not 1 <= size <= 4096:
+            raise LabError(f"{role} size {size} is absurd; choose 1..4096")
+        spec[field_name] = size
+    return spec
+
+
+def net_size(role: str, spec: dict[str, Any]) -> int | None:
+    """The size a spec has (explicit or its config default), for showing in the form."""
+    from ..nets import CRITICS, GENERATORS, net_config
+
+    field_name = size_field(role, spec["kind"])
+    if field_name is None:
+        return None
+    _, cfg = net_config(GENERATORS if role == "generator" else CRITICS, spec, role)
+    return getattr(cfg, field_name)
+
+
+def check_upload(path: str | Path) -> None:
+    """Refuse uploads a text corpus cannot be: missing, empty, over the size limit, binary or not UTF-8."""
+    p = Path(path)
+    if not p.is_file():
+        raise LabError(f"uploaded file {p.name!r} was not received; upload it again")
+    size = p.stat().st_size
+    if size == 0:
+        raise LabError(f"{p.name} is empty: a corpus needs one sentence per line")
+    if size > MAX_UPLOAD_BYTES:
+        raise LabError(f"{p.name} is {size / 1e6:.1f} MB, over the {MAX_UPLOAD_BYTES / 1e6:.0f} MB upload limit; "
+                       "use a smaller file, or run the CLI on a local path")
+    head = p.read_bytes()[:65536]
+    if b"\x00" in head:
+        raise LabError(f"{p.name} looks like a binary file (it contains NUL bytes); upload plain UTF-8 text, "
+                       "one sentence per line")
+    try:
+        p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise LabError(f"{p.name} is not UTF-8 text (bad byte at offset {e.start}); save it as UTF-8 and upload "
+                       "again") from None
+
+
+def corpus_spec(kind: str, k: int = 8, path: str | None = None, upload: str | None = None,
+                upload_dir: str | Path = "checkpoints/uploads", level: str = "word") -> dict[str, Any]:
+    """The corpus spec for the form's choice. An upload is checked, then copied under `upload_dir` (named by its
+    content hash) so a run that records its path can be rebuilt after the browser's temp file is gone."""
+    if kind == "modes":
+        k = _as_int(k, "K (number of modes)")
+        return {"kind": "modes", "k": k}
+    if kind == "oracle":
+        return {"kind": "oracle"}
+    if kind == "upload":
+        if not upload:
+            raise LabError("choose a .txt file to upload first (one sentence per line)")
+        check_upload(upload)
+        data = Path(upload).read_bytes()
+        dest = Path(upload_dir) / f"{_slug(Path(upload).stem)}-{hashlib.sha256(data).hexdigest()[:10]}.txt"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not dest.exists():
+            tmp = dest.with_suffix(".part")
+            tmp.write_bytes(data)
+            tmp.replace(dest)
+        return {"kind": "text", "path": str(dest), "level": level}
+    if kind == "path":
+        if not path or not str(path).strip():
+            raise LabError("type the path of a local text file (one sentence per line)")
+        p = Path(str(path).strip()).expanduser()
+        if not p.is_file():
+            raise LabError(f"no file at {p}: give the path of a text file on the server")
+        check_upload(p)
+        return {"kind": "text", "path": str(p), "level": level}
+    raise LabError(f"unknown corpus choice {kind!r}; choose modes, oracle, upload or path")
+
+
+def make_config(corpus: dict[str, Any], variant: str = "wgan-gp", hparams: dict[str, Any] | None = None,
+                generator: dict[str, Any] | None = None, critic: dict[str, Any] | None = None,
+                batch_size: int | None = None, seed: int = 0, device: str = "auto", **cadence: int):
+    """A checked RunConfig with the app's live cadence; raises LabError with the engine's message on bad input."""
+    from ..run import RunConfig
+    from ..variants import get_variant
+
+    try:
+        v = get_variant(variant)
+        changes = _variant_changes(variant, hparams or {})
+        cfg = v.Config(**{**dataclasses.asdict(v.Config()), **changes})
+        from ..variants.base import check_config
+
+        check_config(cfg)
+        base = RunConfig()
+        rc = RunConfig(corpus=corpus, variant=variant, variant_config=changes, generator=generator, critic=critic,
+                       batch_size=base.batch_size if batch_size is None else _as_int(batch_size, "batch size"),
+                       seed=_as_int(seed, "seed"), device=device, **{**LIVE_CADENCE, **cadence})
+        rc.check()
+        return rc
+    except LabError:
+        raise
+    except (ValueError, TypeError) as e:
+        raise LabError(str(e)) from None
+
+
+def _variant_changes(variant: str, hparams: dict[str, Any]) -> dict[str, Any]:
+    """Form values that differ from the paper defaults, cast to the field's type; unknown names are errors."""
+    defaults = variant_defaults(variant)
+    out = {}
+    for name, value in hparams.items():
+        if value is None or value == "":
+            continue
+        if name not in defaults:
+            raise LabError(f"{variant} has no setting {name!r}; it takes {sorted(defaults)}")
+        value = _cast(variant, name, value, defaults)
+        if value != defaults[name]:
+            out[name] = value
+    return out
+
+
+def _cast(variant: str, name: str, value: Any, defaults: dict[str, Any] | None = None) -> Any:
+    """A form value cast to the type of the variant's field `name`."""
+    defaults = defaults or variant_defaults(variant)
+    if name not in defaults:
+        raise LabError(f"{variant} has no setting {name!r}; it takes {sorted(defaults)}")
+    d = defaults[name]
+    if isinstance(d, bool):
+        return bool(value)
+    if isinstance(d, int):
+        return _as_int(value, name)
+    if isinstance(d, float):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise LabError(f"{name}={value!r} is not a number") from None
+        if not math.isfinite(value):
+            raise LabError(f"{name}={value} is not a finite number")
+    return value
+
+
+
+
+# ---- what the app's form shows, and reading it back -------------------------------------------------------------
+
+def default_config():
+    """The RunConfig the form starts from (the engine's defaults)."""
+    from ..run import RunConfig
+
+    return RunConfig()
+
+
+def variant_names() -> list[str]:
+    """The registered variants, in registry order (the form's choices)."""
+    from ..variants import VARIANTS
+
+    return list(VARIANTS)
+
+
+def variant_blurb(name: str, preset: str = "paper") -> str:
+    """The line under the variant picker: what the algorithm does, then where it comes from (Markdown)."""
+    info = variant_info(name, preset)
+    return f"{info['summary']}  \n*{info['paper']}*"
+
+
+def hp_fields(variant: str, preset: str = "paper") -> dict[str, Any]:
+    """Every hyperparameter of every registered variant (the form shows the union and hides what the selected
+    variant lacks), with `variant`'s values under `preset`, else the first default seen."""
+    from ..variants import VARIANTS
+
+    out: dict[str, Any] = dict(variant_info(variant, preset)["defaults"])
+    for v in VARIANTS.values():
+        for f in dataclasses.fields(v.Config):
+            out.setdefault(f.name, getattr(v.Config(), f.name))
+    return out
+
+
+def choices_for(name: str) -> list[str] | None:
+    """The fixed choices of a hyperparameter that takes one of a few names (None for free values)."""
+    if name == "relaxation":
+        from ..nets.relax import RELAXATIONS
+
+        return list(RELAXATIONS)
+    return None
+
+
+def form_config(kind: str, k: Any, upload: str | None, path: str | None, preset: str | None, variant: str,
+                batch: Any, seed: Any, device: str, gkind: str | None, gsize: Any, ckind: str | None, csize: Any,
+                hparams: dict[str, Any], upload_dir: str | Path = "checkpoints/uploads"):
+    """The RunConfig the Train form describes. `hparams` may hold every variant's fields (the form's union): only
+    `variant`'s are read. Nets equal to the variant's own defaults are recorded as None (= "the variant's own")."""
+    from ..variants import get_variant
+
+    corpus = corpus_spec(kind, k=k, path=path, upload=upload, upload_dir=upload_dir)
+    info = variant_info(variant, preset or "paper")
+    hp = {name: value for name, value in hparams.items() if name in info["defaults"]}
+    gen = form_net("generator", gkind, gsize, info["generator"])
+    critic = form_net("critic", ckind, csize, info["critic"]) if info["needs_critic"] else None
+    v = get_variant(variant)
+    gen = None if gen == v.default_generator else gen
+    critic = None if critic == v.default_critic else critic
+    return make_config(corpus, variant, hp, gen, critic, batch, seed, device)
+
+
+def run_identity(config) -> tuple:
+    """The settings that make a different run (not just different hyperparameters): algorithm and corpus."""
+    return config.variant, config.corpus.get("kind"), config.corpus.get("k"), config.corpus.get("path")
+
+
+def describe_config(config) -> str:
+    """"wgan-gp on modes (K=8)": the algorithm and corpus of a config, for messages."""
+    corpus = config.corpus.get("kind")
+    if corpus == "modes":
+        corpus = f"modes (K={config.corpus.get('k')})"
+    return f"{config.variant} on {corpus}"
+
+
+def device_choices() -> list[str]:
+    """The devices the form offers on this machine (probes CUDA: call it when a page loads, not at import)."""
+    import torch
+
+    return ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def device_note() -> str:
+    """What `auto` picks on this machine, for the line under the device picker."""
+    from ..device import describe_device, resolve_device
+
+    return f"device: **{describe_device(resolve_device('auto'))}** (auto)"

@@ -1,0 +1,472 @@
+"""Where a session trains: `Session` holds one live `Run` per browser session, trains it on a worker thread
+(`Session._work`), and answers the UI's controls (start / pause / resume / step / stop / reset / save / load) and
+its polls (`snapshot`, copies only).
+
+Threads: the worker is the only thread that trains; every touch of the run (a step, a save, a hyperparameter
+change, sampling for Compare) holds `Session._run_lock`, so they interleave between iterations, never inside one.
+A session of a `Lab` takes one of the lab's training slots while it trains; waiting for one, it says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..events import Failed, Metrics, Samples, Saved, Scalars
+from .errors import LabError, as_int as _as_int
+from .forms import _cast
+
+if TYPE_CHECKING:
+    from .server import Lab
+
+HIST_SAMPLES = 256
+"""Samples drawn (with their own RNG, never the training one) for the live per-mode histogram."""
+
+
+class Session:
+    """One live run, its worker thread, its control flags and its history.
+
+    States: idle (no run), queued (waiting for a training slot), training, paused, stopped (worker ended, the
+    model kept), failed (NaN/inf or an error; the message says which), closed.
+    """
+
+    def __init__(self, config=None, lab: "Lab | None" = None, name: str = "session") -> None:
+        self.config = config
+        self.lab = lab
+        self.name = name
+        self.run = None
+        self.state = "idle"
+        self.message = ""
+        self.speed = 0.0
+        """Cap on iterations per second (0 = as fast as possible)."""
+        self.max_steps: int | None = None
+        """Stop by itself after this many steps (None = train until stopped)."""
+        self._rows: list[dict[str, float]] = []
+        self._samples: list[tuple[str, int | None]] = []
+        self._hist: tuple[int, list[int], int] | None = None  # (step, counts per mode, invalid count)
+        self._version = 0
+        self.run_id = 0
+        """Bumped when the run is replaced (reset, load): the UI resets the figures' zoom then."""
+        self._lock = threading.Lock()  # guards rows, samples, state, message
+        self._run_lock = threading.RLock()  # held around every use of self.run
+        self.loaded = False
+        """True when the run was opened from a checkpoint (the form does not describe it), False when built from it."""
+        self._wake = threading.Condition()
+        self._paused = False
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self._holds_slot = False
+        self._started_at: float | None = None
+        self.first_scalars_s: float | None = None
+        """Seconds from start() to the first Scalars event (what bench/app.py measures)."""
+
+    # ---- control -------------------------------------------------------------------------------------------
+
+    def configure(self, config) -> None:
+        """Set the config of the next run; refused while a run exists (Reset first)."""
+        if self.run is not None:
+            raise LabError("this session already has a run: press Reset to start over with new settings")
+        config.check()
+        self.config = config
+        self.loaded = False
+
+    def prepare(self) -> None:
+        """Build the run now (corpus, nets) so bad settings are reported to the caller rather than by the worker."""
+        with self._run_lock:
+            self._ensure_run()
+        self._set_state(self.state, f"built {self.run.config.variant} on {self.run.corpus.name}")
+
+    def start(self, max_steps: int | None = None) -> None:
+        """Train in the background: a new run from `config` when there is none, else continue the current one."""
+        if self.state == "closed":
+            raise LabError("this session is closed")
+        if self.state == "failed":
+            raise LabError(f"the run failed ({self.message}); press Reset to start again")
+        if self._thread is not None and self._thread.is_alive():
+            self.resume()
+            return
+        if self.run is None and self.config is None:
+            raise LabError("no run settings: configure the session first")
+        self.max_steps = max_steps
+        self._paused, self._stop = False, False
+        self._started_at = time.perf_counter()
+        self._set_state("queued" if self.lab is not None and not self.lab.has_free_slot() else "training",
+                        "starting")
+        self._thread = threading.Thread(target=self._work, name=f"textgan-{self.name}", daemon=True)
+        self._thread.start()
+
+    def pause(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            raise LabError("nothing is training: press Train first")
+        self._paused = True
+        self._set_state("paused", f"paused at step {self.step_count}")
+
+    def resume(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self.start(self.max_steps)
+            return
+        with self._wake:
+            self._paused = False
+            self._wake.notify_all()
+        self._set_state("training", "")
+
+    def stop(self, wait: float = 10.0) -> None:
+        """End the worker; the model stays (save it, compare it, or Train to continue)."""
+        self._stop = True
+        with self._wake:
+            self._wake.notify_all()
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(wait)
+        if self.state not in ("failed", "closed", "idle"):
+            self._set_state("stopped", f"stopped at step {self.step_count}")
+
+    def reset(self) -> None:
+        """Stop and discard the run and its history (settings stay, so Train starts afresh)."""
+        self.stop()
+        with self._run_lock, self._lock:
+            self.run = None
+            self._rows, self._samples, self._hist = [], [], None
+            self.state, self.message = "idle", "reset: press Train to start a new run"
+            self.run_id += 1
+            self.first_scalars_s = None
+            self._version += 1
+
+    def close(self) -> None:
+        """Stop and free everything (the browser tab went away)."""
+        self.stop(wait=30.0)
+        with self._run_lock:
+            self.run = None
+        self._set_state("closed", "closed")
+
+    def step(self, what: str = "iteration") -> str:
+        """One iteration, or one critic or generator update alone, while paused/stopped (GAN Lab's Step)."""
+        if self.state in ("training", "queued"):
+            raise LabError("pause first: Step runs single updates of a paused run")
+        if self.state == "failed":
+            raise LabError(f"the run failed ({self.message}); press Reset to start again")
+        with self._run_lock:
+            self._ensure_run()
+            if what == "iteration":
+                for ev in self.run.steps(1):
+                    self._handle(ev)
+                msg = f"one iteration: step {self.run.step}"
+            elif what in ("critic", "generator"):
+                try:
+                    values = self.run.partial_step(what)
+                except ValueError as e:
+                    raise LabError(str(e)) from None
+                self._record({"step": self.run.step, **values})
+                msg = f"one {what} update at step {self.run.step}: " + ", ".join(
+                    f"{k}={v:.4g}" for k, v in values.items() if k.startswith("loss"))
+            else:
+                raise LabError(f"unknown step {what!r}; choose iteration, critic or generator")
+        if self.state in ("idle", "stopped"):
+            self._set_state("paused" if self._alive() else "stopped", msg)
+        else:
+            self._set_state(self.state, msg)
+        return msg
+
+    def set_speed(self, steps_per_s: float | None) -> None:
+        """Cap the training speed (iterations per second); 0 or None = full speed."""
+        s = float(steps_per_s or 0)
+        if not math.isfinite(s) or s < 0:
+            raise LabError(f"speed {steps_per_s!r} must be >= 0 iterations per second (0 = full speed)")
+        self.speed = s
+
+    def update_hyperparameters(self, **changes: Any) -> dict[str, Any]:
+        """Change the variant's settings (learning rates apply at once) and the batch size, keeping the model.
+
+        Only while paused or stopped, so a change lands between iterations. Returns what was applied.
+        """
+        if self.state in ("training", "queued"):
+            raise LabError("pause first: hyperparameters change while the run is paused")
+        changes = {k: v for k, v in changes.items() if v is not None and v != ""}
+        with self._run_lock:
+            if self.run is None:
+                raise LabError("no run yet: set the values in the form and press Train")
+            batch = changes.pop("batch_size", None)
+            if batch is not None:
+                batch = _as_int(batch, "batch size")
+                self._check_batch(batch, self.run.corpus)
+            current = dataclasses.asdict(self.run.variant.cfg)
+            variant = self.run.config.variant
+            variant_changes = {k: v for k, v in ((k, _cast(variant, k, v)) for k, v in changes.items())
+                               if current[k] != v}
+            try:
+                if variant_changes:
+                    # Checked on a copy first: Variant.update assigns before it checks, so a refused value would
+                    # otherwise stay in the live config.
+                    from ..variants.base import check_config
+
+                    check_config(dataclasses.replace(self.run.variant.cfg, **variant_changes))
+                    self.run.variant.update(**variant_changes)
+            except ValueError as e:
+                raise LabError(str(e)) from None
+            applied = dict(variant_changes)
+            if batch is not None and batch != self.run.config.batch_size:
+                self.run.config.batch_size = batch
+                applied["batch_size"] = batch
+        self._set_state(self.state, "applied " + (", ".join(f"{k}={v}" for k, v in applied.items()) or "nothing"
+                                                  " (no value changed)"))
+        return applied
+
+    def save(self, path: str | Path) -> Path:
+        """Write the run directory atomically (between iterations; training goes on)."""
+        with self._run_lock:
+            if self.run is None:
+                raise LabError("nothing to save: train a run first")
+            try:
+                out = self.run.save(path)
+            except (RuntimeError, ValueError, OSError) as e:
+                raise LabError(f"not saved: {e}") from None
+        self._set_state(self.state, f"saved step {self.run.step} to {out}")
+        return out
+
+    def load(self, path: str | Path) -> None:
+        """Continue a saved run in this session (replaces the current one)."""
+        from ..checkpoint import CheckpointError
+        from ..run import Run
+
+        self.stop()
+        try:
+            run = Run.load(path, device=self.config.device if self.config else "auto")
+        except (CheckpointError, ValueError, OSError) as e:
+            raise LabError(f"cannot open {path}: {e}") from None
+        with self._run_lock, self._lock:
+            self.run, self.config, self.loaded = run, run.config, True
+            self._rows = [dict(r) for r in run.history]
+            self._samples = [(s, None) for s in run.last_samples]
+            self._hist = None
+            self.run_id += 1
+            self.state, self.message = "stopped", f"loaded {Path(path).name} at step {run.step}: press Train to continue"
+            self._version += 1
+
+    # ---- what the UI polls ------------------------------------------------------------------------------------
+
+    @property
+    def step_count(self) -> int:
+        return self.run.step if self.run is not None else 0
+
+    @property
+    def version(self) -> int:
+        """Bumped on every change of the history, samples or status: a poll that sees the same value can skip."""
+        return self._version
+
+    def snapshot(self, max_points: int = 2000) -> dict[str, Any]:
+        """Copies for the UI: status, message, step, the history DataFrame (thinned to about `max_points`
+        rows, evaluation rows always kept), latest samples [(text, label)], and the mode histogram."""
+        import pandas as pd
+
+        with self._lock:
+            rows = list(self._rows)
+            samples = list(self._samples)
+            hist = self._hist
+            state, message, version = self.state, self.message, self._version
+        if len(rows) > max_points:
+            stride = math.ceil(len(rows) / max_points)
+            rows = [r for i, r in enumerate(rows) if i % stride == 0 or i == len(rows) - 1
+                    or any(k.startswith("eval/") for k in r)]
+        df = pd.DataFrame(rows)
+        if "step" in df:
+            df = df.groupby("step", as_index=False, sort=True).last()
+        corpus = self.run.corpus if self.run is not None else None
+        k = getattr(corpus, "k", None)
+        return {
+            "state": state, "message": message, "version": version, "step": self.step_count, "run_id": self.run_id,
+            "history": df,
+            "samples": [(t, _label(m)) for t, m in samples],
+            "hist": None if hist is None or k is None else {
+                "step": hist[0], "counts": hist[1], "invalid": hist[2], "weights": list(corpus.weights)},
+            "status": self.status_line(state, message),
+        }
+
+    def status_line(self, state: str | None = None, message: str | None = None) -> str:
+        state = state or self.state
+        message = self.message if message is None else message
+        line = f"{state} · step {self.step_count}"
+        if self.run is not None:
+            line += f" · {self.run.config.variant} on {self.run.corpus.name} · {_device_label(self.run.device)}"
+        if state == "queued" and self.lab is not None:
+            line += f" · server busy: {self.lab.training_count()} of {self.lab.max_training} training slots in use, queued"
+        if message:
+            line += f" · {message}"
+        return line
+
+    def tell(self, message: str) -> None:
+        """Show `message` on the status line, the state unchanged (a refused request, a notice)."""
+        self._set_state(self.state, message)
+
+    # ---- the worker -----------------------------------------------------------------------------------------
+
+    def _alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self._thread is not threading.current_thread()
+
+    def _set_state(self, state: str, message: str | None = None) -> None:
+        with self._lock:
+            self.state = state
+            if message is not None:
+                self.message = message
+            self._version += 1
+
+    def _check_batch(self, batch: int, corpus) -> None:
+        n = int(corpus.train.shape[0])
+        if n and batch > n:
+            raise LabError(f"batch size {batch} is larger than the corpus ({n} training sentences); "
+                           f"choose at most {n}")
+
+    def _ensure_run(self) -> None:
+        if self.run is not None:
+            return
+        from ..corpora import CorpusError
+        from ..run import Run
+
+        try:
+            from ..corpora import build_corpus
+
+            corpus = build_corpus(self.config.corpus)
+            self._check_batch(self.config.batch_size, corpus)
+            run = Run(self.config, corpus=corpus)
+        except LabError:
+            raise
+        except (CorpusError, ValueError) as e:
+            raise LabError(str(e)) from None
+        with self._lock:
+            self.run = run
+            self._rows = []
+            self._version += 1
+
+    def _acquire_slot(self) -> bool:
+        if self.lab is None or self._holds_slot:
+            return True
+        while not self._stop:
+            if self.lab._slots.acquire(timeout=0.2):
+                self._holds_slot = True
+                return True
+            if self.state != "queued":
+                self._set_state("queued", "server busy, queued: training starts when a slot frees")
+        return False
+
+    def _release_slot(self) -> None:
+        if self._holds_slot and self.lab is not None:
+            self._holds_slot = False
+            self.lab._slots.release()
+
+    def _work(self) -> None:
+        try:
+            if self.lab is not None and self.lab.torch_threads:
+                import torch
+
+                if torch.get_num_threads() != self.lab.torch_threads:
+                    torch.set_num_threads(self.lab.torch_threads)
+            if not self._acquire_slot():
+                return
+            if self.state == "queued":
+                self._set_state("training", "a slot freed: training")
+            with self._run_lock:
+                self._ensure_run()
+            if self.state != "paused":
+                self._set_state("training", "")
+            while not self._stop:
+                if self._paused:
+                    self._release_slot()  # a paused run does not keep others waiting
+                    with self._wake:
+                        while self._paused and not self._stop:
+                            self._wake.wait(0.5)
+                    if self._stop or not self._acquire_slot():
+                        break
+                    if self.state == "queued":
+                        self._set_state("training", "a slot freed: training")
+                    continue
+                if self.max_steps is not None and self.run.step >= self.max_steps:
+                    self._set_state("stopped", f"done: {self.run.step} steps")
+                    break
+                t0 = time.perf_counter()
+                with self._run_lock:
+                    for ev in self.run.steps(1):
+                        self._handle(ev)
+                if self.state == "failed":
+                    break
+                if self.speed > 0:
+                    delay = 1.0 / self.speed - (time.perf_counter() - t0)
+                    if delay > 0:
+                        with self._wake:
+                            self._wake.wait(delay)
+        except LabError as e:
+            self._set_state("failed", str(e))
+        except Exception as e:  # anything else: keep the server up and tell the user what happened
+            traceback.print_exc()
+            self._set_state("failed", f"{type(e).__name__}: {e}")
+        finally:
+            self._release_slot()
+
+    def _handle(self, ev) -> None:
+        if isinstance(ev, Scalars):
+            if self.first_scalars_s is None and self._started_at is not None:
+                self.first_scalars_s = time.perf_counter() - self._started_at
+            self._record({"step": ev.step, **ev.values})
+        elif isinstance(ev, Metrics):
+            self._record({"step": ev.step, **ev.values})
+        elif isinstance(ev, Samples):
+            self._on_samples(ev)
+        elif isinstance(ev, Saved):
+            self._set_state(self.state, f"saved {ev.path}")
+        elif isinstance(ev, Failed):
+            self._set_state("failed", f"{ev.message} (the last saved checkpoint is kept)")
+
+    def _record(self, row: dict[str, float]) -> None:
+        with self._lock:
+            if self._rows and self._rows[-1]["step"] == row["step"]:
+                self._rows[-1] = {**self._rows[-1], **row}
+            else:
+                self._rows.append(row)
+            self._version += 1
+
+    def _on_samples(self, ev: Samples) -> None:
+        corpus = self.run.corpus
+        labels: list[int | None] = [None] * len(ev.texts)
+        hist = None
+        if hasattr(corpus, "classify_ids"):
+            import torch
+
+            if ev.ids:
+                labels = corpus.classify_ids(torch.tensor(ev.ids)).tolist()
+            ids = self.run.sample_tokens(HIST_SAMPLES, seed=10_007 + ev.step)
+            modes = corpus.classify_ids(ids).tolist()
+            counts = [0] * corpus.k
+            for m in modes:
+                if m >= 0:
+                    counts[m] += 1
+            hist = (ev.step, counts, sum(m < 0 for m in modes))
+        with self._lock:
+            self._samples = list(zip(ev.texts, labels))
+            if hist is not None:
+                self._hist = hist
+            self._version += 1
+
+    # ---- comparing ------------------------------------------------------------------------------------------
+
+    def with_run(self, fn: Callable[[Any], Any]) -> Any:
+        """Call fn(run) between iterations (for sampling or evaluating the live model)."""
+        with self._run_lock:
+            if self.run is None:
+                raise LabError("this session has no run yet")
+            return fn(self.run)
+
+
+def _label(mode: int | None) -> str:
+    if mode is None:
+        return ""
+    return "invalid" if mode < 0 else f"mode {mode}"
+
+
+def _device_label(device) -> str:
+    from ..device import describe_device
+
+    return describe_device(device)
+

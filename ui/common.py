@@ -1,0 +1,65 @@
+"""What the tabs share: the per-server context (the lab, each browser session's comparison in training, opened
+saved runs) and the decorator that turns refusals into a message on screen instead of a Gradio error."""
+
+from __future__ import annotations
+
+import traceback
+from functools import wraps
+from pathlib import Path
+
+import gradio as gr
+
+from textgan import lab as L
+
+THIS = "this session"
+"""How the run of the browser's own session is named in run pickers."""
+
+
+class AppContext:
+    """One app server's state around its Lab: what the tabs' callbacks share (one per `build_demo`)."""
+
+    def __init__(self, lab: L.Lab) -> None:
+        self.lab = lab
+        self.sweeps: dict[str, L.Sweep] = {}
+        """The Compare tab's "Train and compare" of each browser session, by session hash."""
+        self.loaded: dict[str, object] = {}
+        """Saved runs opened for comparing, by path@mtime (a few at most)."""
+
+    def session(self, request: gr.Request) -> L.Session:
+        return self.lab.session(request.session_hash)
+
+    def checkpoint_choices(self) -> list[str]:
+        """The run pickers' choices: this session's run, then the saved runs newest first."""
+        return [THIS] + L.list_checkpoints(self.lab.checkpoints)
+
+    def open_saved(self, item: str):
+        """A saved run for comparing, opened once per version of its directory (at most 9 kept)."""
+        config = Path(item, "config.json")
+        key = f"{item}@{config.stat().st_mtime if config.exists() else 0}"
+        if key not in self.loaded:
+            if len(self.loaded) > 8:
+                self.loaded.pop(next(iter(self.loaded)))
+            self.loaded[key] = L.load_run(item)
+        return self.loaded[key]
+
+    def errors(self, status_only: bool = True):
+        """Refused input (LabError, CorpusError, CheckpointError: ValueErrors) becomes a readable message, on the
+        session's status line or returned; anything else is logged and shown short. The server keeps running."""
+        def deco(fn):
+            @wraps(fn)
+            def inner(*args, **kwargs):
+                try:
+                    return fn(*args, **kwargs)
+                except ValueError as e:
+                    msg = f"⚠️ {e}"
+                except Exception as e:
+                    traceback.print_exc()
+                    msg = f"⚠️ {type(e).__name__}: {e}"
+                request = next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
+                if request is not None and status_only:
+                    s = self.session(request)
+                    s.tell(msg)
+                    return s.status_line()
+                return msg
+            return inner
+        return deco

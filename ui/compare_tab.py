@@ -1,0 +1,174 @@
+"""The Compare tab, wired here: pick runs (this session's, saved, pulled), compare them at one seed and
+temperature (samples side by side, a metrics table with ★ per column, one curve for all), sweep temperatures for
+quality vs diversity, continue a saved run in the Train tab, and "Train and compare" several variants on the Train
+tab's corpus and seed (`textgan.lab.multi.Sweep`, polled once a second). The numbers come from
+`textgan.lab.compare`.
+
+To add a source of runs (e.g. an experiment directory), extend `runs_for` and the picker's choices
+(`AppContext.checkpoint_choices`); to add a panel, create it in `build` and keep it on `CompareTab`.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from textgan import lab as L
+from textgan import plots
+
+from .common import THIS, AppContext
+from .train_tab import TrainTab
+
+CURVES = ["loss/gen", "loss/critic", "wasserstein", "grad_norm/gen", "eval/modes/coverage", "eval/modes/precision",
+          "eval/modes/entropy", "eval/nll_gen"]
+
+
+@dataclass
+class CompareTab:
+    """The Compare tab's components that other tabs update."""
+
+    runs: Any
+    """The run picker (a CheckboxGroup of THIS and saved run directories)."""
+    refresh: Any
+    message: Any
+
+
+def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
+    """Lay out the Compare tab inside the current Blocks and wire its events."""
+    variants = L.forms.variant_names()
+    with gr.Tab("Compare"):
+        with gr.Row():
+            runs = gr.CheckboxGroup([THIS], label="runs (this session, saved in checkpoints/, pulled)", scale=3)
+            refresh = gr.Button("↻ refresh list", scale=0)
+        with gr.Row():
+            n_cmp = gr.Number(8, label="samples per run", precision=0, minimum=1, maximum=100)
+            seed_cmp = gr.Number(0, label="sampling seed", precision=0, minimum=0)
+            temp_cmp = gr.Slider(0.0, 3.0, value=1.0, step=0.05, label="temperature (0 = greedy)")
+            column = gr.Dropdown(CURVES, value="eval/modes/coverage", label="curve")
+        with gr.Row():
+            compare_btn = gr.Button("Compare", variant="primary")
+            qd_btn = gr.Button("Quality–diversity sweep")
+            cont_btn = gr.Button("Continue training the selected saved run")
+        cmp_msg = gr.Markdown()
+        with gr.Row():
+            to_train = gr.CheckboxGroup(variants, value=[v for v in ("gan", "wgan", "wgan-gp") if v in variants],
+                                        label="train these variants on the Train tab's corpus and seed")
+            cmp_steps = gr.Number(300, label="steps each", precision=0, minimum=1)
+            train_cmp_btn = gr.Button("Train and compare")
+        sweep_msg = gr.Markdown()
+        side = gr.Dataframe(label="samples, same seed and temperature", wrap=True, interactive=False)
+        table = gr.Dataframe(label="metrics (★ best per column)", interactive=False)
+        with gr.Row():
+            curves = gr.Plot(label="curves")
+            qd_plot = gr.Plot(label="quality vs diversity")
+
+    def runs_for(selection, request) -> dict[str, Any]:
+        if not selection:
+            raise L.LabError("pick at least one run to compare")
+        out = {}
+        for item in selection:
+            if item == THIS:
+                s = ctx.session(request)
+                if s.run is None:
+                    raise L.LabError("this session has no run yet: train one first (or pick saved runs)")
+                out[f"{THIS} ({s.run.config.variant})"] = s.run
+            else:
+                out[Path(item).name] = ctx.open_saved(item)
+        return out
+
+    def with_session_lock(request, fn):
+        s = ctx.session(request)
+        if s.run is None:
+            return fn()
+        return s.with_run(lambda _: fn())
+
+    def compare(selection, n, seed, temperature, column, request: gr.Request):
+        try:
+            chosen = runs_for(selection, request)
+            n, seed = L.as_int(n, "samples"), L.as_int(seed, "seed")
+
+            def work():
+                table = L.metrics_table(chosen, n=256, seed=seed, temperature=float(temperature))
+                return L.side_by_side(chosen, n=n, seed=seed, temperature=float(temperature)), table
+
+            side, table = with_session_lock(request, work)
+            histories = {name: L.history_frame(run) for name, run in chosen.items()}
+            msg = f"compared {len(chosen)} run(s) at seed {seed}, temperature {temperature} (★ = best per column)"
+            return (side, L.mark_best(table), plots.compare_figure(histories, column), msg)
+        except Exception as e:
+            if not isinstance(e, ValueError):
+                traceback.print_exc()
+            return gr.skip(), gr.skip(), gr.skip(), f"⚠️ {e}"
+
+    def quality_diversity(selection, request: gr.Request):
+        try:
+            chosen = runs_for(selection, request)
+            dfs = with_session_lock(request, lambda: L.temperature_sweep(chosen))
+            return plots.quality_diversity_figure(dfs), f"temperature sweep {L.QD_TEMPERATURES} on {len(chosen)} run(s)"
+        except Exception as e:
+            if not isinstance(e, ValueError):
+                traceback.print_exc()
+            return gr.skip(), f"⚠️ {e}"
+
+    def refresh_runs(selection):
+        choices = ctx.checkpoint_choices()
+        return gr.update(choices=choices, value=[x for x in (selection or []) if x in choices])
+
+    @ctx.errors(status_only=False)
+    def train_variants(request: gr.Request, variants, steps, *form):
+        old = ctx.sweeps.get(request.session_hash)
+        if old is not None and not old.done:
+            raise L.LabError("a comparison is already training: wait for it or refresh the page")
+        base = train.config(*form)
+        tag = f"cmp-{request.session_hash[:6]}"
+        preset = train.preset_of(form)
+        sw = L.Sweep(base, list(variants or []), steps, ctx.lab.checkpoints, ctx.lab, tag, preset=preset)
+        ctx.sweeps[request.session_hash] = sw.start()
+        return f"training {', '.join(variants)} for {steps} steps each ({preset} settings)"
+
+    def poll_sweep(selection, n, seed, temperature, column, request: gr.Request):
+        sw = ctx.sweeps.get(request.session_hash)
+        if sw is None:
+            return (gr.skip(),) * 6
+        if not sw.done:
+            return (sw.status,) + (gr.skip(),) * 5
+        ctx.sweeps.pop(request.session_hash)
+        paths = [p for p in sw.results.values() if p]
+        picker = gr.update(choices=ctx.checkpoint_choices(), value=paths)
+        if not paths:
+            return sw.status, picker, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        side, table, fig, msg = compare(paths, n, seed, temperature, column, request)
+        return sw.status, picker, side, table, fig, msg
+
+    @ctx.errors(status_only=False)
+    def continue_training(selection, request: gr.Request):
+        saved = [x for x in selection or [] if x != THIS]
+        if len(saved) != 1:
+            raise L.LabError("select exactly one saved run to continue training it")
+        s = ctx.session(request)
+        s.load(saved[0])
+        return f"opened {Path(saved[0]).name} in the Train tab at step {s.step_count}: press Train to continue"
+
+    def unload(request: gr.Request):
+        sw = ctx.sweeps.pop(request.session_hash, None)
+        if sw is not None:
+            sw.stop()
+
+    refresh.click(refresh_runs, runs, runs, api_name="refresh_runs")
+    compare_btn.click(compare, [runs, n_cmp, seed_cmp, temp_cmp, column], [side, table, curves, cmp_msg],
+                      api_name="compare", concurrency_id="heavy")
+    qd_btn.click(quality_diversity, runs, [qd_plot, cmp_msg], api_name="quality_diversity", concurrency_id="heavy")
+    cont_btn.click(continue_training, runs, cmp_msg, api_name="continue_training", concurrency_id="heavy")
+    train_cmp_btn.click(train_variants, [to_train, cmp_steps, *train.form], sweep_msg, api_name="train_variants",
+                        concurrency_limit=None)
+    cmp_timer = gr.Timer(1.0)
+    cmp_timer.tick(poll_sweep, [runs, n_cmp, seed_cmp, temp_cmp, column],
+                   [sweep_msg, runs, side, table, curves, cmp_msg], api_name="poll_sweep",
+                   show_progress="hidden", concurrency_limit=None)
+    demo.load(lambda: gr.update(choices=ctx.checkpoint_choices()), None, runs, api_name=False)
+    demo.unload(unload)
+    return CompareTab(runs=runs, refresh=refresh, message=cmp_msg)

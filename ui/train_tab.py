@@ -1,0 +1,236 @@
+"""The Train tab: the form (corpus, preset, variant, seed, device, hyperparameters, nets), the controls (Train,
+Pause, Resume, Stop, Reset, Step, speed, Save) and the live view (status, four plots, latest samples), polled
+once a second. Training itself happens in `textgan.lab.session.Session` (one per browser session).
+
+To add a panel: create its components in `build` (in the column where it belongs), keep them on `TrainTab`, and
+wire its events in `_wire`; read the form with `TrainTab.config(*values)`, never by re-parsing it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import gradio as gr
+
+from textgan import lab as L
+from textgan import plots
+
+from .common import AppContext
+
+STEP_KINDS = ["iteration", "critic", "generator"]
+CORPORA = ["modes", "oracle", "upload", "path"]
+
+
+@dataclass
+class TrainTab:
+    """The Train tab's components that other tabs read or update."""
+
+    form: list[Any]
+    """Every input that describes a run, in `L.form_config`'s order, then one per hyperparameter (`hp_names`)."""
+    hp_names: list[str]
+    preset: Any
+    variant: Any
+    device: Any
+    device_md: Any
+    status: Any
+    plots: dict[str, Any] = field(default_factory=dict)
+    parts: dict[str, Any] = field(default_factory=dict)
+    """Every component of the tab by its name in `build` (e.g. parts["samples"], parts["train_btn"])."""
+    ctx: AppContext | None = None
+
+    def config(self, *values):
+        """The RunConfig the form's `values` describe (LabError naming the field when one is bad)."""
+        fixed, hp = values[:13], values[13:]
+        return L.form_config(*fixed, hparams=dict(zip(self.hp_names, hp)),
+                             upload_dir=self.ctx.lab.checkpoints / "uploads")
+
+    @staticmethod
+    def preset_of(values) -> str:
+        return values[4] or "paper"
+
+
+def hp_input(name: str, value, visible: bool):
+    """The form control of one hyperparameter, by its type."""
+    choices = L.forms.choices_for(name)
+    if choices is not None:
+        return gr.Dropdown(choices, value=value, label=name, visible=visible)
+    if isinstance(value, bool):
+        return gr.Checkbox(value=value, label=name, visible=visible)
+    if isinstance(value, (int, float)):
+        return gr.Number(value, label=name, precision=0 if isinstance(value, int) else None, visible=visible)
+    return gr.Textbox(str(value), label=name, visible=visible)
+
+
+def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
+    """Lay out the Train tab inside the current Blocks and wire its events."""
+    default = L.forms.default_config()
+    preset0 = L.presets()[0]
+    info0 = L.variant_info(default.variant, preset0)
+    hp = L.forms.hp_fields(default.variant, preset0)
+    with gr.Tab("Train"):
+        with gr.Row():
+            with gr.Column(scale=1, min_width=300):
+                kind = gr.Radio(CORPORA, value="modes", label="corpus")
+                k = gr.Slider(2, 64, value=default.corpus.get("k", 8), step=1, label="K (modes)")
+                upload = gr.File(label="upload a .txt corpus (one sentence per line)", type="filepath",
+                                 file_types=[".txt"])
+                path = gr.Textbox(label="or a local path on the server", placeholder="data/coco_train.txt")
+                with gr.Row():
+                    preset = gr.Radio(list(L.presets()), value=preset0, label="preset",
+                                      info="demo: tuned to learn in a minute on a CPU; paper: published defaults")
+                    variant = gr.Dropdown(L.forms.variant_names(), value=default.variant, label="variant")
+                paper = gr.Markdown(L.forms.variant_blurb(default.variant))
+                with gr.Row():
+                    seed = gr.Number(default.seed, label="seed", precision=0, minimum=0)
+                    device = gr.Dropdown(["auto", "cpu"], value=default.device, label="device")
+                device_md = gr.Markdown("device: …")
+                gdef, cdef = info0["generator"], info0["critic"]
+                with gr.Accordion("hyperparameters (the preset's values; Apply changes them while paused)", open=False):
+                    batch = gr.Number(info0["batch_size"], label="batch size", precision=0, minimum=1)
+                    hp_inputs = [hp_input(n, v, n in info0["defaults"]) for n, v in hp.items()]
+                    with gr.Row():
+                        gkind = gr.Dropdown(L.net_kinds("generator"), value=gdef["kind"], label="generator")
+                        gsize = gr.Number(L.net_size("generator", gdef), label="generator size", precision=0)
+                    with gr.Row():
+                        ckind = gr.Dropdown(L.net_kinds("critic"), value=cdef["kind"] if cdef else None, label="critic")
+                        csize = gr.Number(L.net_size("critic", cdef) if cdef else None, label="critic size",
+                                          precision=0)
+                    apply_btn = gr.Button("Apply (while paused)")
+            with gr.Column(scale=3):
+                status = gr.Markdown("idle · press **Train**", elem_id="status")
+                with gr.Row():
+                    train_btn = gr.Button("Train", variant="primary", elem_id="train")
+                    pause_btn = gr.Button("Pause", elem_id="pause")
+                    resume_btn = gr.Button("Resume", elem_id="resume")
+                    stop_btn = gr.Button("Stop", elem_id="stop")
+                    reset_btn = gr.Button("Reset", elem_id="reset")
+                with gr.Row():
+                    step_kind = gr.Dropdown(STEP_KINDS, value="iteration", label="step", scale=1)
+                    step_btn = gr.Button("Step", scale=1)
+                    speed = gr.Slider(0, 50, value=0, step=1, label="speed (iterations/s, 0 = full)", scale=2)
+                    save_name = gr.Textbox(label="save as checkpoints/…", value="my-run", scale=2)
+                    save_btn = gr.Button("Save", scale=1)
+                with gr.Row():
+                    loss_plot = gr.Plot(label="losses", elem_id="loss-plot")
+                    grad_plot = gr.Plot(label="gradient norms")
+                with gr.Row():
+                    metrics_plot = gr.Plot(label="metrics")
+                    modes_plot = gr.Plot(label="modes")
+                samples = gr.Dataframe(headers=["sample", "mode"], label="latest samples", wrap=True,
+                                       interactive=False)
+    form = [kind, k, upload, path, preset, variant, batch, seed, device, gkind, gsize, ckind, csize, *hp_inputs]
+    tab = TrainTab(form=form, hp_names=list(hp), preset=preset, variant=variant, device=device,
+                   device_md=device_md, status=status, ctx=ctx,
+                   plots={"loss": loss_plot, "grad": grad_plot, "metrics": metrics_plot, "modes": modes_plot})
+    tab.parts = {name: v for name, v in locals().items() if isinstance(v, (gr.blocks.Block, list)) and name != "form"}
+    _wire(ctx, demo, tab)
+    return tab
+
+
+def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
+    """The Train tab's events."""
+    c = tab.parts
+    errors = ctx.errors
+    hp_names = tab.hp_names
+
+    @errors()
+    def train(request: gr.Request, *form):
+        s = ctx.session(request)
+        if s.run is None:
+            s.configure(tab.config(*form))
+            s.prepare()  # bad corpus / sizes are reported here, not by the worker a moment later
+        elif not s.loaded:  # Train continues the run: say so when the form now asks for another algorithm or corpus
+            wanted, have = tab.config(*form), s.run.config
+            if L.forms.run_identity(wanted) != L.forms.run_identity(have):
+                raise L.LabError(f"this session's run is {L.forms.describe_config(have)} and Train continues it; "
+                                 f"the form now says {L.forms.describe_config(wanted)}: press Reset to start that "
+                                 "(Save first to keep this run), or set the form back to continue")
+        s.start()
+        return s.status_line()
+
+    def control(action):
+        @errors()
+        def fn(request: gr.Request):
+            s = ctx.session(request)
+            getattr(s, action)()
+            return s.status_line()
+        fn.__name__ = action
+        return fn
+
+    @errors()
+    def step(request: gr.Request, kind, *form):
+        s = ctx.session(request)
+        if s.run is None and s.config is None:
+            s.configure(tab.config(*form))
+        s.step(kind)
+        return s.status_line()
+
+    @errors()
+    def set_speed(speed, request: gr.Request):
+        s = ctx.session(request)
+        s.set_speed(speed)
+        return s.status_line()
+
+    @errors()
+    def apply(request: gr.Request, batch, *hp):
+        s = ctx.session(request)
+        if s.run is None:
+            raise L.LabError("no run yet: the form's values are used when you press Train")
+        names = L.variant_defaults(s.run.config.variant)
+        s.update_hyperparameters(batch_size=batch, **{n: v for n, v in zip(hp_names, hp) if n in names})
+        return s.status_line()
+
+    @errors()
+    def save(name, request: gr.Request):
+        s = ctx.session(request)
+        name = L.slug(name or "")
+        if not name or name == "run":
+            raise L.LabError("type a name for the saved run")
+        s.save(ctx.lab.checkpoints / name)
+        return s.status_line()
+
+    def poll(last, request: gr.Request):
+        s = ctx.session(request)
+        if s.version == last:
+            return (gr.skip(),) * 7
+        snap = s.snapshot()
+        h, rev = snap["history"], f"r{snap['run_id']}"
+        hist = snap["hist"] or {}
+        samples = [list(x) for x in snap["samples"]] or [["", ""]]
+        return (snap["version"], snap["status"], plots.loss_figure(h, "loss" + rev),
+                plots.grad_norm_figure(h, "grad" + rev), plots.metrics_figure(h, "metrics" + rev),
+                plots.mode_histogram(hist.get("counts"), hist.get("weights"), hist.get("invalid", 0),
+                                     hist.get("step"), "modes" + rev),
+                samples)
+
+    def pick_variant(variant, preset):
+        info = L.variant_info(variant, preset or "paper")
+        d = info["defaults"]
+        hp = [gr.update(value=d[n], visible=True) if n in d else gr.update(visible=False) for n in hp_names]
+        g, cr = info["generator"], info["critic"]
+        return [L.forms.variant_blurb(variant, preset or "paper"), info["batch_size"], gr.update(value=g["kind"]),
+                L.net_size("generator", g),
+                gr.update(value=cr["kind"] if cr else None, visible=cr is not None),
+                gr.update(value=L.net_size("critic", cr) if cr else None, visible=cr is not None), *hp]
+
+    def page_load():
+        return gr.update(choices=L.forms.device_choices()), L.forms.device_note()
+
+    form, version = tab.form, gr.State(-1)
+    p = tab.plots
+    timer = gr.Timer(1.0)
+    poll_out = [version, c["status"], p["loss"], p["grad"], p["metrics"], p["modes"], c["samples"]]
+    timer.tick(poll, [version], poll_out, api_name="poll", show_progress="hidden", concurrency_limit=None)
+    c["train_btn"].click(train, form, c["status"], api_name="train", concurrency_limit=None)
+    for action in ("pause", "resume", "stop", "reset"):
+        c[f"{action}_btn"].click(control(action), None, c["status"], api_name=action, concurrency_limit=None)
+    c["step_btn"].click(step, [c["step_kind"], *form], c["status"], api_name="step", concurrency_id="heavy")
+    c["speed"].change(set_speed, c["speed"], c["status"], api_name="speed", concurrency_limit=None)
+    c["apply_btn"].click(apply, [c["batch"], *c["hp_inputs"]], c["status"], api_name="apply", concurrency_limit=None)
+    c["save_btn"].click(save, c["save_name"], c["status"], api_name="save", concurrency_id="heavy")
+    picked = [c["paper"], c["batch"], c["gkind"], c["gsize"], c["ckind"], c["csize"], *c["hp_inputs"]]
+    c["variant"].change(pick_variant, [c["variant"], c["preset"]], picked, api_name="pick_variant")
+    c["preset"].change(pick_variant, [c["variant"], c["preset"]], picked, api_name=False)
+    demo.load(pick_variant, [c["variant"], c["preset"]], picked, api_name=False)
+    demo.load(page_load, None, [tab.device, tab.device_md], api_name=False)
