@@ -5,7 +5,7 @@ import math
 
 import pandas as pd
 
-from textgan.diagnosis import diagnose
+from textgan.lab.diagnosis import diagnose
 
 
 def kinds(findings):

@@ -15,7 +15,9 @@ import gradio as gr
 
 from textgan import lab as L
 from textgan import plots
+from textgan.lab import help as H
 
+from . import lesson
 from .common import AppContext
 
 STEP_KINDS = ["iteration", "critic", "generator"]
@@ -27,7 +29,8 @@ class TrainTab:
     """The Train tab's components that other tabs read or update."""
 
     form: list[Any]
-    """Every input that describes a run, in `L.form_config`'s order, then one per hyperparameter (`hp_names`)."""
+    """Every input that describes a run, in `L.form_config`'s order, then the mode weights, then one per
+    hyperparameter (`hp_names`)."""
     hp_names: list[str]
     preset: Any
     variant: Any
@@ -41,9 +44,9 @@ class TrainTab:
 
     def config(self, *values):
         """The RunConfig the form's `values` describe (LabError naming the field when one is bad)."""
-        fixed, hp = values[:13], values[13:]
+        fixed, weights, hp = values[:13], values[13], values[14:]
         return L.form_config(*fixed, hparams=dict(zip(self.hp_names, hp)),
-                             upload_dir=self.ctx.lab.checkpoints / "uploads")
+                             upload_dir=self.ctx.lab.checkpoints / "uploads", weights=weights)
 
     @staticmethod
     def preset_of(values) -> str:
@@ -54,12 +57,13 @@ def hp_input(name: str, value, visible: bool):
     """The form control of one hyperparameter, by its type."""
     choices = L.forms.choices_for(name)
     if choices is not None:
-        return gr.Dropdown(choices, value=value, label=name, visible=visible)
+        return gr.Dropdown(choices, value=value, label=name, visible=visible, info=H.hp_help(name) or None)
     if isinstance(value, bool):
-        return gr.Checkbox(value=value, label=name, visible=visible)
+        return gr.Checkbox(value=value, label=name, visible=visible, info=H.hp_help(name) or None)
     if isinstance(value, (int, float)):
-        return gr.Number(value, label=name, precision=0 if isinstance(value, int) else None, visible=visible)
-    return gr.Textbox(str(value), label=name, visible=visible)
+        return gr.Number(value, label=name, precision=0 if isinstance(value, int) else None, visible=visible,
+                         info=H.hp_help(name) or None)
+    return gr.Textbox(str(value), label=name, visible=visible, info=H.hp_help(name) or None)
 
 
 def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
@@ -69,33 +73,42 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
     info0 = L.variant_info(default.variant, preset0)
     hp = L.forms.hp_fields(default.variant, preset0)
     with gr.Tab("Train"):
+        lesson_parts = lesson.build_top()
         with gr.Row():
             with gr.Column(scale=1, min_width=300):
-                kind = gr.Radio(CORPORA, value="modes", label="corpus")
-                k = gr.Slider(2, 64, value=default.corpus.get("k", 8), step=1, label="K (modes)")
+                kind = gr.Radio(CORPORA, value="modes", label="corpus", info=H.CONTROLS["corpus"])
+                k = gr.Slider(2, 64, value=default.corpus.get("k", 8), step=1, label="K (modes)", info=H.CONTROLS["k"])
+                weights = gr.Radio(list(L.forms.MODE_WEIGHTS), value="uniform", label="mode weights",
+                                   info=H.CONTROLS["weights"])
                 upload = gr.File(label="upload a .txt corpus (one sentence per line)", type="filepath",
                                  file_types=[".txt"])
-                path = gr.Textbox(label="or a local path on the server", placeholder="data/coco_train.txt")
+                path = gr.Textbox(label="or a local path on the server", placeholder="data/coco_train.txt",
+                                  info=H.CONTROLS["path"])
                 with gr.Row():
-                    preset = gr.Radio(list(L.presets()), value=preset0, label="preset",
-                                      info="demo: tuned to learn in a minute on a CPU; paper: published defaults")
-                    variant = gr.Dropdown(L.forms.variant_names(), value=default.variant, label="variant")
+                    preset = gr.Radio(list(L.presets()), value=preset0, label="preset", info=H.CONTROLS["preset"])
+                    variant = gr.Dropdown(L.forms.variant_names(), value=default.variant, label="variant",
+                                          info=H.CONTROLS["variant"])
                 paper = gr.Markdown(L.forms.variant_blurb(default.variant))
                 with gr.Row():
-                    seed = gr.Number(default.seed, label="seed", precision=0, minimum=0)
-                    device = gr.Dropdown(["auto", "cpu"], value=default.device, label="device")
+                    seed = gr.Number(default.seed, label="seed", precision=0, minimum=0, info=H.CONTROLS["seed"])
+                    device = gr.Dropdown(["auto", "cpu"], value=default.device, label="device",
+                                         info=H.CONTROLS["device"])
                 device_md = gr.Markdown("device: …")
                 gdef, cdef = info0["generator"], info0["critic"]
                 with gr.Accordion("hyperparameters (the preset's values; Apply changes them while paused)", open=False):
-                    batch = gr.Number(info0["batch_size"], label="batch size", precision=0, minimum=1)
+                    batch = gr.Number(info0["batch_size"], label="batch size", precision=0, minimum=1,
+                                      info=H.CONTROLS["batch"])
                     hp_inputs = [hp_input(n, v, n in info0["defaults"]) for n, v in hp.items()]
                     with gr.Row():
-                        gkind = gr.Dropdown(L.net_kinds("generator"), value=gdef["kind"], label="generator")
-                        gsize = gr.Number(L.net_size("generator", gdef), label="generator size", precision=0)
+                        gkind = gr.Dropdown(L.net_kinds("generator"), value=gdef["kind"], label="generator",
+                                            info=H.CONTROLS["generator"])
+                        gsize = gr.Number(L.net_size("generator", gdef), label="generator size", precision=0,
+                                          info=H.CONTROLS["generator size"])
                     with gr.Row():
-                        ckind = gr.Dropdown(L.net_kinds("critic"), value=cdef["kind"] if cdef else None, label="critic")
+                        ckind = gr.Dropdown(L.net_kinds("critic"), value=cdef["kind"] if cdef else None, label="critic",
+                                            info=H.CONTROLS["critic"])
                         csize = gr.Number(L.net_size("critic", cdef) if cdef else None, label="critic size",
-                                          precision=0)
+                                          precision=0, info=H.CONTROLS["critic size"])
                     apply_btn = gr.Button("Apply (while paused)")
             with gr.Column(scale=3):
                 status = gr.Markdown("idle · press **Train**", elem_id="status")
@@ -106,10 +119,13 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                     stop_btn = gr.Button("Stop", elem_id="stop")
                     reset_btn = gr.Button("Reset", elem_id="reset")
                 with gr.Row():
-                    step_kind = gr.Dropdown(STEP_KINDS, value="iteration", label="step", scale=1)
+                    step_kind = gr.Dropdown(STEP_KINDS, value="iteration", label="step", scale=1,
+                                            info=H.CONTROLS["step"])
                     step_btn = gr.Button("Step", scale=1)
-                    speed = gr.Slider(0, 50, value=0, step=1, label="speed (iterations/s, 0 = full)", scale=2)
-                    save_name = gr.Textbox(label="save as checkpoints/…", value="my-run", scale=2)
+                    speed = gr.Slider(0, 50, value=0, step=1, label="speed (iterations/s, 0 = full)", scale=2,
+                                      info=H.CONTROLS["speed"])
+                    save_name = gr.Textbox(label="save as checkpoints/…", value="my-run", scale=2,
+                                           info=H.CONTROLS["save"])
                     save_btn = gr.Button("Save", scale=1)
                 with gr.Row():
                     loss_plot = gr.Plot(label="losses", elem_id="loss-plot")
@@ -119,12 +135,15 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                     modes_plot = gr.Plot(label="modes")
                 samples = gr.Dataframe(headers=["sample", "mode"], label="latest samples", wrap=True,
                                        interactive=False)
-    form = [kind, k, upload, path, preset, variant, batch, seed, device, gkind, gsize, ckind, csize, *hp_inputs]
+                lesson.build_panels(lesson_parts)
+    form = [kind, k, upload, path, preset, variant, batch, seed, device, gkind, gsize, ckind, csize, weights,
+            *hp_inputs]
     tab = TrainTab(form=form, hp_names=list(hp), preset=preset, variant=variant, device=device,
                    device_md=device_md, status=status, ctx=ctx,
                    plots={"loss": loss_plot, "grad": grad_plot, "metrics": metrics_plot, "modes": modes_plot})
     tab.parts = {name: v for name, v in locals().items() if isinstance(v, (gr.blocks.Block, list)) and name != "form"}
     _wire(ctx, demo, tab)
+    lesson.wire(ctx, demo, tab, lesson_parts)
     return tab
 
 
@@ -230,7 +249,8 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
     c["apply_btn"].click(apply, [c["batch"], *c["hp_inputs"]], c["status"], api_name="apply", concurrency_limit=None)
     c["save_btn"].click(save, c["save_name"], c["status"], api_name="save", concurrency_id="heavy")
     picked = [c["paper"], c["batch"], c["gkind"], c["gsize"], c["ckind"], c["csize"], *c["hp_inputs"]]
-    c["variant"].change(pick_variant, [c["variant"], c["preset"]], picked, api_name="pick_variant")
-    c["preset"].change(pick_variant, [c["variant"], c["preset"]], picked, api_name=False)
+    # .input, not .change: a lesson button sets the variant and its own settings, which the preset's must not undo
+    c["variant"].input(pick_variant, [c["variant"], c["preset"]], picked, api_name="pick_variant")
+    c["preset"].input(pick_variant, [c["variant"], c["preset"]], picked, api_name=False)
     demo.load(pick_variant, [c["variant"], c["preset"]], picked, api_name=False)
     demo.load(page_load, None, [tab.device, tab.device_md], api_name=False)

@@ -24,7 +24,7 @@ def quick_metrics(run, n: int = 500, seed: int = 0, temperature: float = 1.0) ->
     return values
 
 
-LOWER_IS_BETTER = ("nll", "self_bleu", "invalid")
+LOWER_IS_BETTER = ("nll", "self_bleu", "invalid", "divergence")
 
 
 def metrics_table(runs: dict[str, Any], n: int = 500, seed: int = 0, temperature: float = 1.0):
@@ -36,7 +36,7 @@ def metrics_table(runs: dict[str, Any], n: int = 500, seed: int = 0, temperature
     for name, run in runs.items():
         m = quick_metrics(run, n, seed, temperature)
         rows[name] = {"variant": run.config.variant, "step": run.step,
-                      **{k.removeprefix("eval/"): round(v, 4) for k, v in m.items()}}
+                      **{k.removeprefix("eval/"): round(v, 4) for k, v in m.items() if "/share/" not in k}}
     df = pd.DataFrame.from_dict(rows, orient="index")
     best = {}
     for col in (df.columns if len(df) > 1 else ()):  # a best of one means nothing

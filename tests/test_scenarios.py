@@ -1,0 +1,37 @@
+"""Every one-click scenario shows its outcome at its fixed seed and step count (steps, not seconds), and the live
+explanation, reading only the run's history, says what happened."""
+
+import pytest
+
+from textgan.lab.diagnosis import diagnose
+from textgan.lab.scenarios import SCENARIOS, form_values, get_scenario, run_scenario
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+SAYS = {"learn": "learning", "collapse": "collapsing", "critic-wins": "critic_winning", "gp-fix": "learning",
+        "rare-modes": "learning"}
+"""The finding the explanation panel leads with (after pre-training) at the end of each scenario."""
+
+
+@pytest.mark.parametrize("key", list(SCENARIOS))
+def test_scenario_shows_its_outcome(key):
+    s = get_scenario(key)
+    run, outcome = run_scenario(key, device="cpu", sample_every=0, eval_every=50)
+    assert run.step == s.steps
+    assert outcome.ok, f"{key}: expected {s.expect}; got {outcome.summary}"
+    kinds = [f.kind for f in diagnose(run.history, k=s.k, failed=run.failed)]
+    assert SAYS[key] in kinds, kinds
+    if key in ("learn", "gp-fix"):
+        assert "collapsing" not in kinds and "critic_winning" not in kinds
+
+
+def test_every_scenario_has_two_sentences_and_form_values():
+    assert list(SCENARIOS)[:2] == ["learn", "collapse"]
+    for key, s in SCENARIOS.items():
+        assert s.watch.count(". ") + 1 >= 2 and s.watch.endswith(".") and len(s.watch) < 600, key
+        values = form_values(key)
+        assert values["variant"] == s.variant and values["k"] == 8
+        for name, v in s.variant_config.items():
+            assert values["hparams"][name] == v
+    with pytest.raises(ValueError, match="unknown scenario"):
+        get_scenario("nope")
