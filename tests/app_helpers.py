@@ -52,6 +52,8 @@ def form(client, api_name: str, preset: str = "paper", **by_label):
 
 def n_points(plot) -> int:
     """Points in the first trace of a figure the client received (0 when empty)."""
+    if isinstance(plot, dict) and "visible" in plot and "value" in plot:  # a figure sent with a visibility change
+        plot = plot.get("value")
     if not plot:
         return 0
     fig = plot.get("plot") if isinstance(plot, dict) else plot

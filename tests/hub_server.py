@@ -10,6 +10,8 @@ The real `huggingface_hub` client is pointed at it with `HF_ENDPOINT`; nothing i
     GET  /api/models/{repo}/tree/{rev}[/{path}]           tree listing (?recursive=true)
     HEAD|GET /{repo}/resolve/{rev}/{path}                 file download with ETag, X-Repo-Commit, Content-Length
     GET  /api/whoami-v2                                   the token's user
+    GET  /api/datasets/{repo}[/revision/{rev}], /api/datasets/{repo}/tree/..., HEAD|GET /datasets/{repo}/resolve/...
+                                                          the same for dataset repos (read-only: `seed` them)
 
 Auth mirrors the Hub: an unknown bearer token is a 401 "Invalid credentials in Authorization header" everywhere; a
 missing or private repo the caller cannot see is 401 (anonymous) or 404 (authenticated) with X-Error-Code RepoNotFound;
@@ -68,8 +70,12 @@ class HubState:
         self.repos[repo_id] = repo
         return repo
 
-    def seed(self, repo_id: str, files: dict[str, bytes], *, private: bool = False, owner: str = "alice") -> str:
-        """Put a repo straight into the server (e.g. a hostile one the client would never push); returns the sha."""
+    def seed(self, repo_id: str, files: dict[str, bytes], *, private: bool = False, owner: str = "alice",
+             repo_type: str = "model") -> str:
+        """Put a repo straight into the server (e.g. a hostile one the client would never push); returns the sha.
+        Dataset repos live under the key `datasets/OWNER/NAME`, beside model repos of the same name."""
+        if repo_type == "dataset":
+            repo_id = f"datasets/{repo_id}"
         with self.lock:
             repo = self.repos.get(repo_id) or self.create(repo_id, owner, private)
             return repo.commit({**repo.commits[-1][1], **files}, "seed")
@@ -120,6 +126,11 @@ _ROUTES = [  # (method, regex, handler name); the first match wins
     ("GET", r"/api/whoami-v2", "whoami"),
     ("GET", rf"/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)", "resolve"),
     ("HEAD", rf"/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)", "resolve"),
+    # dataset repos: the same handlers on the key datasets/OWNER/NAME (see _dispatch)
+    ("GET", rf"/api/datasets/{_REPO}/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?", "dataset:tree"),
+    ("GET", rf"/api/datasets/{_REPO}(?:/revision/(?P<rev>[^/]+))?", "dataset:info"),
+    ("GET", rf"/datasets/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)", "dataset:resolve"),
+    ("HEAD", rf"/datasets/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<path>.+)", "dataset:resolve"),
 ]
 
 
@@ -153,8 +164,11 @@ class _Handler(BaseHTTPRequestHandler):
             for m, pattern, name in _ROUTES:
                 match = re.fullmatch(pattern, path)
                 if m == method and match:
+                    kwargs = match.groupdict()
+                    if name.startswith("dataset:"):
+                        name, kwargs["repo"] = name.removeprefix("dataset:"), f"datasets/{kwargs['repo']}"
                     with self.state.lock:
-                        status, payload, headers = getattr(self, name)(**match.groupdict())
+                        status, payload, headers = getattr(self, name)(**kwargs)
                     return self._send(status, payload, headers, method)
             raise _HTTPError(404, f"no route for {method} {path}")
         except _HTTPError as e:
@@ -252,6 +266,7 @@ class _Handler(BaseHTTPRequestHandler):
         r = self._repo(repo)
         sha, files = self._revision(r, rev or "main")
         siblings = [{"rfilename": p, "size": len(b), "blobId": git_blob_sha(b)} for p, b in sorted(files.items())]
+        repo = repo.removeprefix("datasets/")
         return 200, {"id": repo, "modelId": repo, "author": r.owner, "sha": sha, "private": r.private,
                      "tags": [], "siblings": siblings}, {}
 

@@ -13,11 +13,20 @@ from textgan import lab as L
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    lab = L.Lab(max_training=2, checkpoints=tmp_path_factory.mktemp("checkpoints"), torch_threads=1)
+    """The app as `python app.py` runs it: checkpoints in the relative `checkpoints/` (of a temporary working
+    directory), since an absolute folder hid issue 15's defect 1."""
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    lab = L.Lab(max_training=2, checkpoints="checkpoints", torch_threads=1)
     demo, client, url = launch(lab)
-    yield lab, client, url
-    lab.close_all()
-    demo.close()
+    try:
+        yield lab, client, url
+    finally:
+        lab.close_all()
+        demo.close()
+        os.chdir(cwd)
 
 
 def new_client(url):
@@ -85,7 +94,8 @@ def test_train_pause_resume_stop_save_compare(served):
     assert msg.startswith("compared 2 run(s)"), msg
     assert side["headers"] == ["app-a", "app-b"] and len(side["data"]) == 4
     assert [row[0] for row in table["data"]] == ["app-a", "app-b"]
-    assert any(str(v).startswith("★") for row in table["data"] for v in row)
+    assert not any(str(v).startswith("★") for row in table["data"] for h, v in zip(table["headers"], row)
+                   if "distinct" in h or "unique" in h)  # no direction, no best (defect 7)
     assert n_points(curves) > 0
     again = c.predict(paths, 4, 7, 1.0, "loss/gen", api_name="/compare")[0]
     assert again["data"] == side["data"]  # same seed and temperature, same samples
@@ -178,13 +188,19 @@ def test_one_click_trains_variants_and_fills_the_comparison(served):
     assert c.predict(*args, api_name="/train_variants").startswith("training mle, gan for 3 steps")
     end = time.time() + 120
     while time.time() < end:
-        status, runs, side, table, curves, msg = c.predict(["this session"], 4, 0, 1.0, "loss/gen",
+        status, runs, side, table, curves, msg = c.predict(4, 0, 1.0, "loss/gen",
                                                            api_name="/poll_sweep")
         if isinstance(status, str) and status.startswith("done"):
             break
         time.sleep(0.3)
     assert status.startswith("done"), status
     assert msg.startswith("compared 2"), msg
+    # Defect 1: the picker's new value is among its choices (relative paths, as listed), so the picker's next
+    # use is accepted instead of "Value ... is not in the list of choices".
+    choices = {c[-1] if isinstance(c, (list, tuple)) else c for c in runs["choices"]}  # (label, value) pairs
+    assert len(runs["value"]) == 2 and set(runs["value"]) <= choices, runs
+    assert all(not Path(p).is_absolute() for p in runs["value"]), runs
+    assert c.predict(runs["value"], 2, 0, 1.0, "loss/gen", api_name="/compare")[3].startswith("compared 2")
     assert [h.split("-")[2] for h in side["headers"]] == ["mle", "gan"], side["headers"]
     assert len(table["data"]) == 2 and n_points(curves) > 0
 
@@ -198,3 +214,47 @@ def test_every_registered_variant_fills_the_form(served):
         cls = VARIANTS[variant]
         # its one-line explanation, then its paper, and a batch size
         assert out[0].startswith(cls.summary) and f"*{cls.paper}*" in out[0] and out[1] >= 1, (variant, out[:6])
+
+
+def test_bad_numbers_name_their_field_and_leave_the_form_usable(served):
+    """Defect 4: seed < 0 or batch <= 0 gave a Gradio error naming no field, before the lab saw the value."""
+    _, c, _ = served
+    c.predict(api_name="/reset")
+    status = train(c, seed=-1)
+    assert "⚠️" in status and "seed" in status, status
+    status = train(c, **{"batch size": 0})
+    assert "⚠️" in status and "batch" in status, status
+    msg = c.predict(["this session"], -3, 0, 1.0, "loss/gen", api_name="/compare")[3]
+    assert "samples per run" in msg, msg
+    assert "training" in train(c) or "queued" in train(c)
+    c.predict(api_name="/reset")
+
+
+def test_save_asks_before_replacing_another_run(served):
+    """Defect 2: Save silently replaced an existing run."""
+    lab, _, url = served
+    a, b = new_client(url), new_client(url)
+    for client, variant in ((a, "gan"), (b, "mle")):
+        client.predict(*form(client, "/step", step="iteration", **{**TINY, "variant": variant}), api_name="/step")
+    assert "saved step" in a.predict("shared-name", api_name="/save")
+    assert "already exists: press Save again" in b.predict("shared-name", api_name="/save")
+    assert L.load_run(lab.checkpoints / "shared-name", device="cpu").config.variant == "gan"
+    assert "saved step" in b.predict("shared-name", api_name="/save")
+    assert L.load_run(lab.checkpoints / "shared-name", device="cpu").config.variant == "mle"
+
+
+def test_text_corpus_hides_the_modes_panel_and_column(served, tmp_path):
+    """Defect 10: an uploaded text corpus left an empty modes panel and an empty mode column on screen."""
+    _, c, _ = served
+    c.predict(api_name="/reset")
+    text = tmp_path / "few.txt"
+    text.write_text("".join(f"the cat number {i} sat on the mat\n" for i in range(40)))
+    status = train(c, corpus="upload", seed=1, **{"batch size": 8,
+                                                   "upload a .txt corpus (one sentence per line)": handle_file(str(text))})
+    assert "training" in status or "queued" in status, status
+    poll = Poller(c)
+    snap = poll.wait(lambda s: s.get("samples") and s["samples"]["data"] and s["samples"]["data"][0][0])
+    assert snap["samples"]["headers"] == ["sample"], snap["samples"]["headers"]
+    modes = snap["modes"]
+    assert isinstance(modes, dict) and modes.get("visible") is False, str(modes)[:300]
+    c.predict(api_name="/reset")

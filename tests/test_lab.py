@@ -245,10 +245,10 @@ def test_compare_helpers(lab, tmp_path):
     table = L.metrics_table(runs, n=64)
     assert runs["gan"].history == history_before  # comparing does not write into a run's history
     assert {"modes/coverage", "modes/precision", "step"} <= set(table.columns)
-    assert table.attrs["best"]["modes/coverage"] in runs
+    assert all(L.direction(col) is not None and name in runs for col, name in table.attrs["best"].items())
     shown = L.mark_best(table)
     assert shown["run"].tolist() == ["gan", "mle"]
-    assert any(str(v).startswith("★") for v in shown["modes/coverage"])
+    assert sum(str(v).startswith("★") for col in shown for v in shown[col]) == len(table.attrs["best"])
     with pytest.raises(L.LabError, match="cannot open"):
         L.load_run(tmp_path / "nothing-here")
 

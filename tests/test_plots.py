@@ -39,12 +39,35 @@ def test_grad_norms_are_on_a_log_axis_without_zeros(history):
     assert fig.data[2].y[2] is None  # a zero cannot sit on a log axis: a gap, not an error
 
 
-def test_metrics_figure_drops_missing_rows_and_puts_nll_on_the_right(history):
+def test_metrics_figure_shows_one_group_on_one_axis(history):
+    """Issue 15, defect 9: six traces on two axes crowded the figure and its legend hit the axis title. Now one
+    group at a time (auto: the mode metrics on `modes`), one axis, the legend above the plot like the others."""
     fig = plots.metrics_figure(history)
     by_name = {t.name: t for t in fig.data}
-    assert list(by_name["mode coverage"].x) == [10, 20, 30, 40]
-    assert by_name["NLL-gen"].yaxis == "y2" and by_name["mode coverage"].yaxis == "y"
-    assert "BLEU-4" not in by_name  # only the metrics that apply
+    assert list(by_name) == ["coverage", "precision", "entropy"]
+    assert list(by_name["coverage"].x) == [10, 20, 30, 40]
+    assert all(t.yaxis in (None, "y") for t in fig.data) and "yaxis2" not in fig.to_plotly_json()["layout"]
+    assert fig.layout.legend.y >= 1.0 and fig.layout.legend.yanchor == "bottom"
+    nll = plots.metrics_figure(history, group="likelihood")
+    assert names(nll) == ["NLL-gen"] and "nats" in nll.layout.yaxis.title.text
+    text = history.rename(columns={"eval/modes/coverage": "eval/bleu4", "eval/modes/precision": "eval/self_bleu4"})
+    text = text.drop(columns=["eval/modes/entropy"])
+    assert names(plots.metrics_figure(text)) == ["BLEU-4", "Self-BLEU-4"]  # auto: the n-gram group on text
+    with pytest.raises(ValueError, match="metrics group"):
+        plots.metrics_figure(history, group="nope")
+
+
+def test_quality_diversity_on_modes_spreads_over_a_fixed_unit_square():
+    """Issue 15, defect 6: on `modes`, coverage is 1.0 at every temperature once all modes are hit: a vertical
+    line on an axis padded to 1.8. The plot uses the normalised mode entropy instead, on [0, 1] axes."""
+    df = pd.DataFrame({"temperature": [0.5, 1.0, 2.0], "precision": [0.99, 0.9, 0.3], "coverage": [1.0, 1.0, 1.0],
+                       "entropy": [0.7, 0.9, 0.97]})
+    df.attrs.update(corpus="modes", quality="precision", diversity="coverage",
+                    higher_is_better={"precision": True, "coverage": True})
+    fig = plots.quality_diversity_figure({"wgan-gp": df})
+    assert list(fig.data[0].x) == [0.7, 0.9, 0.97]
+    assert "entropy" in fig.layout.xaxis.title.text and "higher is better" in fig.layout.xaxis.title.text
+    assert tuple(fig.layout.xaxis.range) == (-0.02, 1.02) and tuple(fig.layout.yaxis.range) == (-0.02, 1.02)
 
 
 def test_mode_histogram_shows_collapse_against_true_weights():

@@ -58,7 +58,7 @@ def build_card(run_dir: str | Path, *, repo_id: str | None = None):
         tags=list(dict.fromkeys(tags)),
         metrics=sorted({k.split("/")[-1] for k in metrics}) or None,
         # A corpus loaded from a Hub dataset can be linked; synthetic ones are described by `textgan.corpus`.
-        datasets=[corpus_spec[k] for k in ("dataset", "repo_id") if isinstance(corpus_spec.get(k), str)] or None,
+        datasets=[corpus_spec[k] for k in ("dataset", "repo_id", "repo") if isinstance(corpus_spec.get(k), str)] or None,
         model_name=repo_id.split("/")[-1] if repo_id else None,
         textgan={"variant": variant, "corpus": corpus_spec, "step": config.get("step"),
                  "version": config.get("textgan_version"), "format": config.get("format")},
@@ -78,6 +78,7 @@ def build_card(run_dir: str | Path, *, repo_id: str | None = None):
         f"| critic | `{critic_kind or 'none'}` |",
         f"| corpus | `{corpus}` — `{json.dumps(corpus_spec, sort_keys=True)}` |",
         f"| vocabulary / sequence length | {info.get('vocab_size', '?')} tokens / {info.get('seq_len', '?')} |",
+        *_conventions(info),
         f"| training steps | {config.get('step', '?')} (batch size {rc.get('batch_size', '?')}, seed {rc.get('seed', '?')}) |",
         f"| textgan version | {config.get('textgan_version', '?')} |",
         "",
@@ -125,6 +126,18 @@ def build_card(run_dir: str | Path, *, repo_id: str | None = None):
     lines += ["", "Files: `config.json` (run config), `*.safetensors` (weights and optimizer state), `vocab.json`, "
               "`history.csv`, `samples.txt`, `metrics.json`."]
     return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n")
+
+
+def _conventions(info: dict[str, Any]) -> list[str]:
+    """The text conventions a benchmark number depends on (vocabulary split, tokenisation, `<unk>`): named, so a
+    reader knows which published tables the run compares with."""
+    if "vocab_from" not in info:
+        return []
+    source = {"train+test": "train + test (Texygen/RelGAN convention: no test token is `<unk>`)",
+              "train": "train only (unseen test words become `<unk>`; see eval/unk_share)"}.get(info["vocab_from"],
+                                                                                             str(info["vocab_from"]))
+    return [f"| vocabulary built from | {source} |",
+            f"| tokenisation | `{info.get('tokenize', info.get('level', '?'))}` |"]
 
 
 def _read_metrics(path: Path) -> dict[str, Any]:

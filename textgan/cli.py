@@ -31,11 +31,25 @@ def _parse_settings(pairs: Sequence[str]) -> dict[str, Any]:
 
 
 def corpus_spec(args: argparse.Namespace) -> dict[str, Any]:
-    """--corpus modes | oracle | PATH plus its options -> a corpus spec dict."""
+    """--corpus modes | oracle | coco | hub:OWNER/NAME[:FILE] | PATH plus its options -> a corpus spec dict."""
     if args.corpus == "modes":
         spec: dict[str, Any] = {"kind": "modes", "k": args.k, "weights": args.weights}
     elif args.corpus == "oracle":
         spec = {"kind": "oracle"}
+    elif args.corpus == "coco" or args.corpus.startswith("hub:"):
+        from .corpora.hub import parse_hub_corpus
+
+        spec = {"kind": "coco"} if args.corpus == "coco" else parse_hub_corpus(args.corpus)
+        if args.level != "word":
+            spec["level"] = args.level
+        if args.test_file and spec["kind"] == "hub":
+            spec["test_file"] = args.test_file  # a file of the same dataset repo
+        elif args.test_file:
+            raise ValueError("--test-file does not apply to --corpus coco (it ships its test split)")
+        if args.max_len:
+            spec["max_len"] = args.max_len
+        if args.vocab_cap:
+            spec["vocab_cap"] = args.vocab_cap
     else:
         spec = {"kind": "text", "path": args.corpus, "level": args.level}
         if args.test_file:
@@ -56,7 +70,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .presets import preset_config
     from .run import Run
 
-    out = Path(args.out or f"checkpoints/{args.variant}-{Path(args.corpus).stem}")
+    out = Path(args.out or f"checkpoints/{args.variant}-{Path(args.corpus.replace(':', '-')).stem}")
     if args.resume:
         run = Run.load(out, device=args.device)
         print(f"resuming {out} at step {run.step}", file=sys.stderr)
@@ -159,14 +173,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a variant on a corpus and save the run directory")
-    t.add_argument("--corpus", default="modes", help="modes | oracle | PATH to a text file (one sentence per line)")
+    t.add_argument("--corpus", default="modes",
+                   help="modes | oracle | coco (COCO captions, shipped) | hub:OWNER/NAME[:FILE] (a text file of a Hub "
+                        "dataset repo; FILE defaults to train.txt) | PATH to a text file (one sentence per line)")
     t.add_argument("--k", type=int, default=8, help="modes: number of modes (2-64)")
     t.add_argument("--weights", default="uniform", help="modes: uniform | skewed")
-    t.add_argument("--test-file", help="text: a separate test file (default: 10%% split)")
+    t.add_argument("--test-file", help="text: a separate test file (default: 10%% split); hub: a file of the same repo")
     t.add_argument("--level", default="word", choices=["word", "char", "bpe"], help="text: tokenization")
     t.add_argument("--max-len", type=int, help="text: truncate longer lines (reported)")
     t.add_argument("--vocab-cap", type=int, help="text: keep the most frequent tokens, others become <unk>")
-    t.add_argument("--corpus-set", action="append", default=[], metavar="KEY=VALUE", help="other corpus settings")
+    t.add_argument("--corpus-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="other corpus settings, e.g. vocab_from=train (coco's default: train+test, the published "
+                        "convention) or tokenize=whitespace (coco's default; files: regex)")
     t.add_argument("--variant", default="wgan-gp", help="see list-variants")
     t.add_argument("--preset", default="auto", choices=["auto", "paper", "demo"],
                    help="paper: published hyperparameters; demo: tuned to learn `modes` in a minute on a CPU; "

@@ -10,17 +10,24 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 LOSSES = (("loss/critic", "critic loss"), ("loss/gen", "generator loss"), ("wasserstein", "Wasserstein estimate"),
-          ("loss/mle", "MLE loss (pre-training)"))
+          ("loss/mle", "MLE loss (pre-training, padding counted)"))
 GRAD_NORMS = (("grad_norm/gen", "generator"), ("grad_norm/critic", "critic"),
               ("grad_norm/critic_input", "critic input at interpolates"))
-METRICS = (("eval/modes/coverage", "modes covered (fair share)"), ("eval/modes/precision", "precision (valid samples)"),
-           ("eval/modes/divergence", "JS divergence from true mode weights"), ("eval/modes/entropy", "mode entropy"), ("eval/bleu4", "BLEU-4"), ("eval/self_bleu4", "Self-BLEU-4"),
-           ("eval/nll_oracle", "NLL-oracle"), ("eval/nll_gen", "NLL-gen"), ("eval/distinct2", "distinct-2"),
-           ("eval/unique", "unique ratio"))
+METRIC_GROUPS = {
+    "modes": (("eval/modes/coverage", "covered (fair share)"), ("eval/modes/precision", "precision"),
+              ("eval/modes/divergence", "JS divergence from true weights"), ("eval/modes/entropy", "entropy")),
+    "n-grams": (("eval/bleu4", "BLEU-4"), ("eval/self_bleu4", "Self-BLEU-4"), ("eval/distinct2", "distinct-2"),
+                ("eval/unique", "unique")),
+    "likelihood": (("eval/nll_oracle", "NLL-oracle"), ("eval/nll_gen", "NLL-gen")),
+}
+"""What the metrics figure shows, one group at a time (one axis, at most four traces): the mode metrics on
+`modes`, the n-gram metrics on text, the likelihoods (nats) on the oracle."""
+HEIGHT = 250
+"""Figure height in pixels: two rows of the app's live figures fit a 720-pixel-high screen with the controls."""
 UNIT_METRICS = {"eval/modes/coverage", "eval/modes/precision", "eval/modes/entropy", "eval/modes/divergence",
                 "eval/modes/hit", "eval/bleu4",
                 "eval/self_bleu4", "eval/distinct2", "eval/unique"}
-"""Metrics in [0, 1], drawn on the left axis; the NLLs (nats) go on a second axis."""
+"""Metrics in [0, 1]: the compare figure fixes its axis for them."""
 
 
 def _figure(title: str, uirevision: str, ytitle: str = "", log_y: bool = False):
@@ -28,7 +35,7 @@ def _figure(title: str, uirevision: str, ytitle: str = "", log_y: bool = False):
 
     fig = go.Figure()
     fig.update_layout(title=dict(text=title, x=0.02, font=dict(size=14)), uirevision=uirevision,
-                      template="plotly_white", height=300, margin=dict(l=50, r=20, t=40, b=40),
+                      template="plotly_white", height=HEIGHT, margin=dict(l=50, r=20, t=40, b=40),
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
                       xaxis_title="step", yaxis_title=ytitle)
     if log_y:
@@ -79,27 +86,33 @@ def grad_norm_figure(history, uirevision: str = "grad_norms"):
     return fig if fig.data else _empty_note(fig, "gradient norms appear here")
 
 
-def metrics_figure(history, uirevision: str = "metrics"):
-    """The evaluation metrics over steps: mode coverage / precision / entropy on `modes`, BLEU and Self-BLEU on
-    text, NLL-oracle and NLL-gen (right axis, nats) where they apply."""
+def metric_group(history) -> str:
+    """The metrics group that fits a history: mode metrics when it has them, else the n-gram metrics on text,
+    else the likelihoods."""
+    for group in ("modes", "n-grams", "likelihood"):
+        if any(_series(history, col) is not None for col, _ in METRIC_GROUPS[group][:2]):
+            return group
+    return "modes"
+
+
+def metrics_figure(history, uirevision: str = "metrics", group: str = "auto"):
+    """One group of evaluation metrics over steps (`METRIC_GROUPS`; "auto" picks by `metric_group`): scores in
+    [0, 1] on a fixed axis, likelihoods in nats."""
     import plotly.graph_objects as go
 
-    fig = _figure("Metrics", uirevision, "score (0–1)")
-    right = False
-    for col, label in METRICS:
+    if group == "auto":
+        group = metric_group(history)
+    if group not in METRIC_GROUPS:
+        raise ValueError(f"unknown metrics group {group!r}; choose auto or one of {sorted(METRIC_GROUPS)}")
+    unit = group != "likelihood"
+    fig = _figure(f"Metrics: {group}", uirevision, "score (0–1)" if unit else "nats")
+    for col, label in METRIC_GROUPS[group]:
         s = _series(history, col)
-        if s is None:
-            continue
-        on_right = col not in UNIT_METRICS
-        right = right or on_right
-        fig.add_trace(go.Scatter(x=s[0], y=s[1], mode="lines+markers", name=label, yaxis="y2" if on_right else "y",
-                                 line=dict(dash="dot") if on_right else None))
-    if right:
-        fig.update_layout(yaxis2=dict(title="nats", overlaying="y", side="right", showgrid=False))
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0.0), height=340,
-                      margin=dict(b=90))
-    fig.update_layout(yaxis=dict(range=[-0.02, 1.02]))
-    return fig if fig.data else _empty_note(fig, "metrics appear after the first evaluation")
+        if s is not None:
+            fig.add_trace(go.Scatter(x=s[0], y=s[1], mode="lines+markers", name=label))
+    if unit:
+        fig.update_layout(yaxis=dict(range=[-0.02, 1.02]))
+    return fig if fig.data else _empty_note(fig, f"{group} metrics appear after the first evaluation")
 
 
 def mode_histogram(counts: Sequence[int] | None, weights: Sequence[float] | None, invalid: int = 0,
@@ -140,6 +153,11 @@ def compare_figure(histories: Mapping[str, Any], column: str = "loss/gen", uirev
     return fig if fig.data else _empty_note(fig, f"no run has {column!r}")
 
 
+QD_UNIT = {"precision", "coverage", "entropy", "bleu2", "bleu3", "bleu4", "bleu5", "self_bleu2", "self_bleu3",
+           "self_bleu4", "self_bleu5"}
+"""Temperature-sweep columns in [0, 1]."""
+
+
 def quality_diversity_figure(sweeps: Mapping[str, Any], uirevision: str = "quality_diversity"):
     """Quality against diversity across sampling temperatures, one curve per run, from `textgan.metrics.sweep`
     DataFrames (their `attrs` name the two axes and which direction is better)."""
@@ -150,7 +168,11 @@ def quality_diversity_figure(sweeps: Mapping[str, Any], uirevision: str = "quali
     better: dict[str, bool] = {}
     for name, df in sweeps.items():
         q, d = df.attrs.get("quality", "precision"), df.attrs.get("diversity", "coverage")
-        better = df.attrs.get("higher_is_better", {})
+        better = dict(df.attrs.get("higher_is_better", {}))
+        # On `modes` the sweep's diversity (coverage: modes hit at least once) sits at 1.0 at every temperature
+        # once a run covers all modes: a vertical line. The spread over the modes (normalised entropy) moves.
+        if df.attrs.get("corpus") == "modes" and "entropy" in df:
+            d, better["entropy"] = "entropy", True
         fig.add_trace(go.Scatter(x=df[d].tolist(), y=df[q].tolist(), mode="lines+markers", name=name,
                                  text=[f"T={t:g}" for t in df["temperature"]],
                                  hovertemplate="%{text}<br>" + f"{d}=%{{x:.3f}}<br>{q}=%{{y:.3f}}<extra>{name}</extra>"))
@@ -161,6 +183,9 @@ def quality_diversity_figure(sweeps: Mapping[str, Any], uirevision: str = "quali
         return "(higher is better)" if better.get(col, True) else "(lower is better)"
 
     fig.update_layout(xaxis_title=f"{d} {arrow(d)}", yaxis_title=f"{q} {arrow(q)}")
+    for axis, col in (("xaxis", d), ("yaxis", q)):
+        if col in QD_UNIT:  # a fixed [0, 1] axis: the curves are comparable across runs and never padded to 1.8
+            fig.update_layout({axis: dict(range=[-0.02, 1.02])})
     return fig
 
 
@@ -193,8 +218,7 @@ def mode_share_figure(history, k: int | None = None, uirevision: str = "mode_sha
     fig.update_layout(yaxis=dict(range=[0, 1]),
                       yaxis2=dict(title=f"effective modes (of {k})", overlaying="y", side="right", showgrid=False,
                                   range=[0, k + 0.2]),
-                      legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0.0), height=340,
-                      margin=dict(b=90, r=60))
+                      legend=dict(orientation="v", x=1.08, y=1.0), margin=dict(r=130))
     return fig
 
 

@@ -33,7 +33,7 @@ class RunConfig:
     """Everything needed to rebuild a run. Net specs default to the variant's paper choice when None."""
 
     corpus: dict[str, Any] = field(default_factory=lambda: {"kind": "modes", "k": 8})
-    """Corpus spec: {"kind": "modes"|"oracle"|"text", **settings}."""
+    """Corpus spec: {"kind": "modes"|"oracle"|"text"|"coco"|"hub", **settings}."""
     variant: str = "wgan-gp"
     """Registry name of the training algorithm (`python -m textgan list-variants`)."""
     variant_config: dict[str, Any] = field(default_factory=dict)
@@ -235,10 +235,12 @@ class Run:
     def evaluate(self, n: int | None = None, seed: int | None = None, temperature: float = 1.0,
                  record: bool = True) -> dict[str, float]:
         """Metrics on fresh samples: the corpus's own (mode precision/coverage/entropy, NLL-oracle), distinct-2,
-        unique ratio, BLEU-2..4 against the test split and Self-BLEU-4 on text corpora, and NLL-gen (the
-        generator on up to 1000 test rows, PAD positions excluded) for autoregressive generators.
+        unique ratio, BLEU-2..4 against the whole test split and Self-BLEU-4 (when there are 2+ samples) on text
+        corpora, and NLL-gen (the generator on up to 1000 test rows, PAD positions excluded) for autoregressive
+        generators, with `eval/unk_share`: the share of those scored tokens that are `<unk>` (whose NLL flatters
+        the generator), so the two are always read together.
         `record=False` leaves the run's history and latest metrics untouched (comparisons, sweeps)."""
-        from .corpora import PAD
+        from .corpora import PAD, UNK
         from .metrics import distinct_n, nll_gen, self_bleu, unique_ratio
 
         samples = self.sample_tokens(n or self.config.eval_samples, seed, temperature)
@@ -249,11 +251,15 @@ class Run:
         if self.corpus.name == "text" and self.corpus.test.shape[0]:
             for order, value in self._reference_index().bleu(seqs, (2, 3, 4)).items():
                 values[f"eval/bleu{order}"] = value
-            values["eval/self_bleu4"] = self_bleu(seqs[:1000], 4)
+            if len(seqs) >= 2:  # each sentence is scored against the others
+                values["eval/self_bleu4"] = self_bleu(seqs[:1000], 4)
         test = self.corpus.test
         if getattr(self.gen, "autoregressive", False) and test.shape[0]:
             pad = PAD if self.corpus.has_specials else None
-            values["eval/nll_gen"] = nll_gen(self.gen, test[:1000].to(self.device), pad_id=pad)
+            scored = test[:1000]
+            values["eval/nll_gen"] = nll_gen(self.gen, scored.to(self.device), pad_id=pad)
+            if self.corpus.has_specials:
+                values["eval/unk_share"] = float((scored[scored != PAD] == UNK).float().mean())
         if not record:
             return values
         self.last_metrics = values
@@ -373,7 +379,14 @@ def _oom_message(step: int, batch_size: int, error: BaseException) -> str:
 
 
 def _rebuild_corpus(root: Path, spec: dict[str, Any], info: dict[str, Any]) -> Corpus:
-    if spec.get("kind") != "text" or Path(str(spec.get("path", ""))).is_file():
+    if spec.get("kind") == "hub":  # offline without the file in the cache: sample and decode from vocab.json
+        from .corpora import CorpusError
+
+        try:
+            return build_corpus(spec)
+        except CorpusError:
+            pass
+    elif spec.get("kind") != "text" or Path(str(spec.get("path", ""))).is_file():
         return build_corpus(spec)
     vocab = read_json(root / "vocab.json")
     tokenizer = None

@@ -21,7 +21,7 @@ from textgan import lab as L
 from textgan import plots
 
 from .common import THIS, AppContext
-from .train_tab import TrainTab
+from .train_tab import RESIZE_JS, TrainTab
 
 CURVES = ["loss/gen", "loss/critic", "wasserstein", "grad_norm/gen", "eval/modes/effective", "eval/modes/coverage", "eval/modes/precision",
           "eval/modes/divergence", "eval/modes/entropy", "eval/nll_gen"]
@@ -40,20 +40,20 @@ class CompareTab:
 def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
     """Lay out the Compare tab inside the current Blocks and wire its events."""
     variants = L.forms.variant_names()
-    with gr.Tab("Compare"):
+    with gr.Tab("Compare") as tab_el:
         with gr.Row():
             runs = gr.CheckboxGroup([THIS], label="runs (this session, saved in checkpoints/, pulled)", scale=3,
                                    info="Pick runs to compare; the bundled demo runs need no training.")
             refresh = gr.Button("↻ refresh list", scale=0)
         with gr.Row():
-            n_cmp = gr.Number(8, label="samples per run", precision=0, minimum=1, maximum=100,
+            n_cmp = gr.Number(8, label="samples per run (1–100)", precision=0,  # bounds checked below, by name
                               info="Sentences shown per run, side by side.")
-            seed_cmp = gr.Number(0, label="sampling seed", precision=0, minimum=0,
+            seed_cmp = gr.Number(0, label="sampling seed", precision=0,
                                  info="Same seed = the same random draws for every run.")
             temp_cmp = gr.Slider(0.0, 3.0, value=1.0, step=0.05, label="temperature (0 = greedy)",
                                  info="Below 1 sharpens the generator (quality up, variety down); above 1 flattens it.")
             column = gr.Dropdown(CURVES, value="eval/modes/effective", label="curve",
-                             info="Which logged number to overlay across the runs.")
+                                 info="Which logged number to overlay across the runs.")
         with gr.Row():
             compare_btn = gr.Button("Compare", variant="primary")
             qd_btn = gr.Button("Quality–diversity sweep")
@@ -62,8 +62,7 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
         with gr.Row():
             to_train = gr.CheckboxGroup(variants, value=[v for v in ("gan", "wgan", "wgan-gp") if v in variants],
                                         label="train these variants on the Train tab's corpus and seed")
-            cmp_steps = gr.Number(300, label="steps each", precision=0, minimum=1,
-                                  info="Training iterations per variant.")
+            cmp_steps = gr.Number(300, label="steps each", precision=0, info="Training iterations per variant.")
             train_cmp_btn = gr.Button("Train and compare")
         sweep_msg = gr.Markdown()
         side = gr.Dataframe(label="samples, same seed and temperature", wrap=True, interactive=False)
@@ -94,8 +93,12 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
 
     def compare(selection, n, seed, temperature, column, request: gr.Request):
         try:
+            n, seed = L.as_int(n, "samples per run"), L.as_int(seed, "sampling seed")
+            if not 1 <= n <= 100:
+                raise L.LabError(f"samples per run={n} must be in 1..100")
+            if seed < 0:
+                raise L.LabError(f"sampling seed={seed} must be 0 or more")
             chosen = runs_for(selection, request)
-            n, seed = L.as_int(n, "samples"), L.as_int(seed, "seed")
 
             def work():
                 table = L.metrics_table(chosen, n=256, seed=seed, temperature=float(temperature))
@@ -136,7 +139,7 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
         ctx.sweeps[request.session_hash] = sw.start()
         return f"training {', '.join(variants)} for {steps} steps each ({preset} settings)"
 
-    def poll_sweep(selection, n, seed, temperature, column, request: gr.Request):
+    def poll_sweep(n, seed, temperature, column, request: gr.Request):
         sw = ctx.sweeps.get(request.session_hash)
         if sw is None:
             return (gr.skip(),) * 6
@@ -172,9 +175,11 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
     train_cmp_btn.click(train_variants, [to_train, cmp_steps, *train.form], sweep_msg, api_name="train_variants",
                         concurrency_limit=None)
     cmp_timer = gr.Timer(1.0)
-    cmp_timer.tick(poll_sweep, [runs, n_cmp, seed_cmp, temp_cmp, column],
+    # The picker is not an input of this timer: a value it does not list would be refused every second.
+    cmp_timer.tick(poll_sweep, [n_cmp, seed_cmp, temp_cmp, column],
                    [sweep_msg, runs, side, table, curves, cmp_msg], api_name="poll_sweep",
                    show_progress="hidden", concurrency_limit=None)
     demo.load(lambda: gr.update(choices=ctx.checkpoint_choices()), None, runs, api_name=False)
     demo.unload(unload)
+    tab_el.select(None, None, None, js=RESIZE_JS)
     return CompareTab(runs=runs, refresh=refresh, message=cmp_msg)

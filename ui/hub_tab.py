@@ -45,7 +45,8 @@ def build(ctx: AppContext, demo: gr.Blocks, compare: CompareTab) -> HubTab:
             if not source:
                 raise L.LabError("choose what to push: this session's run or a saved one")
             if source == THIS:
-                path = ctx.session(request).save(ctx.lab.checkpoints / f"session-{request.session_hash[:8]}")
+                s = ctx.session(request)
+                path = s.save(ctx.lab.share_dir(s))
             else:
                 path = Path(source)
             url = L.push_run(path, repo_id, token=token, private=private)

@@ -53,6 +53,15 @@ class TrainTab:
         return values[4] or "paper"
 
 
+def samples_frame(samples: list[tuple[str, str]], with_modes: bool):
+    """The latest samples for the table: (sentence, mode) on corpora with modes, the sentence alone otherwise."""
+    import pandas as pd
+
+    if with_modes:
+        return pd.DataFrame(samples or [("", "")], columns=["sample", "mode"])
+    return pd.DataFrame([t for t, _ in samples] or [""], columns=["sample"])
+
+
 def hp_input(name: str, value, visible: bool):
     """The form control of one hyperparameter, by its type."""
     choices = L.forms.choices_for(name)
@@ -66,37 +75,52 @@ def hp_input(name: str, value, visible: bool):
     return gr.Textbox(str(value), label=name, visible=visible, info=H.hp_help(name) or None)
 
 
+LINK_JS = ("(q) => { if (typeof q !== 'string' || !q.startsWith('?')) return q;"
+           " const url = location.origin + location.pathname + q;"
+           " if (navigator.clipboard) navigator.clipboard.writeText(url).catch(() => {}); return url; }")
+"""Turns the server's query string into this page's full link and copies it (where the browser allows)."""
+RESIZE_JS = "() => { setTimeout(() => window.dispatchEvent(new Event('resize')), 60); }"
+"""Run when a tab is shown: Plotly figures drawn while their tab was hidden measured a zero-width box and kept
+their default 700 px; a resize event makes each responsive figure fit its box again."""
+
+
 def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
-    """Lay out the Train tab inside the current Blocks and wire its events."""
+    """Lay out the Train tab inside the current Blocks and wire its events. At 1280x720 the variant picker, the
+    controls and the four figures are above the fold; Step, speed, Save and the samples follow them."""
     default = L.forms.default_config()
     preset0 = L.presets()[0]
     info0 = L.variant_info(default.variant, preset0)
     hp = L.forms.hp_fields(default.variant, preset0)
-    with gr.Tab("Train"):
+    with gr.Tab("Train") as tab_el:
         lesson_parts = lesson.build_top()
-        with gr.Row():
-            with gr.Column(scale=1, min_width=300):
-                kind = gr.Radio(CORPORA, value="modes", label="corpus", info=H.CONTROLS["corpus"])
-                k = gr.Slider(2, 64, value=default.corpus.get("k", 8), step=1, label="K (modes)", info=H.CONTROLS["k"])
-                weights = gr.Radio(list(L.forms.MODE_WEIGHTS), value="uniform", label="mode weights",
-                                   info=H.CONTROLS["weights"])
-                upload = gr.File(label="upload a .txt corpus (one sentence per line)", type="filepath",
-                                 file_types=[".txt"])
-                path = gr.Textbox(label="or a local path on the server", placeholder="data/coco_train.txt",
-                                  info=H.CONTROLS["path"])
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=280):
                 with gr.Row():
-                    preset = gr.Radio(list(L.presets()), value=preset0, label="preset", info=H.CONTROLS["preset"])
                     variant = gr.Dropdown(L.forms.variant_names(), value=default.variant, label="variant",
-                                          info=H.CONTROLS["variant"])
-                paper = gr.Markdown(L.forms.variant_blurb(default.variant))
+                                          elem_id="variant", min_width=120, info=H.CONTROLS["variant"])
+                    preset = gr.Radio(list(L.presets()), value=preset0, label="preset", elem_id="preset",
+                                      min_width=120, info=H.CONTROLS["preset"])
+                paper = gr.Markdown(L.forms.variant_blurb(default.variant, preset0), elem_id="variant-blurb")
+                kind = gr.Radio(CORPORA, value="modes", label="corpus", elem_id="corpus", info=H.CONTROLS["corpus"])
+                k = gr.Slider(2, 64, value=default.corpus.get("k", 8), step=1, label="K (modes)", elem_id="k",
+                              info=H.CONTROLS["k"])
+                weights = gr.Radio(list(L.forms.MODE_WEIGHTS), value="uniform", label="mode weights",
+                                   elem_id="weights", info=H.CONTROLS["weights"])
+                upload = gr.File(label="upload a .txt corpus (one sentence per line)", type="filepath",
+                                 file_types=[".txt"], visible=False, elem_id="upload")  # its label says what
+                path = gr.Textbox(label="or a local path on the server", placeholder="data/coco_train.txt",
+                                  visible=False, elem_id="path", info=H.CONTROLS["path"])
                 with gr.Row():
-                    seed = gr.Number(default.seed, label="seed", precision=0, minimum=0, info=H.CONTROLS["seed"])
-                    device = gr.Dropdown(["auto", "cpu"], value=default.device, label="device",
+                    # No minimum here: Gradio would refuse a bad value before the lab could name the field, and
+                    # refuse every later click while it stays in the form.
+                    seed = gr.Number(default.seed, label="seed", precision=0, elem_id="seed", min_width=80,
+                                     info=H.CONTROLS["seed"])
+                    device = gr.Dropdown(["auto", "cpu"], value=default.device, label="device", min_width=80,
                                          info=H.CONTROLS["device"])
                 device_md = gr.Markdown("device: …")
                 gdef, cdef = info0["generator"], info0["critic"]
                 with gr.Accordion("hyperparameters (the preset's values; Apply changes them while paused)", open=False):
-                    batch = gr.Number(info0["batch_size"], label="batch size", precision=0, minimum=1,
+                    batch = gr.Number(info0["batch_size"], label="batch size", precision=0, elem_id="batch",
                                       info=H.CONTROLS["batch"])
                     hp_inputs = [hp_input(n, v, n in info0["defaults"]) for n, v in hp.items()]
                     with gr.Row():
@@ -110,14 +134,27 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                         csize = gr.Number(L.net_size("critic", cdef) if cdef else None, label="critic size",
                                           precision=0, info=H.CONTROLS["critic size"])
                     apply_btn = gr.Button("Apply (while paused)")
+                with gr.Row():
+                    link_btn = gr.Button("🔗 copy link to these settings", size="sm", elem_id="copy-link")
+                link = gr.Textbox(label="link to these settings", visible=False, elem_id="share-link",
+                                  buttons=["copy"], interactive=False)
             with gr.Column(scale=3):
                 status = gr.Markdown("idle · press **Train**", elem_id="status")
                 with gr.Row():
-                    train_btn = gr.Button("Train", variant="primary", elem_id="train")
-                    pause_btn = gr.Button("Pause", elem_id="pause")
-                    resume_btn = gr.Button("Resume", elem_id="resume")
-                    stop_btn = gr.Button("Stop", elem_id="stop")
-                    reset_btn = gr.Button("Reset", elem_id="reset")
+                    train_btn = gr.Button("Train", variant="primary", elem_id="train", min_width=80)
+                    pause_btn = gr.Button("Pause", elem_id="pause", min_width=80)
+                    resume_btn = gr.Button("Resume", elem_id="resume", min_width=80)
+                    stop_btn = gr.Button("Stop", elem_id="stop", min_width=80)
+                    reset_btn = gr.Button("Reset", elem_id="reset", min_width=80)
+                    metric_group = gr.Dropdown(["auto", *plots.METRIC_GROUPS], value="auto", show_label=False,
+                                               elem_id="metric-group", min_width=110, scale=0,
+                                               info=None, container=False)
+                with gr.Row():
+                    loss_plot = gr.Plot(show_label=False, elem_id="loss-plot", min_width=240)
+                    grad_plot = gr.Plot(show_label=False, elem_id="grad-plot", min_width=240)
+                with gr.Row():
+                    metrics_plot = gr.Plot(show_label=False, elem_id="metrics-plot", min_width=240)
+                    modes_plot = gr.Plot(show_label=False, elem_id="modes-plot", min_width=240)
                 with gr.Row():
                     step_kind = gr.Dropdown(STEP_KINDS, value="iteration", label="step", scale=1,
                                             info=H.CONTROLS["step"])
@@ -126,15 +163,9 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                                       info=H.CONTROLS["speed"])
                     save_name = gr.Textbox(label="save as checkpoints/…", value="my-run", scale=2,
                                            info=H.CONTROLS["save"])
-                    save_btn = gr.Button("Save", scale=1)
-                with gr.Row():
-                    loss_plot = gr.Plot(label="losses", elem_id="loss-plot")
-                    grad_plot = gr.Plot(label="gradient norms")
-                with gr.Row():
-                    metrics_plot = gr.Plot(label="metrics")
-                    modes_plot = gr.Plot(label="modes")
+                    save_btn = gr.Button("Save", scale=1, elem_id="save")
                 samples = gr.Dataframe(headers=["sample", "mode"], label="latest samples", wrap=True,
-                                       interactive=False)
+                                       interactive=False, elem_id="samples")
                 lesson.build_panels(lesson_parts)
     form = [kind, k, upload, path, preset, variant, batch, seed, device, gkind, gsize, ckind, csize, weights,
             *hp_inputs]
@@ -150,6 +181,7 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
 def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
     """The Train tab's events."""
     c = tab.parts
+    default, preset0 = L.forms.default_config(), L.presets()[0]
     errors = ctx.errors
     hp_names = tab.hp_names
 
@@ -203,25 +235,23 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
     @errors()
     def save(name, request: gr.Request):
         s = ctx.session(request)
-        name = L.slug(name or "")
-        if not name or name == "run":
-            raise L.LabError("type a name for the saved run")
-        s.save(ctx.lab.checkpoints / name)
+        s.save_as(ctx.lab.save_dir(name, s))  # a directory that exists is replaced only when asked twice
         return s.status_line()
 
-    def poll(last, request: gr.Request):
+    def poll(last, group, request: gr.Request):
         s = ctx.session(request)
         if s.version == last:
             return (gr.skip(),) * 7
         snap = s.snapshot()
         h, rev = snap["history"], f"r{snap['run_id']}"
         hist = snap["hist"] or {}
-        samples = [list(x) for x in snap["samples"]] or [["", ""]]
+        modes = snap["has_modes"]  # None before a run: the corpus picker decides what is shown
+        modes_fig = plots.mode_histogram(hist.get("counts"), hist.get("weights"), hist.get("invalid", 0),
+                                         hist.get("step"), "modes" + rev)
         return (snap["version"], snap["status"], plots.loss_figure(h, "loss" + rev),
-                plots.grad_norm_figure(h, "grad" + rev), plots.metrics_figure(h, "metrics" + rev),
-                plots.mode_histogram(hist.get("counts"), hist.get("weights"), hist.get("invalid", 0),
-                                     hist.get("step"), "modes" + rev),
-                samples)
+                plots.grad_norm_figure(h, "grad" + rev), plots.metrics_figure(h, "metrics" + rev, group or "auto"),
+                modes_fig if modes is None else gr.update(value=modes_fig, visible=modes),
+                samples_frame(snap["samples"], modes is not False))
 
     def pick_variant(variant, preset):
         info = L.variant_info(variant, preset or "paper")
@@ -236,11 +266,50 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
     def page_load():
         return gr.update(choices=L.forms.device_choices()), L.forms.device_note()
 
+    def show_corpus_inputs(kind):
+        """Only the chosen corpus's inputs: K on modes, the file box on upload, the path box on path."""
+        return (gr.update(visible=kind == "modes"), gr.update(visible=kind == "upload"),
+                gr.update(visible=kind == "path"), gr.update(visible=kind == "modes"), gr.update(visible=kind == "modes"))
+
+    def restore(request: gr.Request):
+        """The form a shared link describes (its query parameters); what cannot be restored is named on the
+        status line and ignored."""
+        values, notices = L.forms.form_from_query(dict(request.query_params))
+        variant = values.get("variant", default.variant)
+        preset = values.get("preset", preset0)
+        picked = pick_variant(variant, preset)
+        info = L.variant_info(variant, preset)
+        if "batch" in values:
+            picked[1] = values["batch"]
+        for i, role in ((2, "generator"), (4, "critic")):
+            base = info[role]
+            if base is None:
+                continue
+            spec = L.form_net(role, values.get(role, base["kind"]), values.get(f"{role}_size"), base)
+            picked[i] = gr.update(value=spec["kind"], visible=True)
+            picked[i + 1] = gr.update(value=L.net_size(role, spec), visible=True)
+        for name, value in values.get("hparams", {}).items():
+            picked[6 + hp_names.index(name)] = gr.update(value=value, visible=True)
+        if notices:
+            ctx.session(request).tell("the link's settings were restored except: " + "; ".join(notices))
+        corpus = values.get("corpus", "modes")
+        return [corpus, values.get("k", default.corpus.get("k", 8)), preset, variant, values.get("seed", default.seed),
+                *picked]
+
+    @errors(status_only=False)
+    def make_link(*form):
+        kind, k, _, _, preset, variant, batch, seed, _, gkind, gsize, ckind, csize, _weights, *hp = form
+        query, notices = L.forms.share_query(kind, k, preset, variant, batch, seed, gkind, gsize, ckind, csize,
+                                             dict(zip(hp_names, hp)))
+        return gr.update(value=query, visible=True, info="; ".join(notices) or None)
+
     form, version = tab.form, gr.State(-1)
     p = tab.plots
     timer = gr.Timer(1.0)
     poll_out = [version, c["status"], p["loss"], p["grad"], p["metrics"], p["modes"], c["samples"]]
-    timer.tick(poll, [version], poll_out, api_name="poll", show_progress="hidden", concurrency_limit=None)
+    timer.tick(poll, [version, c["metric_group"]], poll_out, api_name="poll", show_progress="hidden",
+               concurrency_limit=None)
+    c["metric_group"].change(lambda: -1, None, version, api_name=False)  # redraw at the next poll
     c["train_btn"].click(train, form, c["status"], api_name="train", concurrency_limit=None)
     for action in ("pause", "resume", "stop", "reset"):
         c[f"{action}_btn"].click(control(action), None, c["status"], api_name=action, concurrency_limit=None)
@@ -249,8 +318,14 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
     c["apply_btn"].click(apply, [c["batch"], *c["hp_inputs"]], c["status"], api_name="apply", concurrency_limit=None)
     c["save_btn"].click(save, c["save_name"], c["status"], api_name="save", concurrency_id="heavy")
     picked = [c["paper"], c["batch"], c["gkind"], c["gsize"], c["ckind"], c["csize"], *c["hp_inputs"]]
-    # .input, not .change: a lesson button sets the variant and its own settings, which the preset's must not undo
+    # .input, not .change: a shared link sets the variant and then its own hyperparameters, which a change event
+    # would overwrite with the preset's.
     c["variant"].input(pick_variant, [c["variant"], c["preset"]], picked, api_name="pick_variant")
     c["preset"].input(pick_variant, [c["variant"], c["preset"]], picked, api_name=False)
-    demo.load(pick_variant, [c["variant"], c["preset"]], picked, api_name=False)
+    c["kind"].change(show_corpus_inputs, c["kind"], [c["k"], c["upload"], c["path"], p["modes"], c["weights"]],
+                     api_name=False)
+    demo.load(restore, None, [c["kind"], c["k"], c["preset"], c["variant"], c["seed"], *picked], api_name=False)
     demo.load(page_load, None, [tab.device, tab.device_md], api_name=False)
+    c["link_btn"].click(make_link, form, c["link"], api_name="share_link").then(
+        None, c["link"], c["link"], js=LINK_JS)
+    c["tab_el"].select(None, None, None, js=RESIZE_JS)

@@ -1,6 +1,7 @@
 """Corpora: text or a synthetic source -> `Corpus` (vocab + padded LongTensor splits), built from a spec dict.
 
-A spec is {"kind": "modes" | "oracle" | "text", **settings}; runs record it so they can rebuild their data.
+A spec is {"kind": "modes" | "oracle" | "text" | "coco" | "hub", **settings}; runs record it so they can rebuild
+their data. `coco` ships with the package (benchmarks.py); `hub` reads a file of a Hub dataset repo (hub.py).
 """
 
 from __future__ import annotations
@@ -11,14 +12,19 @@ from functools import lru_cache
 from typing import Any
 
 from .base import BOS, EOS, PAD, SPECIALS, UNK, Corpus, CorpusError
+from .benchmarks import CocoCorpus
+from .hub import HubCorpus
 from .modes import ModesCorpus
 from .oracle import OracleCorpus
 from .text import TextCorpus
 
-KINDS: dict[str, type[Corpus]] = {"modes": ModesCorpus, "oracle": OracleCorpus, "text": TextCorpus}
+KINDS: dict[str, type[Corpus]] = {"modes": ModesCorpus, "oracle": OracleCorpus, "text": TextCorpus,
+                                  "coco": CocoCorpus, "hub": HubCorpus}
+UNCACHED = (TextCorpus, HubCorpus)
+"""Kinds read from files that may change (or from the network) are built afresh; the others are deterministic."""
 
 __all__ = ["BOS", "EOS", "PAD", "SPECIALS", "UNK", "Corpus", "CorpusError", "ModesCorpus", "OracleCorpus",
-           "TextCorpus", "KINDS", "build_corpus", "check_spec"]
+           "TextCorpus", "CocoCorpus", "HubCorpus", "KINDS", "build_corpus", "check_spec"]
 
 
 def check_spec(spec: dict[str, Any]) -> tuple[type[Corpus], dict[str, Any]]:
@@ -37,9 +43,9 @@ def check_spec(spec: dict[str, Any]) -> tuple[type[Corpus], dict[str, Any]]:
 
 
 def build_corpus(spec: dict[str, Any]) -> Corpus:
-    """Build (synthetic corpora: or reuse, they are deterministic) the corpus a spec describes."""
+    """Build (synthetic and shipped corpora: or reuse, they are deterministic) the corpus a spec describes."""
     cls, kwargs = check_spec(spec)
-    if cls is TextCorpus:
+    if cls in UNCACHED:
         return cls(**kwargs)
     return _synthetic(json.dumps(spec, sort_keys=True))
 

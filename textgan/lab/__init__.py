@@ -16,7 +16,7 @@ The UI side: `ui/train_tab.py` (the Train tab), `ui/compare_tab.py` (**where the
 `ui/hub_tab.py`; `app.py` composes them.
 """
 
-from .compare import (LOWER_IS_BETTER, QD_TEMPERATURES, history_frame, list_checkpoints, load_run, mark_best, metrics_table,
+from .compare import (HIGHER_IS_BETTER, LOWER_IS_BETTER, PRECISION_FLOOR, QD_TEMPERATURES, direction, history_frame, list_checkpoints, load_run, mark_best, metrics_table,
                       mode_counts, quick_metrics, side_by_side, temperature_sweep)
 from .errors import LabError, as_int, slug
 from .forms import (LIVE_CADENCE, MAX_UPLOAD_BYTES, SIZE_FIELDS, check_upload, corpus_spec, form_config, form_net,
@@ -29,7 +29,7 @@ from . import forms
 
 _as_int, _slug = as_int, slug  # the names the app and notebooks used before the split
 
-__all__ = ["HIST_SAMPLES", "LIVE_CADENCE", "LOWER_IS_BETTER", "MAX_UPLOAD_BYTES", "QD_TEMPERATURES", "SIZE_FIELDS", "Lab", "LabError",
+__all__ = ["HIGHER_IS_BETTER", "PRECISION_FLOOR", "direction", "HIST_SAMPLES", "LIVE_CADENCE", "LOWER_IS_BETTER", "MAX_UPLOAD_BYTES", "QD_TEMPERATURES", "SIZE_FIELDS", "Lab", "LabError",
            "Session", "Sweep", "as_int", "forms", "check_upload", "corpus_spec", "form_config", "form_net", "history_frame",
            "list_checkpoints", "load_run", "make_config", "mark_best", "metrics_table", "mode_counts", "net_kinds",
            "net_size", "net_spec", "presets", "pull_run", "push_run", "quick_metrics", "side_by_side", "size_field", "slug",

@@ -10,6 +10,7 @@ from typing import Any
 from .errors import LabError
 from .session import _label
 
+
 def quick_metrics(run, n: int = 500, seed: int = 0, temperature: float = 1.0) -> dict[str, float]:
     """The run's quick evaluation at a fixed seed and temperature, leaving the run's history untouched.
     Text corpora also get BLEU-4 against the test split and Self-BLEU-4 on at most 300 samples."""
@@ -24,12 +25,26 @@ def quick_metrics(run, n: int = 500, seed: int = 0, temperature: float = 1.0) ->
     return values
 
 
-LOWER_IS_BETTER = ("nll", "self_bleu", "invalid", "divergence")
+LOWER_IS_BETTER = ("nll", "self_bleu", "invalid", "js", "divergence")
+HIGHER_IS_BETTER = ("coverage", "precision", "entropy", "effective", "bleu")
+"""Metrics with a direction (matched as substrings, lower first: "self_bleu" before "bleu"). The others
+(distinct-n, unique ratio, length) have none: word salad maximises them, so no ★ is given for them."""
+PRECISION_FLOOR = 0.05
+"""On `modes`, a run whose samples are almost all invalid (precision below this) wins no ★: its diversity is noise."""
+
+
+def direction(column: str) -> bool | None:
+    """True when higher is better, False when lower is, None when the metric has no direction."""
+    if any(s in column for s in LOWER_IS_BETTER):
+        return False
+    if any(s in column for s in HIGHER_IS_BETTER):
+        return True
+    return None
 
 
 def metrics_table(runs: dict[str, Any], n: int = 500, seed: int = 0, temperature: float = 1.0):
     """One row per run (index: its name): step, variant and its quick metrics; `df.attrs["best"]` maps each
-    metric column to the name of the best run (higher is better except NLL and Self-BLEU)."""
+    metric column with a direction to the name of the best run, among the runs that write valid samples."""
     import pandas as pd
 
     rows = {}
@@ -39,11 +54,15 @@ def metrics_table(runs: dict[str, Any], n: int = 500, seed: int = 0, temperature
                       **{k.removeprefix("eval/"): round(v, 4) for k, v in m.items() if "/share/" not in k}}
     df = pd.DataFrame.from_dict(rows, orient="index")
     best = {}
+    eligible = df
+    if "modes/precision" in df:
+        eligible = df[df["modes/precision"].fillna(0) >= PRECISION_FLOOR]
     for col in (df.columns if len(df) > 1 else ()):  # a best of one means nothing
-        if col in ("variant", "step") or not pd.api.types.is_numeric_dtype(df[col]) or df[col].isna().all():
+        up = direction(col)
+        if (col in ("variant", "step") or up is None or not pd.api.types.is_numeric_dtype(df[col])
+                or col not in eligible or eligible[col].isna().all()):
             continue
-        lower = any(s in col for s in LOWER_IS_BETTER)
-        best[col] = df[col].idxmin() if lower else df[col].idxmax()
+        best[col] = eligible[col].idxmax() if up else eligible[col].idxmin()
     df.attrs["best"] = best
     return df
 

@@ -326,3 +326,129 @@ def device_note() -> str:
     from ..device import describe_device, resolve_device
 
     return f"device: **{describe_device(resolve_device('auto'))}** (auto)"
+
+
+# ---- shareable links: the form in a URL's query parameters --------------------------------------------------------
+
+SHARED_CORPORA = ("modes", "oracle")
+"""Corpora a link can name: an upload or a server path is not the visitor's to share."""
+MAX_QUERY_PARAMS, MAX_QUERY_VALUE = 64, 64
+"""A link's query is bounded: more parameters, or longer values, are ignored with a notice."""
+
+
+def share_query(kind: str, k: Any, preset: str | None, variant: str, batch: Any, seed: Any, gkind: str | None,
+                gsize: Any, ckind: str | None, csize: Any, hparams: dict[str, Any]) -> tuple[str, list[str]]:
+    """The query string ("?corpus=modes&variant=gan&...") that restores this form, and notices about what a link
+    cannot carry. Hyperparameters, batch size and nets are included only where they differ from the preset."""
+    from urllib.parse import urlencode
+
+    notices = []
+    preset = preset or "paper"
+    params: dict[str, Any] = {"variant": variant, "preset": preset}
+    if kind in SHARED_CORPORA:
+        params["corpus"] = kind
+        if kind == "modes":
+            params["k"] = _as_int(k, "K (number of modes)")
+    else:
+        notices.append(f"a link cannot carry the {kind} corpus (the file stays on this server): it opens on modes")
+    params["seed"] = _as_int(seed, "seed")
+    info = variant_info(variant, preset)
+    if batch not in (None, "") and _as_int(batch, "batch size") != info["batch_size"]:
+        params["batch"] = _as_int(batch, "batch size")
+    for role, kind_, size in (("generator", gkind, gsize), ("critic", ckind, csize)):
+        base = info[role]
+        if base is None or not kind_:
+            continue
+        if kind_ != base["kind"]:
+            params[role] = kind_
+        if size not in (None, "") and (kind_ != base["kind"] or _as_int(size, f"{role} size") != net_size(role, base)):
+            params[f"{role}_size"] = _as_int(size, f"{role} size")
+    defaults = info["defaults"]
+    for name, value in hparams.items():
+        if name in defaults and value not in (None, ""):
+            value = _cast(variant, name, value, defaults)
+            if value != defaults[name]:
+                params[name] = str(value).lower() if isinstance(value, bool) else value
+    return "?" + urlencode(params), notices
+
+
+def form_from_query(params: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """What a link's query parameters set in the form, checked field by field: {"corpus", "k", "preset",
+    "variant", "seed", "batch", "generator", "generator_size", "critic", "critic_size", "hparams": {...}} (only
+    the keys the link sets, with valid values), and one notice per parameter ignored (unknown, bad, too many)."""
+    notices: list[str] = []
+    out: dict[str, Any] = {}
+    items = [(k, v) for k, v in params.items() if not str(k).startswith("__")]  # Gradio's own (__theme)
+    if len(items) > MAX_QUERY_PARAMS:
+        notices.append(f"the link has {len(items)} parameters; only the first {MAX_QUERY_PARAMS} were read")
+        items = items[:MAX_QUERY_PARAMS]
+    q = {}
+    for key, value in items:
+        value = str(value)
+        if len(value) > MAX_QUERY_VALUE or len(key) > MAX_QUERY_VALUE:
+            notices.append(f"ignored {key[:20]!r}: its value is too long")
+        else:
+            q[key] = value.strip()
+
+    def take(key: str, check) -> None:
+        if key in q:
+            raw = q.pop(key)
+            try:
+                out[key] = check(raw)
+            except LabError as e:
+                notices.append(f"ignored {key}={raw!r}: {e}")
+
+    def one_of(choices):
+        def check(raw):
+            if raw not in choices:
+                raise LabError(f"choose one of {', '.join(choices)}")
+            return raw
+        return check
+
+    def whole(lo: int, hi: int, what: str):
+        def check(raw):
+            v = _as_int(raw, what)
+            if not lo <= v <= hi:
+                raise LabError(f"{what} must be in {lo}..{hi}")
+            return v
+        return check
+
+    take("variant", one_of(variant_names()))
+    take("preset", one_of(presets()))
+    take("corpus", one_of(SHARED_CORPORA))
+    take("k", whole(2, 64, "K"))
+    take("seed", whole(0, 2**32 - 1, "seed"))
+    take("batch", whole(1, 65536, "batch size"))
+    take("generator", one_of(net_kinds("generator")))
+    take("critic", one_of(net_kinds("critic")))
+    take("generator_size", whole(1, 4096, "generator size"))
+    take("critic_size", whole(1, 4096, "critic size"))
+    variant = out.get("variant") or default_config().variant
+    defaults = variant_defaults(variant)
+    hparams = {}
+    for name, raw in q.items():
+        if name not in defaults:
+            notices.append(f"ignored {name}={raw!r}: {variant} has no such setting")
+            continue
+        try:
+            value = _bool(raw) if isinstance(defaults[name], bool) else _cast(variant, name, raw, defaults)
+            from ..variants import get_variant
+            from ..variants.base import check_config
+
+            cfg = get_variant(variant).Config(**{**defaults, name: value})
+            check_config(cfg)
+        except (LabError, ValueError, TypeError) as e:
+            notices.append(f"ignored {name}={raw!r}: {e}")
+            continue
+        hparams[name] = value
+    if hparams:
+        out["hparams"] = hparams
+    return out, notices
+
+
+def _bool(raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise LabError("expected true or false")

@@ -74,7 +74,8 @@ class Sweep:
         if s.state == "failed" or s.run is None:
             self.results[name] = ""
         else:
-            self.results[name] = str(s.save(self.out_root / name))
+            s.save(self.out_root / name)
+            self.results[name] = str(self.out_root / name)  # as list_checkpoints names it (relative stays relative)
 
     def _work(self) -> None:
         try:

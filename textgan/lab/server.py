@@ -4,10 +4,16 @@ that caps how many runs train at once so a shared Space stays responsive."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
-from .errors import slug as _slug
+from .errors import LabError, slug as _slug
 from .session import Session
+
+
+AUTOSAVE_PREFIX = "autosave-"
+AUTOSAVES_KEPT = 8
+"""Autosaved runs (Reset, closed tabs) a server keeps; older ones are deleted so a public server's disk is bounded."""
 
 
 class Lab:
@@ -32,6 +38,36 @@ class Lab:
             if s is None or s.state == "closed":
                 s = self._sessions[key] = Session(lab=self, name=_slug(key)[:12] or "session")
             return s
+
+    # ---- where runs are saved: every save path of the app is decided here --------------------------------------
+
+    def save_dir(self, name: str, session: Session | None = None) -> Path:
+        """The run directory the Save button writes for `name` (one path component under the checkpoints)."""
+        clean = _slug(name or "")
+        if not name or not name.strip() or clean == "run" and name.strip() != "run":
+            raise LabError("save as: type a name for the saved run (letters, digits, '-', '_', '.')")
+        if clean.startswith(AUTOSAVE_PREFIX):
+            raise LabError(f"save as: names starting with {AUTOSAVE_PREFIX!r} are kept for autosaves; choose another")
+        return self.checkpoints / clean
+
+    def autosave_dir(self, session: Session) -> Path:
+        """Where an unsaved run is kept before Reset or a closed tab discards it: a new directory per autosave,
+        the oldest deleted beyond AUTOSAVES_KEPT."""
+        import shutil
+
+        run = session.run
+        what = _slug(f"{run.config.variant}-{run.corpus.name}") if run is not None else "run"
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = self.checkpoints / f"{AUTOSAVE_PREFIX}{what}-{stamp}-{_slug(session.name)[:8]}"
+        old = sorted((p for p in self.checkpoints.glob(AUTOSAVE_PREFIX + "*") if p.is_dir()),
+                     key=lambda p: p.stat().st_mtime)
+        for p in old[:max(0, len(old) - AUTOSAVES_KEPT + 1)]:
+            shutil.rmtree(p, ignore_errors=True)
+        return path
+
+    def share_dir(self, session: Session) -> Path:
+        """Where the Hub tab saves a session's live run before pushing it."""
+        return self.checkpoints / f"session-{_slug(session.name)[:12]}"
 
     def get(self, key: str) -> Session | None:
         return self._sessions.get(key)

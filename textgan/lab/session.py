@@ -24,6 +24,9 @@ from .forms import _cast
 if TYPE_CHECKING:
     from .server import Lab
 
+BUILDING = {"oracle": "drawing the oracle's samples (about 20 s the first time on this machine, then cached)…",
+            "text": "reading the corpus and building its vocabulary…", "modes": "building the corpus and the nets…"}
+"""The status while a run is being built (state "preparing"), by corpus kind: the oracle takes seconds."""
 HIST_SAMPLES = 256
 """Samples drawn (with their own RNG, never the training one) for the live per-mode histogram."""
 
@@ -31,7 +34,7 @@ HIST_SAMPLES = 256
 class Session:
     """One live run, its worker thread, its control flags and its history.
 
-    States: idle (no run), queued (waiting for a training slot), training, paused, stopped (worker ended, the
+    States: idle (no run), preparing (building the corpus and nets), queued (waiting for a training slot), training, paused, stopped (worker ended, the
     model kept), failed (NaN/inf or an error; the message says which), closed.
     """
 
@@ -54,6 +57,9 @@ class Session:
         """Bumped when the run is replaced (reset, load): the UI resets the figures' zoom then."""
         self._lock = threading.Lock()  # guards rows, samples, state, message
         self._run_lock = threading.RLock()  # held around every use of self.run
+        self._saved_step: int | None = None  # the step last written to (or read from) a run directory
+        self._asked_overwrite: Path | None = None
+        self._saved_dir: Path | None = None  # a Save that was refused once because its directory exists
         self.loaded = False
         """True when the run was opened from a checkpoint (the form does not describe it), False when built from it."""
         self._wake = threading.Condition()
@@ -127,12 +133,16 @@ class Session:
             self._set_state("stopped", f"stopped at step {self.step_count}")
 
     def reset(self) -> None:
-        """Stop and discard the run and its history (settings stay, so Train starts afresh)."""
+        """Stop and discard the run and its history (settings stay, so Train starts afresh). An unsaved run is
+        autosaved first (see `autosave`), so Reset never loses work."""
         self.stop()
+        kept = self.autosave()
         with self._run_lock, self._lock:
             self.run = None
+            self._saved_step = None
             self._rows, self._samples, self._hist = [], [], None
-            self.state, self.message = "idle", "reset: press Train to start a new run"
+            self.state, self.message = "idle", "reset: press Train to start a new run" + (
+                f" (the previous run was kept as {kept.name}: Compare → Continue training opens it)" if kept else "")
             self.run_id += 1
             self.first_scalars_s = None
             self._version += 1
@@ -140,6 +150,7 @@ class Session:
     def close(self) -> None:
         """Stop and free everything (the browser tab went away)."""
         self.stop(wait=30.0)
+        self.autosave()
         with self._run_lock:
             self.run = None
         self._set_state("closed", "closed")
@@ -216,6 +227,33 @@ class Session:
                                                   " (no value changed)"))
         return applied
 
+    @property
+    def unsaved(self) -> bool:
+        """True when the run has steps that no run directory holds."""
+        run = self.run
+        return run is not None and run.step > 0 and run.step != self._saved_step
+
+    def save_as(self, path: str | Path) -> Path:
+        """The Save button: like `save`, but a directory that exists and is not where this session last saved is
+        replaced only when asked twice in a row (the first request is refused with a message saying so)."""
+        target = Path(path)
+        if target.exists() and target.resolve() != self._saved_dir and target.resolve() != self._asked_overwrite:
+            self._asked_overwrite = target.resolve()
+            raise LabError(f"{target.name} already exists: press Save again to replace it, or type another name")
+        self._asked_overwrite = None
+        return self.save(target)
+
+    def autosave(self) -> Path | None:
+        """Keep an unsaved run before it is discarded (Reset, a closed or reloaded tab) in the lab's autosave
+        directory; returns it, or None when there was nothing to keep (or no lab, or the save failed)."""
+        if self.lab is None or not self.unsaved or self.run.failed:
+            return None
+        try:
+            return self.save(self.lab.autosave_dir(self))
+        except LabError:
+            traceback.print_exc()
+            return None
+
     def save(self, path: str | Path) -> Path:
         """Write the run directory atomically (between iterations; training goes on)."""
         with self._run_lock:
@@ -225,6 +263,7 @@ class Session:
                 out = self.run.save(path)
             except (RuntimeError, ValueError, OSError) as e:
                 raise LabError(f"not saved: {e}") from None
+            self._saved_step, self._saved_dir = self.run.step, Path(out).resolve()
         self._set_state(self.state, f"saved step {self.run.step} to {out}")
         return out
 
@@ -240,6 +279,7 @@ class Session:
             raise LabError(f"cannot open {path}: {e}") from None
         with self._run_lock, self._lock:
             self.run, self.config, self.loaded = run, run.config, True
+            self._saved_step, self._saved_dir = run.step, Path(path).resolve()
             self._rows = [dict(r) for r in run.history]
             self._samples = [(s, None) for s in run.last_samples]
             self._hist = None
@@ -260,7 +300,8 @@ class Session:
 
     def snapshot(self, max_points: int = 2000) -> dict[str, Any]:
         """Copies for the UI: status, message, step, the history DataFrame (thinned to about `max_points`
-        rows, evaluation rows always kept), latest samples [(text, label)], and the mode histogram."""
+        rows, evaluation rows always kept), latest samples [(text, label)], the mode histogram, and whether the
+        corpus has modes (None before a run)."""
         import pandas as pd
 
         with self._lock:
@@ -283,6 +324,7 @@ class Session:
             "samples": [(t, _label(m)) for t, m in samples],
             "hist": None if hist is None or k is None else {
                 "step": hist[0], "counts": hist[1], "invalid": hist[2], "weights": list(corpus.weights)},
+            "has_modes": None if corpus is None else k is not None,
             "status": self.status_line(state, message),
         }
 
@@ -326,6 +368,8 @@ class Session:
         from ..corpora import CorpusError
         from ..run import Run
 
+        before = (self.state, self.message)
+        self._set_state("preparing", BUILDING.get(self.config.corpus.get("kind"), "building the corpus and the nets…"))
         try:
             from ..corpora import build_corpus
 
@@ -333,12 +377,16 @@ class Session:
             self._check_batch(self.config.batch_size, corpus)
             run = Run(self.config, corpus=corpus)
         except LabError:
+            self._set_state(*before)
             raise
         except (CorpusError, ValueError) as e:
+            self._set_state(*before)
             raise LabError(str(e)) from None
         with self._lock:
             self.run = run
             self._rows = []
+            self._saved_step = self._saved_dir = None
+            self.state, self.message = before
             self._version += 1
 
     def _acquire_slot(self) -> bool:

@@ -23,8 +23,10 @@ def pull_run(repo_id: str, checkpoints: str | Path, revision: str | None = None,
     from .errors import LabError
 
     repo_id = (repo_id or "").strip()
+    out = Path(checkpoints) / repo_id.replace("/", "--")
     try:
-        return hub.pull(repo_id, revision=(revision or "").strip() or None, token=(token or "").strip() or None,
-                        out=Path(checkpoints) / repo_id.replace("/", "--"), overwrite=True)
+        hub.pull(repo_id, revision=(revision or "").strip() or None, token=(token or "").strip() or None,
+                 out=out, overwrite=True)
     except hub.HubError as e:
         raise LabError(str(e)) from None
+    return out  # as list_checkpoints names it (the Compare picker's choices)

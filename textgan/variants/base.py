@@ -30,10 +30,12 @@ def one_hot(tokens: Tensor, vocab_size: int) -> Tensor:
     return F.one_hot(tokens, vocab_size).float()
 
 
-def mle_loss(gen: nn.Module, real: Tensor) -> Tensor:
-    """Teacher-forced mean per-token negative log-likelihood (nats)."""
+def mle_loss(gen: nn.Module, real: Tensor, pad_id: int | None = None) -> Tensor:
+    """Teacher-forced mean per-token negative log-likelihood (nats); with `pad_id`, over the non-PAD targets only
+    (the sentence and its EOS: the tokens NLL-gen scores). Without it every position counts, padding included:
+    GAN pre-training keeps that (as Texygen and RelGAN do), because critics see whole padded rows."""
     logits = gen(real)  # (B, L, V)
-    return F.cross_entropy(logits.flatten(0, 1), real.flatten())
+    return F.cross_entropy(logits.flatten(0, 1), real.flatten(), ignore_index=-100 if pad_id is None else pad_id)
 
 
 class Variant:

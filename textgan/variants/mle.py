@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ..corpora import PAD
 from .base import Variant, mle_loss
 
 
@@ -38,6 +39,8 @@ class MLE(Variant):
         self.optimizers["gen"] = torch.optim.Adam(gen.parameters(), lr=cfg.lr_gen)
 
     def step(self, real: Tensor) -> dict[str, Tensor]:
-        loss = mle_loss(self.gen, real)
+        # PAD targets are left out, so loss/gen is the training-set NLL-gen (same tokens, same units): the two can
+        # be read on one axis. Nothing after EOS reaches a sample, so nothing is lost by not learning to pad.
+        loss = mle_loss(self.gen, real, PAD if self.corpus.has_specials else None)
         norm = self.optimize("gen", loss, list(self.gen.parameters()), clip=self.cfg.clip_grad)
         return {"loss/gen": loss.detach(), "grad_norm/gen": norm}

@@ -1,0 +1,126 @@
+"""Issue 15's defects, where they live in textgan.lab (no gradio): nothing saved or trained is lost (Save asks
+before replacing, Reset and closed tabs autosave), the oracle's slow build says so, ★ marks only metrics with a
+direction, and comparison runs are named as the run list names them."""
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from textgan import lab as L
+from textgan.lab import server
+
+
+def tiny(variant="gan", **kw):
+    critic = L.net_spec("critic", "cnn", 8) if variant != "mle" else None
+    return L.make_config({"kind": "modes", "k": 4}, variant, generator=L.net_spec("generator", "lstm", 16),
+                         critic=critic, batch_size=16, device="cpu", sample_every=0, eval_every=0, **kw)
+
+
+@pytest.fixture
+def lab(tmp_path, one_thread):
+    lab = L.Lab(max_training=2, checkpoints=tmp_path / "checkpoints", torch_threads=1)
+    yield lab
+    lab.close_all()
+
+
+def stepped(lab, key, n=2, variant="gan"):
+    s = lab.session(key)
+    s.configure(tiny(variant))
+    for _ in range(n):
+        s.step("iteration")
+    return s
+
+
+def test_save_asks_before_replacing_another_run(lab):
+    a, b = stepped(lab, "a"), stepped(lab, "b", variant="mle")
+    target = lab.save_dir("mine")
+    assert target == lab.checkpoints / "mine"
+    a.save_as(target)
+    a.step("iteration")
+    a.save_as(target)  # where this session saved last: replaced without asking
+    with pytest.raises(L.LabError, match="already exists: press Save again"):
+        b.save_as(target)  # another session's run is there
+    assert L.load_run(target, device="cpu").config.variant == "gan"  # not replaced
+    b.save_as(target)  # asked twice: replaced
+    assert L.load_run(target, device="cpu").config.variant == "mle"
+    for bad in ("", "   ", "///", "autosave-x"):
+        with pytest.raises(L.LabError, match="save as"):
+            lab.save_dir(bad)
+
+
+def test_reset_and_closing_keep_an_unsaved_run(lab, monkeypatch):
+    s = stepped(lab, "tab", n=3)
+    s.reset()
+    kept = [Path(p) for p in L.list_checkpoints(lab.checkpoints)]
+    assert len(kept) == 1 and kept[0].name.startswith("autosave-gan-modes") and kept[0].name in s.message
+    assert L.load_run(kept[0], device="cpu").step == 3
+    s2 = stepped(lab, "tab2", n=2)
+    s2.save(lab.save_dir("saved"))
+    s2.reset()  # saved: nothing more to keep
+    assert len(L.list_checkpoints(lab.checkpoints)) == 2
+    s3 = stepped(lab, "tab3", n=1)
+    lab.close("tab3")  # the tab closed or reloaded
+    assert len(L.list_checkpoints(lab.checkpoints)) == 3 and s3.run is None
+    # Bounded: a public server keeps the newest AUTOSAVES_KEPT autosaves only.
+    monkeypatch.setattr(server, "AUTOSAVES_KEPT", 2)
+    monkeypatch.setattr(server.time, "strftime", lambda fmt: f"{time.monotonic_ns()}")
+    for i in range(3):
+        stepped(lab, f"x{i}", n=1).reset()
+    assert len([p for p in lab.checkpoints.iterdir() if p.name.startswith("autosave-")]) == 2
+
+
+def test_building_the_oracle_says_so(lab, monkeypatch):
+    import textgan.corpora as corpora
+
+    release, entered = threading.Event(), threading.Event()
+    real = corpora.build_corpus
+
+    def slow(spec):
+        entered.set()
+        release.wait(30)
+        return real({"kind": "modes", "k": 4})
+
+    monkeypatch.setattr(corpora, "build_corpus", slow)
+    s = lab.session("oracle")
+    s.configure(L.make_config({"kind": "oracle"}, "mle", generator=L.net_spec("generator", "lstm", 16),
+                              batch_size=16, device="cpu", sample_every=0, eval_every=0))
+    t = threading.Thread(target=s.prepare)
+    t.start()
+    assert entered.wait(30)
+    snap = s.snapshot()
+    release.set()
+    t.join(30)
+    assert snap["state"] == "preparing" and "drawing the oracle's samples" in snap["status"], snap["status"]
+    assert s.state == "idle" and s.run is not None
+
+
+def test_best_marks_only_metrics_with_a_direction_among_valid_runs(monkeypatch):
+    """wgan's word salad (precision ~0) won distinct-2 and unique; those columns have no direction."""
+    metrics = {"good": {"eval/modes/coverage": 0.75, "eval/modes/precision": 0.9, "eval/distinct2": 0.1,
+                        "eval/unique": 0.2, "eval/nll_gen": 3.0},
+               "salad": {"eval/modes/coverage": 1.0, "eval/modes/precision": 0.01, "eval/distinct2": 0.9,
+                         "eval/unique": 1.0, "eval/nll_gen": 2.0}}
+
+    class FakeRun:
+        def __init__(self, name):
+            self.name, self.step = name, 10
+            self.config = type("C", (), {"variant": name})()
+
+    monkeypatch.setattr("textgan.lab.compare.quick_metrics", lambda run, *a, **k: dict(metrics[run.name]))
+    table = L.metrics_table({"good": FakeRun("good"), "salad": FakeRun("salad")})
+    assert table.attrs["best"] == {"modes/coverage": "good", "modes/precision": "good", "nll_gen": "good"}
+    shown = L.mark_best(table)
+    assert not any(str(v).startswith("★") for v in shown["distinct2"]) and shown["modes/coverage"][0].startswith("★")
+
+
+def test_comparison_runs_are_named_as_the_run_list_names_them(tmp_path, monkeypatch, one_thread):
+    """Defect 1: under the default relative `checkpoints/`, the sweep reported absolute paths that were not in the
+    Compare picker's choices (relative), and the picker errored every second."""
+    monkeypatch.chdir(tmp_path)
+    lab = L.Lab(max_training=1, checkpoints="checkpoints", torch_threads=1)
+    sw = L.Sweep(tiny("gan"), ["mle"], steps=2, out_root=lab.checkpoints, lab=lab, tag="t").start()
+    sw.join(120)
+    assert sw.done and sw.error is None, sw.status
+    assert list(sw.results.values()) == L.list_checkpoints(lab.checkpoints) == ["checkpoints/t-mle-modes-s0"]
