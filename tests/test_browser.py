@@ -12,6 +12,7 @@ import pytest
 
 from app_helpers import launch
 from textgan import lab as L
+from textgan.lab.scenarios import SCENARIOS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -71,3 +72,33 @@ def test_click_train_and_watch_the_loss_curve(page):
     while lab._sessions and time.time() < end:
         time.sleep(0.2)
     assert not lab._sessions and session.state == "closed" and session.run is None
+
+
+EFFECTIVE_JS = """() => {
+  const m = document.querySelector('#headline').innerText.match(/Effective modes: ([0-9.]+) of 8/);
+  return m ? parseFloat(m[1]) : null;
+}"""
+
+
+def test_click_the_collapse_lesson_and_watch_the_modes_fall(page):
+    """The student's one click: the collapse lesson sets the form and starts; the headline's effective number of
+    modes rises with the warm start, then falls, and the explanation says the generator is collapsing. The
+    screenshot goes to tests/artifacts/browser_collapse.png."""
+    page, lab = page
+    page.wait_for_selector("#scenario-collapse", timeout=60_000)
+    page.wait_for_timeout(1000)
+    page.click("#scenario-collapse")
+    page.wait_for_function("() => document.querySelector('#scenario-watch').innerText.includes('collapse')",
+                           timeout=60_000)
+    page.wait_for_function(f"({EFFECTIVE_JS})() >= 6", timeout=120_000)  # the MLE warm start: ~8 modes
+    peak = page.evaluate(EFFECTIVE_JS)
+    page.wait_for_function("() => document.querySelector('#explanation').innerText.includes('collapsing')",
+                           timeout=240_000)
+    low = page.evaluate(EFFECTIVE_JS)
+    assert low <= 0.6 * peak, (peak, low)
+    assert "fell from" in page.inner_text("#explanation")
+    session = next(iter(lab._sessions.values()))
+    assert session.run.config.variant == "gan" and session.max_steps == SCENARIOS["collapse"].steps
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "browser_collapse.png"), full_page=True)
+    page.click("#stop")

@@ -4,22 +4,26 @@ explanation, reading only the run's history, says what happened."""
 import pytest
 
 from textgan.lab.diagnosis import diagnose
-from textgan.lab.scenarios import SCENARIOS, form_values, get_scenario, run_scenario
+from textgan.lab.scenarios import SCENARIOS, _collapses, form_values, get_scenario, run_scenario
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 SAYS = {"learn": "learning", "collapse": "collapsing", "critic-wins": "critic_winning", "gp-fix": "learning",
-        "rare-modes": "learning"}
+        "rare-modes": "collapsing"}
 """The finding the explanation panel leads with (after pre-training) at the end of each scenario."""
 
 
 @pytest.mark.parametrize("key", list(SCENARIOS))
 def test_scenario_shows_its_outcome(key):
     s = get_scenario(key)
-    run, outcome = run_scenario(key, device="cpu", sample_every=0, eval_every=50)
+    run, outcome = run_scenario(key, device="cpu", sample_every=0, eval_every=20)
     assert run.step == s.steps
     assert outcome.ok, f"{key}: expected {s.expect}; got {outcome.summary}"
-    kinds = [f.kind for f in diagnose(run.history, k=s.k, failed=run.failed)]
+    history = run.history
+    if key == "collapse":  # what the panel said when the collapse showed (the critic may catch up afterwards)
+        at = next(i for i, r in enumerate(history) if r.get("phase") == 1.0 and _collapses({}, history[:i + 1]))
+        history = history[:at + 1]
+    kinds = [f.kind for f in diagnose(history, k=s.k, failed=run.failed)]
     assert SAYS[key] in kinds, kinds
     if key in ("learn", "gp-fix"):
         assert "collapsing" not in kinds and "critic_winning" not in kinds

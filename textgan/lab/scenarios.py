@@ -151,11 +151,30 @@ def _gp_keeps_modes(m, history) -> bool:
     return m["modes/precision"] >= 0.5 and _covered(m) >= 5 and m["modes/effective"] >= 4.0
 
 
+def _lost_modes(r, fair: list[float]) -> set[int]:
+    """Modes without a fair share of the valid samples in an evaluation row (from its per-mode shares)."""
+    p = r.get("eval/modes/precision", 0)
+    shares = [r.get(f"eval/modes/share/{i}", 0) / p if p else 0.0 for i in range(len(fair))]
+    return {i for i, (x, f) in enumerate(zip(shares, fair)) if x < f}
+
+
 def _drops_rare(m, history) -> bool:
-    """Most valid samples land in the frequent modes: the rarest three modes (true weights 4.6-6.1 %) lose their
-    fair share while the three most frequent keep theirs."""
-    rare = m.get("modes/rare_covered", 3)
-    return m["modes/precision"] >= 0.5 and rare <= 1 and m.get("modes/frequent_covered", 0) >= 2
+    """The rare modes go first: the warm start covers every mode; at the first evaluation of the adversarial phase
+    where the generator (still writing at least half valid sentences) has lost some modes, at least half of them
+    are among the 3 rarest (true weights 4.6-6.1 % under 'skewed'; by chance a lost mode is one of them 3 times
+    in 8)."""
+    from ..metrics.modes import FAIR_SHARE
+
+    weights = [1.0 / (i + 1) for i in range(8)]
+    fair = [FAIR_SHARE * w / sum(weights) for w in weights]
+    warm = [r for r in history if r.get("phase") == 0.0 and "eval/modes/effective" in r]
+    if not warm or _lost_modes(warm[-1], fair):
+        return False
+    for r in _evals(history):
+        lost = _lost_modes(r, fair)
+        if lost and r.get("eval/modes/precision", 0) >= 0.5:
+            return 2 * len(lost & {5, 6, 7}) >= len(lost)
+    return False
 
 
 SCENARIOS: dict[str, Scenario] = {s.key: s for s in (
@@ -168,37 +187,39 @@ SCENARIOS: dict[str, Scenario] = {s.key: s for s in (
         expect="precision >= 0.85 and all 8 modes covered"),
     Scenario(
         key="collapse", title="See it collapse onto a few modes (standard GAN)", variant="gan",
-        variant_config={**WARM_START, "lr_gen": 1e-3, "lr_critic": 1e-3}, steps=350, check=_collapses,
+        variant_config={**WARM_START, "lr_gen": 5e-4, "lr_critic": 1e-3}, steps=450, check=_collapses,
         watch="After 150 steps of maximum likelihood the generator writes all 8 modes; then the standard GAN loss "
               "takes over and the mode-share plot loses its colours one by one until nearly every sentence is the "
               "same valid sentence. The critic rewards whatever looks most real right now, and nothing in the loss "
-              "asks the generator to keep the other modes.",
-        expect="precision >= 0.5 with valid sentences from at most 2 of 8 modes (effective modes <= 2)"),
+              "asks the generator to keep the other modes; once the critic learns that one sentence too, the "
+              "generator hops to another mode or breaks.",
+        expect="at some evaluation, precision >= 0.5 with valid sentences from at most 2 of 8 modes "
+               "(effective modes <= 2)"),
     Scenario(
         key="critic-wins", title="See the critic win (generator learning rate too high)", variant="gan",
         variant_config={**WARM_START, "lr_gen": 5e-3, "lr_critic": 1e-3}, steps=350, check=_critic_wins,
-        watch="Same start, but the generator takes steps 5x larger: it jumps to text the critic easily spots, the "
+        watch="Same start, but the generator takes steps 10x larger: it jumps to text the critic easily spots, the "
               "critic's loss drops towards 0 and the generator's gradient norm falls by orders of magnitude. "
               "A critic that is always right gives no direction to improve, so the generator is stuck writing one "
               "invalid word.",
         expect="critic loss < 0.05, generator gradient < 10 % of its peak, precision < 0.1"),
     Scenario(
         key="gp-fix", title="See gradient penalty fix it (WGAN-GP)", variant="wgan-gp",
-        variant_config={**WARM_START, "lr_gen": 1e-3, "lr_critic": 1e-3, "critic_steps": 1}, steps=350,
+        variant_config={**WARM_START, "lr_gen": 5e-4, "lr_critic": 1e-3, "critic_steps": 3}, steps=350,
         check=_gp_keeps_modes,
-        watch="The collapse scenario's start, learning rates and nets; only the loss changes, to a Wasserstein "
-              "critic with a gradient penalty. The effective modes dip and recover instead of falling to 1: the "
-              "penalty keeps the critic's gradient informative everywhere, so the generator is pushed towards all "
-              "the real modes, not just the most convincing one.",
+        watch="The collapse scenario's start, nets and learning rates; the loss changes to a Wasserstein critic with "
+              "a gradient penalty, trained 3 times per generator step as its paper does (5). The effective modes "
+              "stay near 7 instead of falling to 1: the penalty keeps the critic's gradient informative everywhere, "
+              "so the generator is pushed towards all the real modes, not just the most convincing one.",
         expect="precision >= 0.5, at least 5 of 8 modes covered, effective modes >= 4"),
     Scenario(
-        key="rare-modes", title="See the rare modes dropped (skewed weights)", variant="wgan-gp",
-        variant_config={**WARM_START, "lr_gen": 1e-3, "lr_critic": 1e-3, "critic_steps": 1}, steps=350,
+        key="rare-modes", title="See the rare modes dropped (skewed weights)", variant="gan",
+        variant_config={**WARM_START, "lr_gen": 5e-4, "lr_critic": 1e-3}, steps=300,
         weights="skewed", check=_drops_rare,
         watch="The modes now have Zipf weights (mode 0 is 8x more common than mode 7): compare the generated bars "
               "with the green true weights. The critic sees the rare modes seldom, so fooling it never requires "
               "them, and the generator lets them go first.",
-        expect="precision >= 0.5; at most 1 of the 3 rarest modes keeps its fair share, the frequent ones do"),
+        expect="the warm start covers all 8 modes; the first modes the GAN loses are mostly among the 3 rarest"),
 )}
 """The lessons, in the order the app shows them."""
 
