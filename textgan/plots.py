@@ -14,7 +14,7 @@ LOSSES = (("loss/critic", "critic loss"), ("loss/gen", "generator loss"), ("wass
 GRAD_NORMS = (("grad_norm/gen", "generator"), ("grad_norm/critic", "critic"),
               ("grad_norm/critic_input", "critic input at interpolates"))
 METRIC_GROUPS = {
-    "modes": (("eval/modes/coverage", "covered (fair share)"), ("eval/modes/precision", "precision"),
+    "modes": (("eval/modes/coverage", "coverage"), ("eval/modes/precision", "precision"),
               ("eval/modes/divergence", "JS divergence from true weights"), ("eval/modes/entropy", "entropy")),
     "n-grams": (("eval/bleu4", "BLEU-4"), ("eval/self_bleu4", "Self-BLEU-4"), ("eval/distinct2", "distinct-2"),
                 ("eval/unique", "unique")),
