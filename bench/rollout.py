@@ -1,13 +1,19 @@
-"""One adversarial SeqGAN generator step on the oracle setting: batched rollout vs the per-(rollout, prefix) loop.
+"""One adversarial SeqGAN generator step on the oracle setting: batched rollout vs the per-(rollout, prefix) loop,
+and the batched rollout's fast settings vs its baseline, timed in the same process.
 
 Oracle configuration (Yu et al. 2017): vocabulary 5,000, length 20, LSTM generator emb/hidden 32, batch 64,
-16 rollouts, and SeqGAN's discriminator (embedding 64, widths 1-10, 15, 20; ~1,700 filters; here 150 per width).
+16 rollouts, and SeqGAN's discriminator at the paper's size: embedding 64, widths 1-10, 15, 20 with 143 filters
+each = 1,716 features (the paper: 1,720, 100-200 per width; the convolutions' FLOPs agree within 6 %), then a
+highway with separate transform and gate, each 1,716 -> 1,716, as in the paper's code (TextGAN-PyTorch shares one
+matrix for both, half of that). `--filters` changes the filters per width.
 "A step" = sample a batch + rollout rewards + policy-gradient update (what TextGAN-PyTorch's `adv_train_generator`
 does per step). The reference is the loop structure of TextGAN-PyTorch's rollout (for each rollout, for each
-prefix length: replay the prefix and sample the rest, batch B, multinomial sampling, one discriminator call each),
-timed in the same process.
+prefix length: replay the prefix and sample the rest, batch B, multinomial sampling, one discriminator call each).
+"baseline" is the batched step with one-level inverse-CDF sampling and fp32 scoring (before issue 16); "fast" is
+the default two-level sampler and bf16 scoring where the hardware makes it fast (`score_precision='auto'`).
+Wall time and this process's CPU time are printed: on a loaded machine CPU time is the steadier measure.
 
-    python bench/rollout.py [--device cpu|cuda] [--threads 2] [--repeats 3] [--reference-rollouts 16]
+    python bench/rollout.py [--device cpu|cuda] [--threads 2] [--repeats 3] [--reference-rollouts 16|0]
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import torch.nn.functional as F
 
 from textgan.nets.critics import CNNCritic, CNNCriticConfig
 from textgan.nets.rnn import RNNGenerator, RNNGeneratorConfig
+from textgan.device import fast_bf16
 from textgan.variants.rollout import critic_logits, pg_loss, rollout_rewards
 
 V, L, B, R = 5000, 20, 64, 16
@@ -63,14 +70,16 @@ def sync(device):
 
 
 def timed(fn, device, repeats):
-    times = []
+    """(best wall seconds, best CPU seconds of this process) over `repeats` calls."""
+    walls, cpus = [], []
     for _ in range(repeats):
         sync(device)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         sync(device)
-        times.append(time.perf_counter() - t0)
-    return min(times)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return min(walls), min(cpus)
 
 
 def main() -> None:
@@ -78,9 +87,11 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--filters", type=int, default=143, help="filters per width (12 widths; 143 -> 1,716)")
     ap.add_argument("--reference-repeats", type=int, default=1)
     ap.add_argument("--reference-rollouts", type=int, default=R,
-                    help="time the reference loop with fewer rollouts and scale linearly to R (it is a loop over R)")
+                    help="time the reference loop with fewer rollouts and scale linearly to R (it is a loop over "
+                         "R); 0 skips it")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -88,33 +99,61 @@ def main() -> None:
     gen = RNNGenerator(RNNGeneratorConfig(emb_dim=32, hidden=32), V, L, start_id=1).to(device)
     rollout_net = RNNGenerator(RNNGeneratorConfig(emb_dim=32, hidden=32), V, L, start_id=1).to(device)
     rollout_net.load_state_dict(gen.state_dict())
-    critic = CNNCritic(CNNCriticConfig(emb_dim=64, widths=[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20], filters=150),
-                       V, L).to(device)
+    critic = CNNCritic(CNNCriticConfig(emb_dim=64, widths=[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20],
+                                       filters=args.filters), V, L).to(device)
+    n_params = sum(p.numel() for p in critic.parameters())
     opt = torch.optim.Adam(gen.parameters(), lr=1e-2)
     rng = torch.Generator(device).manual_seed(0)
+    bf16 = fast_bf16(device)
 
-    def batched(net, d, tokens):
-        return rollout_rewards(net, tokens, R, lambda x: torch.sigmoid(critic_logits(d, x, V)), rng)
+    def scorer(low_precision):
+        def score(x):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=low_precision):
+                return torch.sigmoid(critic_logits(critic, x, V).float())
+        return score
+
+    def batched(method, low_precision):
+        return lambda net, d, tokens: rollout_rewards(net, tokens, R, scorer(low_precision), rng, method=method)
 
     def reference(net, d, tokens):
         return reference_rewards(net, d, tokens, args.reference_rollouts)
 
     tokens = gen.sample(B)
+    rows = tokens.repeat(R * (L - 1), 1)
     with torch.no_grad():
-        t_critic = timed(lambda: critic_logits(critic, tokens.repeat(R * (L - 1), 1), V), device, args.repeats)
-    gen_step(gen, opt, critic, rollout_net, batched)  # warm-up
-    t_fast = timed(lambda: gen_step(gen, opt, critic, rollout_net, batched), device, args.repeats)
-    t_ref = timed(lambda: gen_step(gen, opt, critic, rollout_net, reference), device, args.reference_repeats)
-    if args.reference_rollouts != R:
-        print(f"reference loop measured with {args.reference_rollouts} rollouts: {t_ref:.3f} s, scaled x"
-              f"{R / args.reference_rollouts:g} to {R}")
-        t_ref *= R / args.reference_rollouts
-    print(f"device={device} threads={args.threads} V={V} L={L} B={B} R={R} "
-          f"rollout sequences={B * R * (L - 1)}")
-    print(f"discriminator alone on {B * R * (L - 1)} sequences: {t_critic:.3f} s")
-    print(f"batched generator step:   {t_fast:.3f} s")
-    print(f"reference loop step:      {t_ref:.3f} s")
-    print(f"ratio reference/batched:  {t_ref / t_fast:.1f}x")
+        t_critic = timed(lambda: scorer(False)(rows), device, args.repeats)
+        t_critic_bf16 = timed(lambda: scorer(True)(rows), device, args.repeats) if bf16 else None
+    ways = {"baseline (icdf, fp32 scores)": batched("icdf", False), "fast (icdf2, scores in "
+            f"{'bf16' if bf16 else 'fp32'})": batched("auto", bf16)}
+    for way in ways.values():
+        gen_step(gen, opt, critic, rollout_net, way)  # warm-up
+    times = {name: ([], []) for name in ways}
+    for _ in range(args.repeats):  # interleaved, so load changes hit both alike
+        for name, way in ways.items():
+            w, c = timed(lambda: gen_step(gen, opt, critic, rollout_net, way), device, 1)
+            times[name][0].append(w)
+            times[name][1].append(c)
+    print(f"device={device} threads={args.threads} V={V} L={L} B={B} R={R} rollout sequences={B * R * (L - 1)}; "
+          f"critic {args.filters * 12} filters, {n_params / 1e6:.2f} M parameters; fast bf16 here: {bf16}")
+    print(f"discriminator alone on {B * R * (L - 1)} sequences: fp32 {t_critic[0]:.3f} s wall "
+          f"({t_critic[1]:.3f} s CPU)" + (f", bf16 {t_critic_bf16[0]:.3f} s wall ({t_critic_bf16[1]:.3f} s CPU)"
+                                          if t_critic_bf16 else ""))
+    best = {}
+    for name, (w, c) in times.items():
+        best[name] = (min(w), min(c))
+        print(f"batched step, {name}: {min(w):.3f} s wall, {min(c):.3f} s CPU (best of {args.repeats})")
+    (bw, bc), (fw, fc) = best.values()
+    print(f"ratio baseline/fast: {bw / fw:.2f}x wall, {bc / fc:.2f}x CPU")
+    if args.reference_rollouts:
+        t_ref, c_ref = timed(lambda: gen_step(gen, opt, critic, rollout_net, reference), device,
+                             args.reference_repeats)
+        if args.reference_rollouts != R:
+            print(f"reference loop measured with {args.reference_rollouts} rollouts: {t_ref:.3f} s, scaled x"
+                  f"{R / args.reference_rollouts:g} to {R}")
+            t_ref *= R / args.reference_rollouts
+            c_ref *= R / args.reference_rollouts
+        print(f"reference loop step: {t_ref:.3f} s wall, {c_ref:.3f} s CPU; ratio reference/fast {t_ref / fw:.1f}x "
+              "wall")
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ def test_the_known_misalignment_would_be_caught():
     assert torch.allclose(right, ref[:, :-1], atol=1e-6)
 
 
-@pytest.mark.parametrize("method", ["gumbel", "icdf"])
+@pytest.mark.parametrize("method", ["gumbel", "icdf", "icdf2"])
 def test_rollouts_sample_the_policy(method):
     """Without fixed noise, the completions follow the generator's conditional distribution."""
     gen, _ = tiny()

@@ -1,4 +1,4 @@
-"""`python -m textgan` (or `textgan`): train | sample | eval | list-variants | push | pull.
+"""`python -m textgan` (or `textgan`): train | sample | eval | list-variants | push | pull | sweep | report.
 
 The CLI is one consumer of the run's event stream: a progress bar for Scalars, lines for Metrics and Failed.
 Bad input ends with one readable line on stderr and exit code 2, never a traceback.
@@ -181,6 +181,103 @@ def cmd_pull(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep_spec(args: argparse.Namespace) -> dict[str, Any]:
+    """The sweep's spec mapping: the --spec file, with any flags given on top of it."""
+    from .corpora import KINDS
+    from .experiments import load_spec
+
+    spec: dict[str, Any] = load_spec(args.spec) if args.spec else {}
+    if not isinstance(spec, dict):
+        raise ValueError(f"spec file {args.spec} must hold a mapping")
+    if args.corpus:
+        kind = args.corpus if args.corpus in KINDS and args.corpus != "text" else None
+        spec["corpus"] = {"kind": kind} if kind else {"kind": "text", "path": args.corpus}
+        spec["corpus"].update(_parse_settings(args.corpus_set))
+    elif args.corpus_set:
+        spec["corpus"] = {**spec.get("corpus", {"kind": "modes"}), **_parse_settings(args.corpus_set)}
+    spec.setdefault("corpus", {"kind": "modes"})
+    if args.variants:
+        spec["variants"] = [v.strip() for v in args.variants.split(",") if v.strip()]
+    if args.seeds is not None:
+        spec["seeds"] = args.seeds
+    if args.steps is not None or args.seconds is not None:
+        spec["budget"] = {k: v for k, v in (("steps", args.steps), ("seconds", args.seconds)) if v is not None}
+    if args.evals is not None:
+        spec.setdefault("budget", {})["evals"] = args.evals
+    if args.set:
+        spec["run"] = {**spec.get("run", {}), **_parse_settings(args.set)}
+    for pair in args.grid:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--grid expects KEY=V1,V2,..., got {pair!r}")
+        spec.setdefault("grid", {})[key] = [_parse_settings([f"v={v}"])["v"] for v in raw.split(",") if v]
+    if args.preset:
+        spec["preset"] = args.preset
+    if args.temperatures is not None:
+        spec["temperatures"] = [float(t) for t in args.temperatures.split(",") if t.strip()]
+    if args.temperature_samples is not None:
+        spec["temperature_samples"] = args.temperature_samples
+    if args.name:
+        spec["name"] = args.name
+    spec.setdefault("variants", ["mle"])
+    spec.setdefault("budget", {"steps": 500})
+    return spec
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .experiments import SweepSpec
+
+    if args.resume:
+        spec_file = Path(args.resume) / "spec.json"
+        if not spec_file.is_file():
+            raise ValueError(f"{args.resume} is not an experiment directory (no spec.json) to resume")
+        spec = SweepSpec.from_dict(json.loads(spec_file.read_text(encoding="utf-8")))
+        out = Path(args.resume)
+    else:
+        spec = SweepSpec.from_dict(_sweep_spec(args))
+        out = Path(args.out or f"experiments/{spec.name}")
+    n = len(spec.trials())
+    if args.backend == "local":
+        from .experiments import run_in_process
+
+        if args.resume:
+            raise ValueError("--resume continues a sweep run on Ray (--backend ray)")
+        if out.exists() and any(out.iterdir()):
+            raise ValueError(f"{out} already holds an experiment; choose another --out")
+        print(f"{n} trials in this process -> {out}", file=sys.stderr)
+
+        def line(trial, report):
+            if report.final:
+                print(f"{trial.name}: {report.status} at step {report.row['step']} "
+                      f"({report.row['wall_time']:.0f}s) {report.message}", file=sys.stderr)
+
+        outcomes = run_in_process(spec, out, device=args.device, threads=max(1, int(args.cpus_per_trial)),
+                                  on_report=line)
+    else:
+        from .experiments import run_on_ray
+
+        where = f"the Ray cluster at {args.address}" if args.address else "a local Ray"
+        print(f"{n} trials on {where} -> {out}" + (" (resuming)" if args.resume else ""), file=sys.stderr)
+        outcomes = run_on_ray(spec, out, address=args.address, cpus_per_trial=args.cpus_per_trial,
+                              gpus_per_trial=args.gpus_per_trial, max_failures=args.max_failures, asha=args.asha,
+                              resume=bool(args.resume), device=args.device, num_cpus=args.num_cpus,
+                              concurrent=args.concurrent)
+    failed = [o for o in outcomes if o.status == "failed"]
+    print(f"{len(outcomes) - len(failed)}/{len(outcomes)} trials finished; report: {out / 'report.html'}",
+          file=sys.stderr)
+    for o in failed:
+        print(f"failed: {o.trial.name}: {o.message}", file=sys.stderr)
+    print(out)
+    return 1 if failed else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .experiments import write_report
+
+    print(write_report(args.exp_dir))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="textgan", description="TextGAN Lab: train, sample, evaluate and share text GANs.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -250,6 +347,42 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--revision")
     pl.add_argument("--token")
     pl.set_defaults(func=cmd_pull)
+
+    sw = sub.add_parser("sweep", help="train variants x seeds x settings on Ray Tune (or in this process)",
+                        description="Flags or a --spec file (JSON/YAML; flags win). Writes EXP_DIR with the trials' "
+                                    "run directories, results.csv, summary.csv, temperature.csv and report.html.")
+    sw.add_argument("--spec", help="JSON or YAML spec file (see textgan/experiments/spec.py)")
+    sw.add_argument("--corpus", help="modes | oracle | another corpus kind | PATH to a text file (default modes)")
+    sw.add_argument("--corpus-set", action="append", default=[], metavar="KEY=VALUE", help="corpus settings")
+    sw.add_argument("--variants", help="comma-separated, e.g. mle,seqgan,relgan (default mle)")
+    sw.add_argument("--seeds", type=int, help="seeds per variant and setting (default 1)")
+    sw.add_argument("--steps", type=int, help="budget: training steps per trial (default 500)")
+    sw.add_argument("--seconds", type=float, help="budget: wall-clock seconds per trial (equal time for all)")
+    sw.add_argument("--evals", type=int, help="with --seconds: evaluations per trial, equally spaced (default 4)")
+    sw.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a setting for every trial (RunConfig field, variant setting, generator.X, critic.X)")
+    sw.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2", help="sweep a setting over values")
+    sw.add_argument("--preset", choices=["auto", "paper", "demo"], help="each variant's starting point (default auto)")
+    sw.add_argument("--temperatures", help="end-of-trial temperature sweep, e.g. 0.7,1,1.3 ('' for none)")
+    sw.add_argument("--temperature-samples", type=int, help="samples per temperature (default 500)")
+    sw.add_argument("--name", help="experiment name (default sweep)")
+    sw.add_argument("--out", help="experiment directory (default experiments/NAME)")
+    sw.add_argument("--resume", metavar="EXP_DIR", help="continue an interrupted sweep (Tuner.restore)")
+    sw.add_argument("--backend", choices=["ray", "local"], default="ray",
+                    help="ray (default): Ray Tune, locally or on --address; local: one trial after another here")
+    sw.add_argument("--address", help="join a Ray cluster (ray start --head) instead of starting Ray here")
+    sw.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
+    sw.add_argument("--cpus-per-trial", type=float, default=1)
+    sw.add_argument("--gpus-per-trial", type=float, default=0, help="fractions share a GPU, e.g. 0.25")
+    sw.add_argument("--concurrent", type=int, help="at most this many trials at once")
+    sw.add_argument("--max-failures", type=int, default=2, help="restarts of a trial from its last checkpoint")
+    sw.add_argument("--asha", metavar="METRIC:min|max", help="stop weak trials early (ASHA), e.g. nll_gen:min")
+    sw.add_argument("--device", default="auto")
+    sw.set_defaults(func=cmd_sweep)
+
+    rp = sub.add_parser("report", help="rebuild EXP_DIR/report.html from its tables")
+    rp.add_argument("exp_dir")
+    rp.set_defaults(func=cmd_report)
     return p
 
 

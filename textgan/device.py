@@ -30,3 +30,15 @@ def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     return device.type
+
+
+def fast_bf16(device: torch.device) -> bool:
+    """Whether bfloat16 matmuls and convolutions run faster than float32 here: CUDA GPUs that support bf16, and
+    CPUs with AVX-512 BF16 or AMX (where oneDNN uses them; elsewhere bf16 on a CPU is emulated and slower)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        cpu = getattr(torch, "cpu", None)
+        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+    return False

@@ -159,7 +159,8 @@ QD_UNIT = {"precision", "coverage", "entropy", "bleu2", "bleu3", "bleu4", "bleu5
 
 
 def quality_diversity_figure(sweeps: Mapping[str, Any], uirevision: str = "quality_diversity"):
-    """Quality against diversity across sampling temperatures, one curve per run, from `textgan.metrics.sweep`
+    """Quality against diversity across sampling temperatures, one curve per run, from
+    `experiments.temperature_sweep`
     DataFrames (their `attrs` name the two axes and which direction is better)."""
     import plotly.graph_objects as go
 

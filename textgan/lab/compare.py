@@ -133,7 +133,7 @@ QD_TEMPERATURES = (0.5, 0.7, 1.0, 1.3, 2.0)
 def temperature_sweep(runs: dict[str, Any], temperatures=QD_TEMPERATURES, n: int = 200) -> dict[str, Any]:
     """Quality and diversity of each run at each temperature ({name: DataFrame}), for
     `plots.quality_diversity_figure`."""
-    from ..metrics import sweep
+    from ..experiments import temperature_sweep as sweep
 
     return {name: sweep(run, temperatures=temperatures, n_samples=n) for name, run in runs.items()}
 

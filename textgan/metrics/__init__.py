@@ -1,7 +1,8 @@
-"""Evaluation metrics: pure functions over token sequences (or strings), plus temperature sweeps.
+"""Evaluation metrics: pure functions over token sequences (or strings). Temperature sweeps, which drive a model,
+live in `textgan.experiments.temperature`.
 
 Sequences are lists of tokens (str or int) that the caller has tokenized and stripped of padding.
-Importing this package is cheap (numpy only): heavy dependencies (transformers for FED, the run engine for sweeps) are
+Importing this package is cheap (numpy only): heavy dependencies (transformers for FED) are
 imported inside the functions that need them.
 """
 
@@ -11,7 +12,6 @@ from textgan.metrics.modes import mode_stats
 from textgan.metrics.ngram import avg_length, distinct_n, js_divergence, js_n, unique_ratio
 from textgan.metrics.nll import nll_gen, nll_oracle
 from textgan.metrics.self_bleu import self_bleu, self_bleu_scores
-from textgan.metrics.sweep import sweep
 
 __all__ = [
     "ReferenceIndex",
@@ -27,6 +27,5 @@ __all__ = [
     "nll_oracle",
     "self_bleu",
     "self_bleu_scores",
-    "sweep",
     "unique_ratio",
 ]

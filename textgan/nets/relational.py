@@ -56,7 +56,7 @@ class RelationalMemory(nn.Module):
 
     def initial(self, n: int, device) -> Tensor:
         """Sonnet's initial memory: an identity matrix per batch row, zero-padded to width D."""
-        eye = torch.eye(self.slots, self.d, device=device)  # (S, D)
+        eye = torch.eye(self.slots, self.d, device=device, dtype=self.q.weight.dtype)  # (S, D)
         return eye.unsqueeze(0).expand(n, -1, -1)  # (B, S, D)
 
     def forward(self, x: Tensor, memory: Tensor) -> Tensor:
@@ -98,6 +98,10 @@ class RelationalGenerator(AutoregressiveGenerator):
     def forward(self, tokens: Tensor) -> Tensor:
         """Teacher-forced logits `(B, L, V)`. The memory is recurrent, so this loops over L; the linear head,
         the largest matmul, runs once on all steps."""
+        return self.out(self.hidden(tokens))  # (B, L, V)
+
+    def hidden(self, tokens: Tensor) -> Tensor:
+        """Teacher-forced flattened memories `(B, L, S·D)` that the linear head `out` turns into logits."""
         inputs = torch.cat([self._start(tokens.shape[0]), tokens[:, :-1]], 1)  # (B, L)
         emb = self.embed(inputs)  # (B, L, E)
         state = self.memory.initial(tokens.shape[0], tokens.device)
@@ -105,4 +109,4 @@ class RelationalGenerator(AutoregressiveGenerator):
         for t in range(inputs.shape[1]):
             state = self.memory(emb[:, t], state)
             states.append(state.flatten(1))
-        return self.out(torch.stack(states, 1))  # (B, L, V)
+        return torch.stack(states, 1)  # (B, L, S·D)

@@ -39,11 +39,16 @@ class RNNGenerator(AutoregressiveGenerator):
         self.rnn = rnn(cfg.emb_dim, cfg.hidden, num_layers=cfg.layers, batch_first=True)
         self.out = nn.Linear(cfg.hidden, vocab_size)
 
-    def forward(self, tokens: Tensor) -> Tensor:
-        """Teacher-forced logits `(B, L, V)` for target `tokens (B, L)`."""
+    def hidden(self, tokens: Tensor) -> Tensor:
+        """Teacher-forced states `(B, L, H)` that the linear head `out` turns into logits (the fused MLE loss
+        starts here)."""
         inputs = torch.cat([self._start(tokens.shape[0]), tokens[:, :-1]], 1)  # (B, L)
         h, _ = self.rnn(self.embed(inputs))  # (B, L, H)
-        return self.out(h)  # (B, L, V)
+        return h
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        """Teacher-forced logits `(B, L, V)` for target `tokens (B, L)`."""
+        return self.out(self.hidden(tokens))  # (B, L, V)
 
     def step(self, token: Tensor, state) -> tuple[Tensor, object]:
         """One recurrent step: `token (B,)` -> logits `(B, V)` and the new state."""

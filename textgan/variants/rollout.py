@@ -8,8 +8,8 @@ needs ~70 s per generator step on 2 CPU cores for the oracle setting. Here, all 
 - the prefix states are computed once by a single teacher-forced pass over the sample (cached prefix states);
 - the rollouts for prefix length t join the batch at position t (rows already running keep running), so a row
   only ever runs the positions it has to sample: B·R·L(L−1)/2 row-steps instead of B·R·(L−1)·L;
-- tokens are drawn by Gumbel-max on a GPU, by inverse CDF on a CPU (3x cheaper there), with randomness from
-  the variant's generator (exact resume);
+- tokens are drawn by Gumbel-max on a GPU, by a two-level inverse CDF on a CPU (4-5x cheaper there), with
+  randomness from the variant's generator (exact resume);
 - the completed B·R·(L−1) sequences (plus the B samples themselves, which score the last token) go to the
   scorer in one call.
 
@@ -49,22 +49,54 @@ def _prefix_states(gen: nn.Module, tokens: Tensor) -> tuple[list, list[Tensor]]:
     return states, logits
 
 
+CDF_BLOCK = 64
+"""Columns per block of the two-level inverse CDF ('icdf2')."""
+
+
+def _icdf_two_level(logits: Tensor, rng: torch.Generator | None, block: int = CDF_BLOCK) -> Tensor:
+    """Inverse-CDF sampling without a full-width cumulative sum: softmax (one fused, cache-friendly kernel per
+    row), the sums of blocks of `block` columns, a search in the cumulative block sums for the block, then a
+    search in the cumulative sums of that block's `block` probabilities. The same uniform picks the same token
+    as the one-level search (up to rounding at the boundaries), so it is exact in distribution; only the
+    softmax and one reading pass touch all V columns (the one-level version writes and reads (N, V) three more
+    times)."""
+    n, v = logits.shape
+    p = torch.softmax(logits, -1)  # (N, V)
+    full = v // block * block
+    sums = p[:, :full].view(n, v // block, block).sum(-1)  # (N, V/block)
+    if full < v:
+        sums = torch.cat([sums, p[:, full:].sum(-1, keepdim=True)], 1)
+    cum = sums.cumsum_(-1)  # (N, n_blocks)
+    u = torch.rand(n, 1, generator=rng, device=p.device, dtype=p.dtype) * cum[:, -1:]
+    k = torch.searchsorted(cum, u).clamp_(max=cum.shape[1] - 1)  # (N, 1) the block
+    below = torch.where(k > 0, cum.gather(1, (k - 1).clamp(min=0)), torch.zeros_like(u))
+    cols = k * block + torch.arange(block, device=p.device)  # (N, block)
+    inside = cols < v
+    rows = p.gather(1, cols.clamp(max=v - 1)).mul_(inside).cumsum_(-1)  # (N, block) CDF inside the block
+    j = torch.searchsorted(rows, u - below).clamp_(max=block - 1)
+    width = (v - k * block).clamp(max=block)  # the last block may be short
+    return (k * block + torch.minimum(j, width - 1)).squeeze(1)
+
+
 def draw(logits: Tensor, rng: torch.Generator | None, method: str = "auto") -> Tensor:
     """Categorical samples `(N,)` from logits `(N, V)`.
 
     'gumbel': argmax(logits + Gumbel noise), one fused pass on a GPU. 'icdf': inverse CDF, one uniform per row
     and a binary search in the cumulative sums — 3x faster than Gumbel-max on a CPU at V=5000 (V uniforms and two
-    logs per row are what costs there). 'auto': Gumbel on CUDA, inverse CDF elsewhere. Both are exact.
+    logs per row are what costs there). 'icdf2': the same inverse CDF in two levels (blocks, then within the
+    block; `_icdf_two_level`), fewer passes over `(N, V)`. 'auto': Gumbel on CUDA, 'icdf2' elsewhere. All exact.
     """
     if method == "auto":
-        method = "gumbel" if logits.device.type == "cuda" else "icdf"
+        method = "gumbel" if logits.device.type == "cuda" else "icdf2"
     if method == "gumbel":
         return (logits + gumbel_noise(logits.shape, rng, logits.device, logits.dtype)).argmax(-1)
     if method == "icdf":
         c = (logits - logits.amax(-1, keepdim=True)).exp_().cumsum_(-1)  # (N, V) unnormalised CDF
         u = torch.rand(c.shape[0], 1, generator=rng, device=c.device, dtype=c.dtype) * c[:, -1:]
         return torch.searchsorted(c, u).squeeze(1).clamp_(max=c.shape[1] - 1)
-    raise ValueError(f"sampling method {method!r}; choose 'auto', 'gumbel' or 'icdf'")
+    if method == "icdf2":
+        return _icdf_two_level(logits, rng)
+    raise ValueError(f"sampling method {method!r}; choose 'auto', 'gumbel', 'icdf' or 'icdf2'")
 
 
 @torch.no_grad()

@@ -23,8 +23,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..device import fast_bf16
 from .base import AdversarialVariant
 from .rollout import blend_, critic_logits, pg_loss, rank_rescale, rollout_rewards
+
+
+SCORE_PRECISIONS = ("fp32", "bf16", "auto")
 
 
 @dataclass
@@ -49,6 +53,10 @@ class SeqGANConfig:
     """Discriminator-only iterations before the first generator update (paper: 50 × 3 epochs)."""
     clip_grad: float = 5.0
     """Generator gradient-norm clipping (SeqGAN code: 5)."""
+    score_precision: str = "fp32"
+    """Precision of the discriminator when it scores the rollouts (rewards only; its training stays fp32):
+    'fp32', 'bf16' (autocast), or 'auto' = bf16 where it is fast (CUDA, CPUs with AVX-512 BF16 / AMX), else fp32.
+    bf16 scores 2.4x faster on such a CPU (bench/rollout.py), changing rewards by ~1e-4."""
     pretrain_steps: int = 0
     """MLE steps before everything else (paper: 80 epochs on the oracle; set it for real runs)."""
     pretrain_lr: float = 1e-2
@@ -70,6 +78,8 @@ class SeqGAN(AdversarialVariant):
         super().__init__(gen, critic, corpus, cfg, device, rng)
         if getattr(cfg, "baseline", "none") not in ("none", "mean"):
             raise ValueError(f"baseline={cfg.baseline!r}; choose 'none' or 'mean'")
+        if getattr(cfg, "score_precision", "fp32") not in SCORE_PRECISIONS:
+            raise ValueError(f"score_precision={cfg.score_precision!r}; choose one of {SCORE_PRECISIONS}")
         self.optimizers["gen"] = torch.optim.Adam(gen.parameters(), lr=cfg.lr_gen)
         if critic is not None:
             self.optimizers["critic"] = torch.optim.Adam(critic.parameters(), lr=cfg.lr_critic)
@@ -90,11 +100,22 @@ class SeqGAN(AdversarialVariant):
         """Reward of complete sequences `(N, L)` -> `(N,)`: the discriminator's probability of 'real'."""
         return torch.sigmoid(self.critic_logits(tokens))
 
+    def rollout_score(self, tokens: Tensor) -> Tensor:
+        """`score` at the rollouts' precision (`score_precision`): only the discriminator runs in bf16, never
+        the rollout policy, whose sampling stays exact."""
+        precision = getattr(self.cfg, "score_precision", "fp32")
+        bf16 = precision == "bf16" or (precision == "auto" and fast_bf16(tokens.device))
+        if not bf16:
+            return self.score(tokens)
+        with torch.autocast(tokens.device.type, dtype=torch.bfloat16):
+            logits = self.critic_logits(tokens)
+        return torch.sigmoid(logits.float())
+
     def rewards(self, tokens: Tensor) -> Tensor:
         """Per-token rewards `(B, L)` for a batch of samples (rollouts by the delayed network)."""
         if self.rollout_net is None:
             self.rollout_net = copy.deepcopy(self.gen).requires_grad_(False)
-        r = rollout_rewards(self.rollout_net, tokens, self.cfg.rollouts, self.score, self.rng)
+        r = rollout_rewards(self.rollout_net, tokens, self.cfg.rollouts, self.rollout_score, self.rng)
         return rank_rescale(r, self.cfg.rescale_delta) if self.cfg.rescale else r
 
     # ---- updates ------------------------------------------------------------------------------------------

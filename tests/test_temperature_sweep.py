@@ -7,7 +7,7 @@ import types
 import pytest
 import torch
 
-from textgan.metrics import sweep
+from textgan.experiments.temperature import temperature_sweep as sweep
 
 V, L = 6, 5
 
@@ -147,7 +147,7 @@ def test_sweep_on_a_real_engine_run(tmp_path):
     """Integration with textgan.run (skipped until the engine is importable)."""
     run_mod = pytest.importorskip("textgan.run", reason="engine (textgan.run) not available")
     from textgan.metrics import nll_gen
-    from textgan.metrics.sweep import _Tempered
+    from textgan.experiments.temperature import _Tempered
 
     corpus = {"kind": "oracle", "vocab_size": 50, "seq_len": 8, "n_train": 64, "n_test": 32}
     run = run_mod.Run(run_mod.RunConfig(corpus=corpus, variant="mle", device="cpu"))

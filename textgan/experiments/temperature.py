@@ -11,7 +11,9 @@ Per corpus, the pair plotted is:
 - `modes`: precision (valid samples) vs coverage (modes hit).
 Every row also carries distinct-n, unique-sentence ratio and average length.
 
-The run is duck-typed (see `sweep`) so that this module does not depend on the engine's classes.
+The run is duck-typed (see `temperature_sweep`): a path is loaded with the engine, anything with `.corpus`, `.gen`
+and `.device` is swept as it is. It lives with the experiments, not in `textgan.metrics`, because it drives a
+model: metrics stay pure functions of token sequences and never import the engine.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ def _sample(gen: Any, n: int, temperature: float, seed: int, device: Any, batch_
     return torch.cat(chunks)  # (n, L)
 
 
-def sweep(
+def temperature_sweep(
     run_or_checkpoint: Any,
     temperatures: Sequence[float] = DEFAULT_TEMPERATURES,
     n_samples: int = 1000,

@@ -1,0 +1,110 @@
+"""Sweeps without Ray: spec errors before anything starts, the in-process backend (the app's), and the tables and
+report it writes, checked against the trials' own run directories."""
+
+import json
+import math
+import sys
+
+import pandas as pd
+import pytest
+
+from textgan.cli import main
+from textgan.experiments import SpecError, SweepSpec, run_in_process
+from textgan.experiments.results import t95
+
+TINY = {"corpus": {"kind": "modes", "k": 4}, "seeds": 2,
+        "variants": {"mle": {"generator.hidden": 16}, "wgan-gp": {"generator.hidden": 16, "critic.filters": 8}},
+        "budget": {"steps": 12}, "run": {"batch_size": 16, "eval_every": 6, "eval_samples": 40, "sample_every": 0},
+        "temperatures": [0.8, 1.2], "temperature_samples": 40}
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--steps", "0"], "steps=0 must be an integer of at least 1"),
+    (["--seconds", "0"], "seconds=0.0 must be a number above 0"),
+    (["--variants", "mle,nope"], "unknown variant 'nope'"),
+    (["--grid", "lr_gen="], "grid.lr_gen is empty"),
+    (["--variants", "mle", "--grid", "lr_critic=1e-3,1e-4"], "unknown setting 'lr_critic' for mle"),
+    (["--set", "seed=3"], "'seed' is set by the sweep itself"),
+])
+def test_bad_specs_are_one_line_errors_before_ray_starts(flags, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # would fail loudly if the CLI got as far as importing Ray
+    assert main(["sweep", "--out", str(tmp_path / "x"), *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "x").exists()
+
+
+def test_without_ray_the_error_names_the_install_command(capsys, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError, as on a machine without it
+    assert main(["sweep", "--variants", "mle", "--steps", "2", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert 'pip install "ray[tune]"' in err and "--backend local" in err
+
+
+def test_spec_file_yaml_and_random_draws(tmp_path):
+    spec_file = tmp_path / "s.yaml"
+    spec_file.write_text("corpus: modes\nvariants: [mle]\nseeds: [3, 5]\nbudget: {seconds: 2}\n"
+                         "random: {samples: 3, seed: 1, settings: {lr_gen: {loguniform: [1.0e-4, 1.0e-2]}}}\n")
+    from textgan.experiments import load_spec
+
+    spec = SweepSpec.from_dict(load_spec(spec_file))
+    trials = spec.trials()
+    assert len(trials) == 6 and {t.seed for t in trials} == {3, 5}
+    lrs = sorted({t.settings["lr_gen"] for t in trials})
+    assert len(lrs) == 3 and all(1e-4 <= v <= 1e-2 for v in lrs)
+    assert all(t.config["variant_config"]["lr_gen"] == t.settings["lr_gen"] for t in trials)
+    assert [t.name for t in SweepSpec.from_dict(load_spec(spec_file)).trials()] == [t.name for t in trials]
+    with pytest.raises(SpecError, match="randint"):
+        SweepSpec.from_dict({**TINY, "random": {"samples": 2, "settings": {"lr_gen": {"loguniform": [0, 1]}}}})
+
+
+def test_in_process_sweep_tables_match_the_trials_run_directories(tmp_path, one_thread):
+    exp = tmp_path / "exp"
+    spec = SweepSpec.from_dict({**TINY, "grid": {"batch_size": [16, 6000]}})  # the second cannot run
+    outcomes = run_in_process(spec, exp)
+    assert len(outcomes) == 8
+    bad = [o for o in outcomes if o.trial.settings["batch_size"] == 6000]
+    assert all(o.status == "failed" and "batch size 6000" in o.message for o in bad)  # recorded, sweep went on
+    good = [o for o in outcomes if o not in bad]
+    assert all(o.status == "done" for o in good)
+
+    results = pd.read_csv(exp / "results.csv")
+    assert set(results.trial) == {o.trial.name for o in outcomes}
+    for o in good:
+        history = pd.read_csv(o.run_dir / "history.csv")
+        evals = history.dropna(subset=["eval/nll_gen"]).set_index("step")
+        mine = results[results.trial == o.trial.name].set_index("step")
+        assert list(mine.index) == [6, 12] == list(evals.index)
+        for col in [c for c in mine.columns if c.startswith("eval/")]:
+            assert mine[col].tolist() == pytest.approx(evals[col].tolist(), rel=1e-9), col
+        assert (mine.variant == o.trial.variant).all() and (mine.seed == o.trial.seed).all()
+        assert mine.wall_time.is_monotonic_increasing and (mine.wall_time > 0).all()
+        sweep = pd.read_csv(o.run_dir / "temperature.csv")
+        assert sweep.temperature.tolist() == [0.8, 1.2]
+
+    summary = pd.read_csv(exp / "summary.csv")
+    ok = results[results.status == "done"]
+    for (variant, budget), g in ok.groupby(["variant", "budget"]):
+        row = summary[(summary.variant == variant) & (summary.budget == budget) & (summary.batch_size == 16)
+                      & (summary.metric == "eval/nll_gen")].iloc[0]
+        x = g["eval/nll_gen"]
+        assert row.n == 2 and row["mean"] == pytest.approx(x.mean())
+        assert row.ci95 == pytest.approx(t95(2) * x.std(ddof=1) / math.sqrt(2))
+    temps = pd.read_csv(exp / "temperature.csv")
+    assert len(temps) == 2 * len(good) and set(temps.variant) == {"mle", "wgan-gp"}
+    html = (exp / "report.html").read_text(encoding="utf-8")
+    assert html.count("plotly-graph-div") >= 3 and "Quality–diversity" in html and "batch size 6000" in html
+    assert json.loads((exp / "spec.json").read_text())["budget"]["steps"] == 12
+
+    (exp / "report.html").unlink()
+    assert main(["report", str(exp)]) == 0 and (exp / "report.html").is_file()
+
+
+def test_wall_clock_budget_evaluates_at_equal_time_marks(tmp_path, one_thread):
+    spec = SweepSpec.from_dict({**TINY, "variants": {"mle": {"generator.hidden": 16}}, "seeds": 1,
+                                "budget": {"seconds": 1.0, "evals": 2}, "temperatures": []})
+    (o,) = run_in_process(spec, tmp_path / "exp")
+    results = pd.read_csv(tmp_path / "exp" / "results.csv")
+    assert o.status == "done" and results.budget.tolist() == [0.5, 1.0]
+    assert results.wall_time.iloc[0] >= 0.5 and results.wall_time.iloc[1] >= 1.0
+    assert results.step.iloc[1] > results.step.iloc[0] > 0

@@ -1,0 +1,31 @@
+"""Many runs at once: sweeps of variants × seeds × settings, on Ray Tune or in this process, and their reports.
+
+    spec = SweepSpec.from_dict({...})        # or load_spec("sweep.yaml"); every error before anything starts
+    run_on_ray(spec, "experiments/x")        # Ray Tune: local Ray, or address= a cluster
+    run_in_process(spec, "experiments/x")    # the same trials one after another, no Ray (the app on a Space)
+    write_report("experiments/x")            # report.html from results.csv / summary.csv / temperature.csv
+
+Importing this package starts nothing and imports neither torch nor Ray.
+"""
+
+from .spec import Budget, SpecError, SweepSpec, Trial, load_spec
+from .temperature import temperature_sweep
+
+__all__ = ["Budget", "SpecError", "SweepSpec", "Trial", "load_spec", "run_in_process", "run_on_ray",
+           "temperature_sweep", "write_report"]
+
+
+def __getattr__(name: str):
+    if name == "run_in_process":
+        from .local import run_in_process
+
+        return run_in_process
+    if name == "run_on_ray":
+        from .ray_tune import run_on_ray
+
+        return run_on_ray
+    if name == "write_report":
+        from .report import write_report
+
+        return write_report
+    raise AttributeError(name)

@@ -1,0 +1,204 @@
+"""The Ray Tune backend: each trial is a function trainable around the shared trial loop.
+
+- Every evaluation is a `tune.report(metrics, checkpoint=...)` whose checkpoint is the run directory
+  (`Run.save`), so `FailureConfig(max_failures)` restarts a dead trial from its last evaluation, exactly.
+- With no address Ray starts on this machine; `address` joins a cluster started with `ray start --head`. On a
+  cluster of several machines the experiment directory must be on storage every node sees (NFS), as Ray requires
+  of `storage_path`.
+- `resume` continues an interrupted sweep with `Tuner.restore`: finished trials are not run again.
+- Tune's own console table is replaced by one line per finished trial.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from .results import TRIALS_DIR, write_spec, write_tables
+from .spec import SpecError, SweepSpec, Trial
+from .trial import Report, TrialOptions, TrialOutcome, continue_trial, start_trial
+
+INSTALL = 'pip install "ray[tune]"  (or: pip install "textgan[sweep]")'
+TUNE_DIR, TUNE_NAME = "ray", "tune"
+
+
+def require_ray():
+    """Import Ray Tune, or say how to install it."""
+    try:
+        import ray
+        from ray import tune
+    except ImportError as e:
+        raise RuntimeError(f"sweeps on Ray need Ray Tune, which is not installed ({e}); install it with: "
+                           f"{INSTALL}; or run the sweep in this process with --backend local") from None
+    return ray, tune
+
+
+def trainable(config: dict[str, Any]) -> None:
+    """Ray Tune function trainable: one trial, resumed from Tune's checkpoint when it has one."""
+    import ray
+    from ray import tune
+
+    trial = Trial.from_dict(config["trial"])
+    opts = TrialOptions.from_dict(config["options"])
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as d:
+            run, state = start_trial(trial, opts, resume=d)
+    else:
+        run, state = start_trial(trial, opts)
+    node = ray.get_runtime_context().get_node_id()[:12]
+
+    def report(r: Report) -> None:
+        metrics = {**r.row, "status": r.status, "message": r.message, "node": node,
+                   "attempt": r.state.get("attempt", 1), "restored_from": r.state.get("restored_from") or -1}
+        with tempfile.TemporaryDirectory(prefix="textgan-ckpt-") as tmp:
+            saved = r.save(Path(tmp) / "run")
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(str(saved)) if saved else None)
+
+    continue_trial(trial, opts, run, state, report)
+
+
+def _progress_callback(n_trials: int, stream=None):
+    from ray import tune
+
+    class Progress(tune.Callback):
+        """One line per trial when it ends (and one per restart), instead of Tune's periodic table."""
+
+        def __init__(self) -> None:
+            self.done, self.t0 = 0, time.monotonic()
+
+        def _line(self, text: str) -> None:
+            print(f"[{time.monotonic() - self.t0:6.0f}s] {text}", file=stream or sys.stderr, flush=True)
+
+        def on_trial_complete(self, iteration, trials, trial, **info):
+            self.done += 1
+            r = trial.last_result or {}
+            metrics = ", ".join(f"{k.removeprefix('eval/')}={v:.3g}" for k, v in r.items()
+                                if k.startswith("eval/") and isinstance(v, (int, float)))[:160]
+            status = r.get("status", "done")
+            self._line(f"[{self.done}/{n_trials}] {trial.config['trial']['name']}: {status} at step "
+                       f"{r.get('step', '?')} ({r.get('wall_time', 0):.0f}s) {r.get('message') or metrics}")
+
+        def on_trial_error(self, iteration, trials, trial, **info):
+            self.done += 1
+            self._line(f"[{self.done}/{n_trials}] {trial.config['trial']['name']}: error (retries used up), "
+                       f"see {TRIALS_DIR}/ and results.csv")
+
+        def on_trial_recover(self, iteration, trials, trial, **info):
+            self._line(f"{trial.config['trial']['name']}: worker lost, restarting from its last checkpoint")
+
+    return Progress()
+
+
+def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = None, cpus_per_trial: float = 1,
+               gpus_per_trial: float = 0, max_failures: int = 2, asha: str | None = None, resume: bool = False,
+               device: str = "auto", num_cpus: int | None = None, concurrent: int | None = None,
+               stream=None) -> list[TrialOutcome]:
+    """Run (or `resume`) a sweep on Ray Tune and write the experiment directory; returns one outcome per trial."""
+    ray, tune = require_ray()
+    exp = Path(exp_dir).resolve()
+    trials = spec.trials()  # every spec error surfaces before Ray starts
+    if not 0 < cpus_per_trial <= 1024 or not 0 <= gpus_per_trial <= 64:
+        raise SpecError(f"cpus per trial {cpus_per_trial} must be in (0, 1024] and GPUs per trial {gpus_per_trial} "
+                        "in [0, 64] (fractions share a GPU)")
+    if not 0 <= max_failures <= 100:
+        raise SpecError(f"max_failures={max_failures} must be in 0..100")
+    scheduler = _asha(asha, spec) if asha else None
+    tune_path = exp / TUNE_DIR / TUNE_NAME
+    if resume and not tune_path.is_dir():
+        raise SpecError(f"nothing to resume in {exp}: it holds no Ray Tune state ({TUNE_DIR}/{TUNE_NAME})")
+    if not resume and tune_path.exists():
+        raise SpecError(f"{exp} already holds a sweep; pass --resume to continue it or choose another directory")
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the legacy reporter is silent at verbose=0
+    os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")  # a failed trial reports no metrics
+    write_spec(exp, spec.to_dict())
+    if not ray.is_initialized():
+        ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
+                 log_to_driver=False, logging_level="ERROR", configure_logging=True)
+    opts = TrialOptions(budget=spec.budget, temperatures=tuple(spec.temperatures),
+                        temperature_samples=spec.temperature_samples, device=device,
+                        threads=max(1, int(cpus_per_trial)))
+    resources = {"cpu": cpus_per_trial, "gpu": gpus_per_trial}
+    fn = tune.with_resources(trainable, resources)
+    run_config = tune.RunConfig(
+        name=TUNE_NAME, storage_path=str(exp / TUNE_DIR), verbose=0,
+        failure_config=tune.FailureConfig(max_failures=max_failures),
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+        callbacks=[_progress_callback(len(trials), stream)])
+    if resume:
+        tuner = tune.Tuner.restore(str(tune_path), trainable=fn, resume_errored=True)
+    else:
+        tuner = tune.Tuner(fn, param_space={"trial": tune.grid_search([t.to_dict() for t in trials]),
+                                            "options": opts.to_dict()},
+                           tune_config=tune.TuneConfig(scheduler=scheduler, max_concurrent_trials=concurrent,
+                                                       trial_dirname_creator=_dirname),
+                           run_config=run_config)
+    grid = tuner.fit()
+    by_name = {t.name: t for t in trials}
+    done = {}
+    for result in grid:
+        name = (result.config or {}).get("trial", {}).get("name") or (Path(result.path).name if result.path else "")
+        if name in by_name:
+            done[name] = _outcome(by_name[name], result, exp)
+    outcomes = [done.get(t.name) or TrialOutcome(t, status="stopped", message="not started") for t in trials]
+    write_tables(exp, outcomes)
+    from .report import write_report
+
+    write_report(exp)
+    return outcomes
+
+
+def _dirname(trial) -> str:
+    return trial.config["trial"]["name"]
+
+
+def _asha(asha: str, spec: SweepSpec):
+    """ASHA on `METRIC:min|max` (e.g. eval/nll_gen:min), rungs counted in evaluations."""
+    from ray.tune.schedulers import ASHAScheduler
+
+    metric, _, mode = asha.partition(":")
+    metric = metric if metric.startswith("eval/") else f"eval/{metric}"
+    if mode not in ("min", "max"):
+        raise SpecError(f"--asha {asha!r}: give METRIC:min or METRIC:max, e.g. eval/nll_gen:min")
+    b = spec.budget
+    evals = b.evals if b.seconds is not None else max(1, b.steps // max(1, _eval_every(spec)))
+    return ASHAScheduler(time_attr="training_iteration", metric=metric, mode=mode, max_t=evals + 1,
+                         grace_period=1, reduction_factor=2)
+
+
+def _eval_every(spec: SweepSpec) -> int:
+    trials = spec.trials()
+    return int(trials[0].config.get("eval_every") or spec.budget.steps)
+
+
+def _outcome(trial: Trial, result, exp: Path) -> TrialOutcome:
+    """A Tune Result as a TrialOutcome, its last checkpoint copied to exp/trials/<name>/ as the run directory."""
+    df = result.metrics_dataframe
+    rows = [] if df is None else [{k: v for k, v in r.items() if not _is_nan(v)} for r in df.to_dict("records")]
+    last = rows[-1] if rows else {}
+    outcome = TrialOutcome(trial, rows=rows, status=str(last.get("status", "running")),
+                           message=str(last.get("message", "") or ""), node=str(last.get("node", "")))
+    if result.error is not None:
+        outcome.status = "failed"
+        outcome.message = (str(result.error).strip().splitlines() or [type(result.error).__name__])[-1][:500]
+    elif outcome.status == "running":
+        outcome.status, outcome.message = "stopped", "stopped before its budget (interrupted, or by ASHA)"
+    if result.checkpoint is not None:
+        target = exp / TRIALS_DIR / trial.name
+        with result.checkpoint.as_directory() as d:
+            tmp = target.with_name(f".{target.name}.copy")
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.copytree(d, tmp)
+        shutil.rmtree(target, ignore_errors=True)
+        tmp.rename(target)
+        outcome.run_dir = target
+    return outcome
+
+
+def _is_nan(v: Any) -> bool:
+    return isinstance(v, float) and v != v
