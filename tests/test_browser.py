@@ -69,7 +69,7 @@ def test_click_train_and_watch_the_loss_curve(page):
     # Closing the tab stops and frees its run.
     page.close()
     end = time.time() + 60
-    while lab._sessions and time.time() < end:
+    while (lab._sessions or session.state != "closed") and time.time() < end:  # close() runs after the pop
         time.sleep(0.2)
     assert not lab._sessions and session.state == "closed" and session.run is None
 

@@ -219,7 +219,8 @@ def mode_share_figure(history, k: int | None = None, uirevision: str = "mode_sha
     fig.update_layout(yaxis=dict(range=[0, 1]),
                       yaxis2=dict(title=f"effective modes (of {k})", overlaying="y", side="right", showgrid=False,
                                   range=[0, k + 0.2]),
-                      legend=dict(orientation="v", x=1.08, y=1.0), margin=dict(r=130))
+                      legend=dict(orientation="h", yanchor="top", y=-0.28, xanchor="left", x=0.0, font=dict(size=10)),
+                      height=320, margin=dict(b=90, r=50))
     return fig
 
 

@@ -45,11 +45,16 @@ def build_top() -> LessonParts:
     return out
 
 
-def build_panels(out: LessonParts) -> None:
-    """In the live view: headline, explanation, mode shares over time, the critic's view, the real data."""
+def build_live(out: LessonParts) -> None:
+    """Under the status line: the headline (effective modes of K) and the live explanation."""
     p = out.parts
     p["headline"] = gr.Markdown("**Effective modes:** — (press Train or pick a lesson)", elem_id="headline")
     p["explanation"] = gr.Markdown("", elem_id="explanation", label="what is happening")
+
+
+def build_panels(out: LessonParts) -> None:
+    """Below the samples: mode shares over time, the critic's view, the real data, how to read the numbers."""
+    p = out.parts
     with gr.Row():
         p["share_plot"] = gr.Plot(label="mode shares over time", elem_id="share-plot")
         p["score_plot"] = gr.Plot(label="critic scores, real vs generated", elem_id="score-plot")
@@ -101,8 +106,6 @@ def _marked(words: list[tuple[str, float]]) -> str:
 
 def critic_view(run, n: int = 6, seed: int = 0) -> tuple[list[list[Any]], dict[str, Any] | None]:
     """Rows for the scored table (real then generated) and the score histogram data, or no critic rows."""
-    import torch
-
     test = run.corpus.test if run.corpus.test.shape[0] else run.corpus.train
     real = test[:n]
     fake = run.sample_tokens(n, seed=seed + run.step)
@@ -121,7 +124,6 @@ def critic_view(run, n: int = 6, seed: int = 0) -> tuple[list[list[Any]], dict[s
             modes = run.corpus.classify_ids(ids).tolist() if hasattr(run.corpus, "classify_ids") else [None] * n
             for text, m in zip(run.corpus.decode_batch(ids), modes):
                 rows.append([kind, text, _mode_label(m), "— (no critic)"])
-    del torch
     return rows, hist
 
 
@@ -190,6 +192,9 @@ def wire(ctx, demo: gr.Blocks, tab, out: LessonParts) -> None:
             entry = cache[key] = (snap["run_id"], now, rows, hist, real_data_markdown(corpus))
             if len(cache) > 256:  # bounded: forget the oldest sessions
                 cache.pop(next(iter(cache)))
+        if run is None:
+            cache.pop(key, None)
+            entry = None
         rows, hist, real = (entry[2], entry[3], entry[4]) if entry else ([["", "", "", ""]], None, "")
         return (snap["version"], headline(h, k), explanation(h, k, failed),
                 plots.mode_share_figure(h, k, "share" + rev), plots.score_histogram(hist, "scores" + rev),

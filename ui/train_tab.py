@@ -140,6 +140,7 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                                   buttons=["copy"], interactive=False)
             with gr.Column(scale=3):
                 status = gr.Markdown("idle · press **Train**", elem_id="status")
+                lesson.build_live(lesson_parts)
                 with gr.Row():
                     train_btn = gr.Button("Train", variant="primary", elem_id="train", min_width=80)
                     pause_btn = gr.Button("Pause", elem_id="pause", min_width=80)

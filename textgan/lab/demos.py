@@ -22,11 +22,10 @@ DEMOS = {
 
 def make_demo(name: str, root: str | Path) -> Path:
     """Train one demo run at seed 0 on the CPU and save it (with its model card) under `root/name`."""
-    from ..card import build_card
     from ..run import Run
     from .scenarios import get_scenario
 
-    key, about = DEMOS[name]
+    key = DEMOS[name][0]
     s = get_scenario(key)
     with _threads(1):
         run = Run(s.config(device="cpu", sample_every=20, eval_every=20))
@@ -34,11 +33,24 @@ def make_demo(name: str, root: str | Path) -> Path:
             if key == "collapse" and s.check({}, run.history):
                 break  # caught collapsed: save it now, before the critic catches up
         path = run.save(Path(root) / name)
+    write_card(path, name)
+    return path
+
+
+def write_card(path: Path, name: str) -> None:
+    """The run's model card (card.build_card) with what the demo shows and how to rebuild it on top."""
+    import json
+
+    from ..card import build_card
+    from .scenarios import get_scenario
+
+    key, about = DEMOS[name]
+    s = get_scenario(key)
+    step = json.loads((Path(path) / "config.json").read_text())["step"]
     card = build_card(path)
     card.text = (f"# {name}\n\n{about}\n\nLesson `{key}` of `textgan.lab.scenarios` ({s.title}), seed 0, "
-                 f"{run.step} steps on a CPU; rebuilt by `python -m textgan.lab.demos checkpoints`.\n\n" + card.text)
-    card.save(str(path / "README.md"))
-    return path
+                 f"{step} steps on a CPU; rebuilt by `python -m textgan.lab.demos checkpoints`.\n\n" + card.text)
+    card.save(str(Path(path) / "README.md"))
 
 
 class _threads:
