@@ -39,3 +39,20 @@ def test_every_scenario_has_two_sentences_and_form_values():
             assert values["hparams"][name] == v
     with pytest.raises(ValueError, match="unknown scenario"):
         get_scenario("nope")
+
+
+def test_cli_trains_a_scenario_with_its_settings(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    r = subprocess.run([sys.executable, "-m", "textgan", "train", "--scenario", "collapse", "--steps", "3",
+                        "--out", str(out), "--device", "cpu", "--quiet"], capture_output=True, text=True,
+                       timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr
+    run = json.loads((out / "config.json").read_text())["run"]
+    s = get_scenario("collapse")
+    assert run["variant"] == "gan" and run["variant_config"] == s.variant_config and run["seed"] == 0
+    assert run["generator"]["hidden"] == 64 and run["critic"]["filters"] == 32
