@@ -16,8 +16,9 @@ from textgan import lab as L
 from ui import compare_tab, hub_tab, train_tab
 from ui.common import AppContext
 
-INTRO = ("# TextGAN Lab\nTrain a text GAN live and watch it learn — or collapse onto a few modes. "
-         "The default `modes` corpus has K known modes, so collapse is measured exactly.")
+INTRO = ("**TextGAN Lab** · train a text GAN live and watch it learn, or collapse onto a few modes: the default "
+         "`modes` corpus has K known modes, so collapse is measured exactly.")
+"""One line, so that the Train tab's controls and figures fit a 720-pixel-high screen."""
 
 
 def build_demo(lab: L.Lab) -> gr.Blocks:
@@ -37,14 +38,7 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
     return demo
 
 
-def lab_from_env() -> L.Lab:
-    """The app's Lab, configured by TEXTGAN_MAX_TRAINING, TEXTGAN_CHECKPOINTS and TEXTGAN_TORCH_THREADS."""
-    return L.Lab(max_training=int(os.environ.get("TEXTGAN_MAX_TRAINING", "2")),
-                 checkpoints=os.environ.get("TEXTGAN_CHECKPOINTS", "checkpoints"),
-                 torch_threads=int(os.environ.get("TEXTGAN_TORCH_THREADS", "1")) or None)
-
-
-demo = build_demo(lab_from_env())
+demo = build_demo(L.Lab.from_env())  # TEXTGAN_MAX_TRAINING, _CHECKPOINTS, _EXPERIMENTS, _TORCH_THREADS
 
 if __name__ == "__main__":
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),

@@ -9,8 +9,9 @@ matrix for both, half of that). `--filters` changes the filters per width.
 "A step" = sample a batch + rollout rewards + policy-gradient update (what TextGAN-PyTorch's `adv_train_generator`
 does per step). The reference is the loop structure of TextGAN-PyTorch's rollout (for each rollout, for each
 prefix length: replay the prefix and sample the rest, batch B, multinomial sampling, one discriminator call each).
-"baseline" is the batched step with one-level inverse-CDF sampling and fp32 scoring (before issue 16); "fast" is
-the default two-level sampler and bf16 scoring where the hardware makes it fast (`score_precision='auto'`).
+"baseline" is the batched step as before issue 16: one-level inverse-CDF sampling, logits in fresh memory every
+step, fp32 scoring; "fast sampling" adds the two-level sampler and the generator head writing into a reused buffer;
+"fast" adds bf16 scoring where the hardware makes it fast (SeqGAN's `score_precision='auto'`).
 Wall time and this process's CPU time are printed: on a loaded machine CPU time is the steadier measure.
 
     python bench/rollout.py [--device cpu|cuda] [--threads 2] [--repeats 3] [--reference-rollouts 16|0]
@@ -52,6 +53,23 @@ def reference_rewards(gen, critic, tokens, n_rollouts):
                     seq[:, j] = token
             rewards[t - 1] += torch.sigmoid(critic(F.one_hot(seq, V).float()))
     return rewards.t() / n_rollouts  # (B, L)
+
+
+class StepOnly(torch.nn.Module):
+    """The rollout network seen through `step` only: the rollout's plain path (new logits every step)."""
+
+    def __init__(self, gen):
+        super().__init__()
+        self.gen, self.start_id = gen, gen.start_id
+
+    def step(self, token, state):
+        return self.gen.step(token, state)
+
+    def cat_states(self, a, b):
+        return self.gen.cat_states(a, b)
+
+    def repeat_state(self, s, r):
+        return self.gen.repeat_state(s, r)
 
 
 def gen_step(gen, opt, critic, rollout_net, rewards_fn):
@@ -112,8 +130,11 @@ def main() -> None:
                 return torch.sigmoid(critic_logits(critic, x, V).float())
         return score
 
-    def batched(method, low_precision):
-        return lambda net, d, tokens: rollout_rewards(net, tokens, R, scorer(low_precision), rng, method=method)
+    def batched(method, low_precision, plain=False):
+        def rewards(net, d, tokens):
+            net = StepOnly(net) if plain else net
+            return rollout_rewards(net, tokens, R, scorer(low_precision), rng, method=method)
+        return rewards
 
     def reference(net, d, tokens):
         return reference_rewards(net, d, tokens, args.reference_rollouts)
@@ -123,8 +144,9 @@ def main() -> None:
     with torch.no_grad():
         t_critic = timed(lambda: scorer(False)(rows), device, args.repeats)
         t_critic_bf16 = timed(lambda: scorer(True)(rows), device, args.repeats) if bf16 else None
-    ways = {"baseline (icdf, fp32 scores)": batched("icdf", False), "fast (icdf2, scores in "
-            f"{'bf16' if bf16 else 'fp32'})": batched("auto", bf16)}
+    ways = {"baseline (icdf, plain head, fp32 scores)": batched("icdf", False, plain=True),
+            "fast sampling (icdf2, buffered head), fp32 scores": batched("auto", False),
+            f"fast (icdf2, buffered head, scores in {'bf16' if bf16 else 'fp32'})": batched("auto", bf16)}
     for way in ways.values():
         gen_step(gen, opt, critic, rollout_net, way)  # warm-up
     times = {name: ([], []) for name in ways}
@@ -142,8 +164,9 @@ def main() -> None:
     for name, (w, c) in times.items():
         best[name] = (min(w), min(c))
         print(f"batched step, {name}: {min(w):.3f} s wall, {min(c):.3f} s CPU (best of {args.repeats})")
-    (bw, bc), (fw, fc) = best.values()
-    print(f"ratio baseline/fast: {bw / fw:.2f}x wall, {bc / fc:.2f}x CPU")
+    (bw, bc), (sw, sc), (fw, fc) = best.values()
+    print(f"ratio baseline/fast sampling: {bw / sw:.2f}x wall, {bc / sc:.2f}x CPU; baseline/fast: {bw / fw:.2f}x wall, "
+          f"{bc / fc:.2f}x CPU")
     if args.reference_rollouts:
         t_ref, c_ref = timed(lambda: gen_step(gen, opt, critic, rollout_net, reference), device,
                              args.reference_repeats)

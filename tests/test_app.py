@@ -149,7 +149,7 @@ def test_bad_settings_give_messages(served, tmp_path):
     assert "upload limit" in train(c, corpus="upload", **{"upload a .txt corpus (one sentence per line)": handle_file(str(big))})
     small = tmp_path / "small.txt"
     small.write_text("".join(f"line {i} of text\n" for i in range(10)))
-    assert "larger than the corpus" in train(c, corpus="path", **{"or a local path on the server": str(small)})
+    assert "larger than the corpus" in train(c, corpus="path", **{"a local path on the server, or a Hub dataset OWNER/NAME[:FILE] (hub)": str(small)})
     assert "learning rate" in train(c, lr_gen=1e6)
     assert "must be an integer in 1..65536" in train(c, **{"batch size": 10**6})
     c.predict(api_name="/reset")
@@ -258,3 +258,22 @@ def test_text_corpus_hides_the_modes_panel_and_column(served, tmp_path):
     modes = snap["modes"]
     assert isinstance(modes, dict) and modes.get("visible") is False, str(modes)[:300]
     c.predict(api_name="/reset")
+
+
+def test_compare_tab_opens_an_experiment_directory(served, one_thread):
+    """An experiment written by the sweep engine (in-process backend) opens in the Compare tab: its summary table,
+    frontier and learning curves; a name the server does not list is refused."""
+    from textgan.experiments import SweepSpec, run_in_process
+
+    lab, c, url = served
+    spec = SweepSpec.from_dict({"corpus": {"kind": "modes", "k": 4}, "variants": {"mle": {"generator.hidden": 16}},
+                                "seeds": 2, "budget": {"steps": 4},
+                                "run": {"batch_size": 16, "eval_every": 2, "eval_samples": 20, "sample_every": 0},
+                                "temperatures": [0.8, 1.2], "temperature_samples": 20})
+    run_in_process(spec, lab.experiments / "tiny")
+    note, table, frontier, curve, metric = c.predict("tiny", None, api_name="/open_experiment")
+    assert note.startswith("tiny: 2 trials on modes")
+    assert table["data"][0][:3] == ["mle", "4", 2]  # variant (and swept settings), final budget, seeds
+    assert frontier is not None and curve is not None
+    note, *_ = c.predict("../tiny", None, api_name="/open_experiment")
+    assert note.startswith("⚠️ no experiment named '../tiny'")

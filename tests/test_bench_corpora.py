@@ -110,3 +110,23 @@ def test_cli_trains_mle_on_coco_from_any_directory(tmp_path, monkeypatch):
     assert config["run"]["corpus"]["kind"] == "coco" and config["corpus_info"]["vocab_from"] == "train+test"
     card = str(build_card(tmp_path / "coco-mle"))
     assert "train + test" in card and "treebank" in card
+
+
+def test_compare_table_uses_one_named_reference_set(tmp_path):
+    """Every BLEU in the compare table is on the same samples against the same references (the whole test split),
+    and the table names them; the table once mixed BLEU-4 on 300 samples vs 2,000 references with full-set
+    BLEU-2/3."""
+    from textgan.lab.compare import metrics_table
+
+    words = "a b c d e f g h".split()
+    lines = [" ".join(words[(i + j * 3) % 8] for j in range(2 + i % 4)) + f" w{i % 50}" for i in range(2500)]
+    (tmp_path / "train.txt").write_text("\n".join(lines[:400]) + "\n")
+    (tmp_path / "test.txt").write_text("\n".join(lines) + "\n")
+    spec = {"kind": "text", "path": str(tmp_path / "train.txt"), "test_path": str(tmp_path / "test.txt")}
+    run = Run(RunConfig(corpus=spec, variant="mle", batch_size=8, seed=1))
+    table = metrics_table({"a": run}, n=400, seed=3)
+    expected = run.evaluate(n=400, seed=3, record=False)
+    for order in (2, 3, 4):
+        assert table.loc["a", f"bleu{order}"] == pytest.approx(round(expected[f"eval/bleu{order}"], 4))
+    assert table.loc["a", "BLEU references"] == "text test split (2,500 sentences)"
+    assert table.loc["a", "unk_share"] == pytest.approx(round(expected["eval/unk_share"], 4))

@@ -29,7 +29,7 @@ def test_fused_linear_cross_entropy_equals_log_softmax_path(bias, ignore):
     params = [h, w] + ([b] if bias else [])
     ref = F.cross_entropy(F.linear(h, w, b), y, **kw)
     ref_grads = torch.autograd.grad(ref * 1.7, params)
-    out = linear_cross_entropy(h, w, b, y, chunk=64, **kw)  # 64 rows per chunk: 5 chunks, the last one short
+    out = linear_cross_entropy(h, w, b, y, chunk=64, min_vocab=0, **kw)  # 5 chunks of 64 rows, the last short
     grads = torch.autograd.grad(out * 1.7, params)
     torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
     for g, r in zip(grads, ref_grads):
@@ -37,18 +37,19 @@ def test_fused_linear_cross_entropy_equals_log_softmax_path(bias, ignore):
 
 
 @pytest.mark.parametrize("make", [
-    lambda: RNNGenerator(RNNGeneratorConfig(emb_dim=8, hidden=12), 40, 9, start_id=1),
-    lambda: RelationalGenerator(RelationalGeneratorConfig(emb_dim=8, head_size=8), 40, 9, start_id=1),
+    lambda: RNNGenerator(RNNGeneratorConfig(emb_dim=8, hidden=12), 600, 9, start_id=1),
+    lambda: RelationalGenerator(RelationalGeneratorConfig(emb_dim=8, head_size=8), 600, 9, start_id=1),
 ], ids=["lstm", "relational"])
 @pytest.mark.parametrize("pad_id", [None, 0])
 def test_mle_loss_fused_equals_plain_cross_entropy(make, pad_id):
-    """mle_loss (fused head + CE) against F.cross_entropy over the generator's own logits: every parameter's
-    gradient, float64."""
+    """mle_loss (fused head + CE: V=600 is above FUSE_MIN_VOCAB) against F.cross_entropy over the generator's own
+    logits: every parameter's gradient, float64."""
     torch.manual_seed(1)
     gen = make().double()
-    real = torch.randint(0, 40, (6, 9))
+    real = torch.randint(0, 600, (6, 9))
     real[:, 6:] = 0  # padding
     loss = mle_loss(gen, real, pad_id)
+    assert "LinearCrossEntropy" in type(loss.grad_fn).__name__  # the fused op ran
     grads = torch.autograd.grad(loss, list(gen.parameters()))
     ref = F.cross_entropy(gen(real).flatten(0, 1), real.flatten(), ignore_index=-100 if pad_id is None else pad_id)
     ref_grads = torch.autograd.grad(ref, list(gen.parameters()))
@@ -106,3 +107,36 @@ def test_bf16_rollout_scores_stay_close_to_fp32():
     assert 0 < diff < 5e-3
     with pytest.raises(ValueError, match="score_precision"):
         SeqGAN(gen, critic, corpus, SeqGANConfig(score_precision="fp8"), torch.device("cpu"))
+
+
+class _StepOnly(torch.nn.Module):
+    """The same generator seen through `step` only (no `step_hidden`): the rollout's plain path."""
+
+    def __init__(self, gen):
+        super().__init__()
+        self.gen, self.start_id = gen, gen.start_id
+
+    def step(self, token, state):
+        return self.gen.step(token, state)
+
+    def cat_states(self, a, b):
+        return self.gen.cat_states(a, b)
+
+    def repeat_state(self, s, r):
+        return self.gen.repeat_state(s, r)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.7])
+def test_rollouts_through_the_buffered_head_are_the_plain_rollouts(temperature):
+    """The rollout's fast path (generator's `step_hidden` + the linear head written into a reused buffer, bias as
+    a column of ones, temperature folded into the weights, probabilities in place) draws exactly the tokens of
+    the plain `step` path from the same random stream (float64, so no rounding tie decides a token)."""
+    from textgan.variants.rollout import _HeadIntoBuffer, rollout_sequences
+
+    torch.manual_seed(0)
+    gen = RNNGenerator(RNNGeneratorConfig(emb_dim=8, hidden=8), 600, 9, start_id=1).double()
+    assert _HeadIntoBuffer.of(gen, temperature) is not None  # V=600: the fast path runs
+    tokens = gen.sample(5)
+    fast = rollout_sequences(gen, tokens, 4, torch.Generator().manual_seed(1), temperature=temperature)
+    plain = rollout_sequences(_StepOnly(gen), tokens, 4, torch.Generator().manual_seed(1), temperature=temperature)
+    assert torch.equal(fast, plain)

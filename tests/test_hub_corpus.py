@@ -65,3 +65,14 @@ def test_cli_trains_on_a_hub_corpus_and_errors_in_one_line(captions, tmp_path, m
     assert main(["train", "--corpus", "hub:alice/captions:nope.txt", "--out", "bad", *common]) == 2
     err = capsys.readouterr().err
     assert err.strip().count("\n") == 0 and "has no file 'nope.txt'" in err
+
+
+def test_app_form_offers_coco_and_hub_corpora(captions):
+    from textgan import lab as L
+
+    assert L.corpus_spec("coco") == {"kind": "coco"}
+    spec = L.corpus_spec("hub", path=" hub:alice/captions:train.txt ")
+    assert (spec["kind"], spec["repo"], spec["file"]) == ("hub", "alice/captions", "train.txt")
+    assert build_corpus(spec).train.shape[0] == 16  # no test file named: 10 % of the 18 lines are split off
+    with pytest.raises(L.LabError, match="OWNER/NAME"):
+        L.corpus_spec("hub", path=" ")

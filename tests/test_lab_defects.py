@@ -107,6 +107,7 @@ def test_best_marks_only_metrics_with_a_direction_among_valid_runs(monkeypatch):
         def __init__(self, name):
             self.name, self.step = name, 10
             self.config = type("C", (), {"variant": name})()
+            self.corpus = type("Corpus", (), {"name": "modes"})()
 
     monkeypatch.setattr("textgan.lab.compare.quick_metrics", lambda run, *a, **k: dict(metrics[run.name]))
     table = L.metrics_table({"good": FakeRun("good"), "salad": FakeRun("salad")})
@@ -124,3 +125,24 @@ def test_comparison_runs_are_named_as_the_run_list_names_them(tmp_path, monkeypa
     sw.join(120)
     assert sw.done and sw.error is None, sw.status
     assert list(sw.results.values()) == L.list_checkpoints(lab.checkpoints) == ["checkpoints/t-mle-modes-s0"]
+
+
+def test_a_link_round_trips_the_form_and_ignores_bad_parameters():
+    from urllib.parse import parse_qsl
+
+    query, notices = L.forms.share_query("modes", 5, "paper", "gan", 64, 7, "lstm", 32, "cnn", None,
+                                         {"lr_gen": 0.002, "relaxation": "st", "critic_steps": None})
+    assert notices == [] and query.startswith("?")
+    values, notices = L.forms.form_from_query(dict(parse_qsl(query[1:])))
+    assert notices == []
+    assert values["variant"] == "gan" and values["k"] == 5 and values["seed"] == 7 and values["preset"] == "paper"
+    assert values["hparams"] == {"lr_gen": 0.002, "relaxation": "st"}  # only what differs from the preset
+    _, notices = L.forms.share_query("upload", 8, "demo", "gan", None, 0, None, None, None, None, {})
+    assert "cannot carry the upload corpus" in notices[0]
+    bad = {"variant": "nope", "seed": "-1", "k": "1000", "corpus": "path", "lr_gen": "1e9", "zz": "1",
+           "batch": "x" * 100, "__theme": "dark"}
+    values, notices = L.forms.form_from_query(bad)
+    assert values == {} and len(notices) == 7 and not any("__theme" in n for n in notices), notices
+    assert any("seed" in n for n in notices) and any("lr_gen" in n for n in notices)
+    _, notices = L.forms.form_from_query({f"p{i}": "1" for i in range(100)})
+    assert "only the first 64" in notices[0]

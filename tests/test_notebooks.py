@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-nbformat = pytest.importorskip("nbformat", reason="pip install nbformat nbclient ipykernel (requirements.txt)")
-nbclient = pytest.importorskip("nbclient", reason="pip install nbformat nbclient ipykernel (requirements.txt)")
+nbformat = pytest.importorskip("nbformat", reason="pip install nbformat nbclient ipykernel (requirements-dev.txt)")
+nbclient = pytest.importorskip("nbclient", reason="pip install nbformat nbclient ipykernel (requirements-dev.txt)")
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -107,6 +107,9 @@ def test_oracle_sweep_nll_oracle_vs_nll_gen_exact():
         logp = torch.log_softmax(torch.tensor(LOGITS) / t, -1)
         assert got == pytest.approx(float(-logp[test].double().mean()), rel=1e-6)
     assert df.nll_gen.iloc[1] < df.nll_gen.iloc[0] and df.nll_gen.iloc[1] < df.nll_gen.iloc[2]
+    capped = sweep(run_of(corpus), temperatures=[2.0], n_samples=10, max_test=7)  # NLL-gen on the first 7 rows
+    logp = torch.log_softmax(torch.tensor(LOGITS) / 2.0, -1)
+    assert capped.nll_gen.iloc[0] == pytest.approx(float(-logp[test[:7]].double().mean()), rel=1e-6)
 
 
 def test_modes_sweep_precision_vs_coverage():

@@ -263,8 +263,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                               resume=bool(args.resume), device=args.device, num_cpus=args.num_cpus,
                               concurrent=args.concurrent)
     failed = [o for o in outcomes if o.status == "failed"]
-    print(f"{len(outcomes) - len(failed)}/{len(outcomes)} trials finished; report: {out / 'report.html'}",
-          file=sys.stderr)
+    stopped = [o for o in outcomes if o.status == "stopped"]
+    print(f"{sum(o.status == 'done' for o in outcomes)}/{len(outcomes)} trials done"
+          + (f", {len(stopped)} stopped before their budget (continue with --resume {out})" if stopped else "")
+          + f"; report: {out / 'report.html'}", file=sys.stderr)
     for o in failed:
         print(f"failed: {o.trial.name}: {o.message}", file=sys.stderr)
     print(out)
@@ -276,6 +278,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     print(write_report(args.exp_dir))
     return 0
+
+
+THREADS_HELP = ("torch CPU threads (default: $TEXTGAN_TORCH_THREADS, else 1, as the app; 0 = torch's choice). One "
+                "thread is fastest for the small nets on shared cores: see bench/RESULTS.md")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -312,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
+    t.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     t.add_argument("--out", help="run directory (default: checkpoints/VARIANT-CORPUS)")
     t.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     t.add_argument("--log-every", type=int, default=1)
@@ -329,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--temperature", type=float, default=1.0)
         s.add_argument("--seed", type=int, default=0)
         s.add_argument("--device", default="auto")
+        s.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
         s.set_defaults(func=func)
 
     lv = sub.add_parser("list-variants", help="the training algorithms, their papers and defaults")
@@ -400,6 +408,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError:
         pass
     try:
+        if hasattr(args, "threads"):
+            from .device import default_threads, set_threads
+
+            set_threads(default_threads() if args.threads is None else args.threads)
         return args.func(args)
     except expected as e:
         print(f"error: {e}", file=sys.stderr)

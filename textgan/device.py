@@ -42,3 +42,30 @@ def fast_bf16(device: torch.device) -> bool:
         checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
         return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
     return False
+
+
+THREADS_ENV = "TEXTGAN_TORCH_THREADS"
+
+
+def default_threads() -> int:
+    """torch's intra-op threads for training, as the app and the CLI choose them: $TEXTGAN_TORCH_THREADS, else 1
+    (0 = torch's own choice, one per core). On a few shared cores one thread is much faster: spinning threads on an
+    oversubscribed machine cost up to 100x per tiny op (bench/RESULTS.md), and one core stays free for the server."""
+    import os
+
+    raw = os.environ.get(THREADS_ENV, "1")
+    try:
+        n = int(raw)
+    except ValueError:
+        raise ValueError(f"{THREADS_ENV}={raw!r} is not a whole number (1 = one thread, 0 = torch's choice)") from None
+    if n < 0:
+        raise ValueError(f"{THREADS_ENV}={n} must be 0 (torch's choice) or more")
+    return n
+
+
+def set_threads(n: int) -> None:
+    """Pin torch's intra-op threads for this process (0 leaves torch's choice)."""
+    if n < 0:
+        raise ValueError(f"--threads {n} must be 0 (torch's choice) or more")
+    if n and torch.get_num_threads() != n:
+        torch.set_num_threads(n)

@@ -7,6 +7,7 @@ Every figure takes plain data (a history DataFrame with a `step` column and name
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping, Sequence
 
 LOSSES = (("loss/critic", "critic loss"), ("loss/gen", "generator loss"), ("wasserstein", "Wasserstein estimate"),
@@ -18,11 +19,12 @@ METRIC_GROUPS = {
               ("eval/modes/divergence", "JS divergence from true weights"), ("eval/modes/entropy", "entropy")),
     "n-grams": (("eval/bleu4", "BLEU-4"), ("eval/self_bleu4", "Self-BLEU-4"), ("eval/distinct2", "distinct-2"),
                 ("eval/unique", "unique")),
-    "likelihood": (("eval/nll_oracle", "NLL-oracle"), ("eval/nll_gen", "NLL-gen")),
+    "likelihood": (("eval/nll_oracle", "NLL-oracle"), ("eval/nll_gen", "NLL-gen"),
+                   ("eval/unk_share", "<unk> share of NLL-gen's tokens")),  # <unk> flatters NLL-gen: shown beside it
 }
 """What the metrics figure shows, one group at a time (one axis, at most four traces): the mode metrics on
 `modes`, the n-gram metrics on text, the likelihoods (nats) on the oracle."""
-HEIGHT = 250
+HEIGHT = 236
 """Figure height in pixels: two rows of the app's live figures fit a 720-pixel-high screen with the controls."""
 UNIT_METRICS = {"eval/modes/coverage", "eval/modes/precision", "eval/modes/entropy", "eval/modes/divergence",
                 "eval/modes/hit", "eval/bleu4",
@@ -76,7 +78,7 @@ def grad_norm_figure(history, uirevision: str = "grad_norms"):
     (what WGAN-GP pushes towards 1), on a log scale."""
     import plotly.graph_objects as go
 
-    fig = _figure("Gradient norms (log scale)", uirevision, "L2 norm", log_y=True)
+    fig = _figure("Gradient norms", uirevision, "L2 norm (log scale)", log_y=True)
     for col, label in GRAD_NORMS:
         s = _series(history, col)
         if s is not None:
@@ -239,4 +241,81 @@ def score_histogram(scores: Mapping[str, Sequence[float]] | None, uirevision: st
         xs = list(scores.get(key) or [])
         if xs:
             fig.add_trace(go.Histogram(x=xs, name=name, opacity=0.6, marker_color=color, nbinsx=30))
+    return fig
+
+
+# ---- sweeps (textgan.experiments): summary.csv and temperature.csv -------------------------------------------
+
+SWEEP_PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+                 "#7f7f7f"]
+
+
+def _colors(groups) -> dict[str, str]:
+    return {g: SWEEP_PALETTE[i % len(SWEEP_PALETTE)] for i, g in enumerate(sorted(groups))}
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def seed_band_figure(summary, metric: str, budget_label: str = "step"):
+    """A sweep's learning curves (`textgan.experiments` summary.csv): each variant/settings group's mean over seeds
+    against budget, the 95 % CI as a shaded band; MLE dashed."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fig.update_layout(title=dict(text=metric.removeprefix("eval/"), x=0.02), template="plotly_white", height=320,
+                      margin=dict(l=50, r=20, t=40, b=40), xaxis_title=budget_label)
+    if summary.empty or "metric" not in summary:
+        return fig
+    d = summary[summary.metric == metric]
+    colors = _colors(d.group.unique())
+    for group, g in d.groupby("group"):
+        g = g.sort_values("budget")
+        c = colors[group]
+        if g.ci95.notna().any():
+            band = g.dropna(subset=["ci95"])
+            fig.add_trace(go.Scatter(x=list(band.budget) + list(band.budget[::-1]),
+                                     y=list(band.hi) + list(band.lo[::-1]), fill="toself", fillcolor=_rgba(c, 0.15),
+                                     line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=group))
+        fig.add_trace(go.Scatter(x=g.budget, y=g["mean"], mode="lines+markers", name=f"{group} (n={g.n.max()})",
+                                 line=dict(color=c, dash="dash" if group.startswith("mle") else "solid"),
+                                 legendgroup=group))
+    return fig
+
+
+def frontier_figure(temperature, axes):
+    """A sweep's quality-diversity frontier (temperature.csv): each group's temperature curve, mean over seeds with
+    95 % CI error bars, MLE dashed and black. `axes`: ((x column, label, transform), (y column, label, transform)),
+    transforms (or None) turning both into "up and right is better"."""
+    import plotly.graph_objects as go
+
+    from .experiments.results import t95
+
+    (xcol, xlabel, xf), (ycol, ylabel, yf) = axes
+    fig = go.Figure()
+    fig.update_layout(title=dict(text="Quality–diversity across sampling temperatures (up and right is better)",
+                                 x=0.02), template="plotly_white", height=460, margin=dict(l=60, r=20, t=40, b=50),
+                      xaxis_title=xlabel, yaxis_title=ylabel)
+    if temperature.empty or xcol not in temperature or ycol not in temperature:
+        fig.add_annotation(text="no temperature sweep in this experiment", showarrow=False, xref="paper",
+                           yref="paper", x=0.5, y=0.5)
+        return fig
+    t = temperature.copy()
+    t["_x"] = xf(t[xcol]) if xf else t[xcol]
+    t["_y"] = yf(t[ycol]) if yf else t[ycol]
+    colors = _colors(t.group.unique())
+    for group, g in t.groupby("group"):
+        agg = g.groupby("temperature").agg(x=("_x", "mean"), y=("_y", "mean"), sx=("_x", "std"), sy=("_y", "std"),
+                                           n=("_x", "size")).reset_index()
+        half = agg.n.map(lambda n: t95(n) / math.sqrt(n) if n > 1 else math.nan)
+        is_mle = group.split(" ")[0] == "mle"
+        fig.add_trace(go.Scatter(
+            x=agg.x, y=agg.y, mode="lines+markers", name=f"{group} (n={int(agg.n.max())})",
+            text=[f"T={v:g}" for v in agg.temperature], hovertemplate="%{text}<br>x=%{x:.3f}<br>y=%{y:.3f}",
+            error_x=dict(array=(agg.sx * half).fillna(0), visible=True, thickness=1),
+            error_y=dict(array=(agg.sy * half).fillna(0), visible=True, thickness=1),
+            line=dict(color="#000" if is_mle else colors[group], dash="dash" if is_mle else "solid",
+                      width=3 if is_mle else 2)))
     return fig

@@ -4,7 +4,8 @@ quality vs diversity, continue a saved run in the Train tab, and "Train and comp
 tab's corpus and seed (`textgan.lab.multi.Sweep`, polled once a second). The numbers come from
 `textgan.lab.compare`.
 
-To add a source of runs (e.g. an experiment directory), extend `runs_for` and the picker's choices
+Experiment directories (`python -m textgan sweep`) open in their own accordion (`textgan.lab.experiments`). To add a
+source of runs, extend `runs_for` and the picker's choices
 (`AppContext.checkpoint_choices`); to add a panel, create it in `build` and keep it on `CompareTab`.
 """
 
@@ -70,6 +71,19 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
         with gr.Row():
             curves = gr.Plot(label="curves")
             qd_plot = gr.Plot(label="quality vs diversity")
+        with gr.Accordion("Experiments (python -m textgan sweep --out experiments/NAME)", open=False):
+            with gr.Row():
+                # custom values are let through to the lab, which accepts only names it lists itself
+                exp_pick = gr.Dropdown([], label="experiment directory", scale=3, allow_custom_value=True)
+                exp_metric = gr.Dropdown([], label="learning curve (mean over seeds, 95 % CI band)", scale=2,
+                                         allow_custom_value=True)
+                exp_open = gr.Button("Open", scale=0)
+            exp_msg = gr.Markdown()
+            exp_table = gr.Dataframe(label="summary at the final budget (mean ± 95 % CI over seeds)",
+                                     interactive=False)
+            with gr.Row():
+                exp_frontier = gr.Plot(label="quality–diversity frontier (MLE dashed)")
+                exp_curve = gr.Plot(label="learning curve")
 
     def runs_for(selection, request) -> dict[str, Any]:
         if not selection:
@@ -167,6 +181,29 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
         if sw is not None:
             sw.stop()
 
+    def list_experiments():
+        return gr.update(choices=L.list_experiments(ctx.lab.experiments))
+
+    def open_experiment(name, metric):
+        try:
+            if not name:
+                raise L.LabError("pick an experiment directory (run `python -m textgan sweep` to make one)")
+            view = L.open_experiment(ctx.lab.experiments, name)
+            metrics = list(view["curves"])
+            metric = metric if metric in metrics else (metrics[0] if metrics else None)
+            curve = view["curves"][metric] if metric else gr.skip()
+            return (view["note"], view["rows"], view["frontier"], curve,
+                    gr.update(choices=metrics, value=metric))
+        except Exception as e:
+            if not isinstance(e, ValueError):
+                traceback.print_exc()
+            return (f"⚠️ {e}",) + (gr.skip(),) * 4
+
+    exp_outputs = [exp_msg, exp_table, exp_frontier, exp_curve, exp_metric]
+    exp_open.click(open_experiment, [exp_pick, exp_metric], exp_outputs, api_name="open_experiment",
+                   concurrency_id="heavy")
+    exp_metric.input(open_experiment, [exp_pick, exp_metric], exp_outputs, api_name=False, concurrency_id="heavy")
+    exp_pick.focus(list_experiments, None, exp_pick, api_name="list_experiments")
     refresh.click(refresh_runs, runs, runs, api_name="refresh_runs")
     compare_btn.click(compare, [runs, n_cmp, seed_cmp, temp_cmp, column], [side, table, curves, cmp_msg],
                       api_name="compare", concurrency_id="heavy")
@@ -180,6 +217,7 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
                    [sweep_msg, runs, side, table, curves, cmp_msg], api_name="poll_sweep",
                    show_progress="hidden", concurrency_limit=None)
     demo.load(lambda: gr.update(choices=ctx.checkpoint_choices()), None, runs, api_name=False)
+    demo.load(list_experiments, None, exp_pick, api_name=False)
     demo.unload(unload)
     tab_el.select(None, None, None, js=RESIZE_JS)
     return CompareTab(runs=runs, refresh=refresh, message=cmp_msg)

@@ -35,21 +35,21 @@ class LessonParts:
 def build_top() -> LessonParts:
     """Above the form: the lessons as buttons, what to watch, and the mode-collapse note."""
     out = LessonParts()
-    with gr.Accordion("One-click lessons: press one to set the form and start training", open=True):
-        with gr.Row():
-            for key, s in SCENARIOS.items():
-                out.buttons[key] = gr.Button(s.title, size="sm", elem_id=f"scenario-{key}")
-        out.parts["watch"] = gr.Markdown("", elem_id="scenario-watch")
-        with gr.Accordion("What is mode collapse?", open=False):
-            gr.Markdown(H.MODE_COLLAPSE)
+    with gr.Row(equal_height=True):  # one compact row: the Train tab's figures must stay above the fold at 720 px
+        gr.Markdown("**One-click lessons** (set the form and start):", min_height=0)
+        for key, s in SCENARIOS.items():
+            out.buttons[key] = gr.Button(s.title.split(" (")[0], size="sm", elem_id=f"scenario-{key}", min_width=100)
+    out.parts["watch"] = gr.Markdown("", elem_id="scenario-watch")
     return out
 
 
 def build_live(out: LessonParts) -> None:
-    """Under the status line: the headline (effective modes of K) and the live explanation."""
+    """Under the figures: the headline (effective modes of K), the live explanation, the mode-collapse note."""
     p = out.parts
     p["headline"] = gr.Markdown("**Effective modes:** — (press Train or pick a lesson)", elem_id="headline")
     p["explanation"] = gr.Markdown("", elem_id="explanation", label="what is happening")
+    with gr.Accordion("What is mode collapse?", open=False):
+        gr.Markdown(H.MODE_COLLAPSE)
 
 
 def build_panels(out: LessonParts) -> None:

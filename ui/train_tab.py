@@ -21,7 +21,7 @@ from . import lesson
 from .common import AppContext
 
 STEP_KINDS = ["iteration", "critic", "generator"]
-CORPORA = ["modes", "oracle", "upload", "path"]
+CORPORA = ["modes", "oracle", "coco", "hub", "upload", "path"]
 
 
 @dataclass
@@ -66,13 +66,14 @@ def hp_input(name: str, value, visible: bool):
     """The form control of one hyperparameter, by its type."""
     choices = L.forms.choices_for(name)
     if choices is not None:
-        return gr.Dropdown(choices, value=value, label=name, visible=visible, info=H.hp_help(name) or None)
+        return gr.Dropdown(choices, value=value, label=name, visible=visible, elem_id=f"hp-{name}",
+                           info=H.hp_help(name) or None)
     if isinstance(value, bool):
-        return gr.Checkbox(value=value, label=name, visible=visible, info=H.hp_help(name) or None)
+        return gr.Checkbox(value=value, label=name, visible=visible, elem_id=f"hp-{name}", info=H.hp_help(name) or None)
     if isinstance(value, (int, float)):
         return gr.Number(value, label=name, precision=0 if isinstance(value, int) else None, visible=visible,
-                         info=H.hp_help(name) or None)
-    return gr.Textbox(str(value), label=name, visible=visible, info=H.hp_help(name) or None)
+                         elem_id=f"hp-{name}", info=H.hp_help(name) or None)
+    return gr.Textbox(str(value), label=name, visible=visible, elem_id=f"hp-{name}", info=H.hp_help(name) or None)
 
 
 LINK_JS = ("(q) => { if (typeof q !== 'string' || !q.startsWith('?')) return q;"
@@ -108,8 +109,9 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                                    elem_id="weights", info=H.CONTROLS["weights"])
                 upload = gr.File(label="upload a .txt corpus (one sentence per line)", type="filepath",
                                  file_types=[".txt"], visible=False, elem_id="upload")  # its label says what
-                path = gr.Textbox(label="or a local path on the server", placeholder="data/coco_train.txt",
-                                  visible=False, elem_id="path", info=H.CONTROLS["path"])
+                path = gr.Textbox(label="a local path on the server, or a Hub dataset OWNER/NAME[:FILE] (hub)",
+                                  placeholder="OWNER/NAME:train.txt", visible=False, elem_id="path",
+                                  info=H.CONTROLS["path"])
                 with gr.Row():
                     # No minimum here: Gradio would refuse a bad value before the lab could name the field, and
                     # refuse every later click while it stays in the form.
@@ -119,7 +121,8 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                                          info=H.CONTROLS["device"])
                 device_md = gr.Markdown("device: …")
                 gdef, cdef = info0["generator"], info0["critic"]
-                with gr.Accordion("hyperparameters (the preset's values; Apply changes them while paused)", open=False):
+                with gr.Accordion("hyperparameters (the preset's values; Apply changes them while paused)", open=False,
+                                  elem_id="hyperparameters"):
                     batch = gr.Number(info0["batch_size"], label="batch size", precision=0, elem_id="batch",
                                       info=H.CONTROLS["batch"])
                     hp_inputs = [hp_input(n, v, n in info0["defaults"]) for n, v in hp.items()]
@@ -135,27 +138,27 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                                           precision=0, info=H.CONTROLS["critic size"])
                     apply_btn = gr.Button("Apply (while paused)")
                 with gr.Row():
-                    link_btn = gr.Button("🔗 copy link to these settings", size="sm", elem_id="copy-link")
+                    link_btn = gr.Button("copy link to these settings", size="sm", elem_id="copy-link")
                 link = gr.Textbox(label="link to these settings", visible=False, elem_id="share-link",
                                   buttons=["copy"], interactive=False)
             with gr.Column(scale=3):
                 status = gr.Markdown("idle · press **Train**", elem_id="status")
-                lesson.build_live(lesson_parts)
                 with gr.Row():
                     train_btn = gr.Button("Train", variant="primary", elem_id="train", min_width=80)
                     pause_btn = gr.Button("Pause", elem_id="pause", min_width=80)
                     resume_btn = gr.Button("Resume", elem_id="resume", min_width=80)
                     stop_btn = gr.Button("Stop", elem_id="stop", min_width=80)
                     reset_btn = gr.Button("Reset", elem_id="reset", min_width=80)
-                    metric_group = gr.Dropdown(["auto", *plots.METRIC_GROUPS], value="auto", show_label=False,
-                                               elem_id="metric-group", min_width=110, scale=0,
-                                               info=None, container=False)
+                    metric_group = gr.Dropdown([(f"metrics: {g}", g) for g in ("auto", *plots.METRIC_GROUPS)],
+                                               value="auto", show_label=False, elem_id="metric-group",
+                                               min_width=150, scale=0, container=False)
                 with gr.Row():
                     loss_plot = gr.Plot(show_label=False, elem_id="loss-plot", min_width=240)
                     grad_plot = gr.Plot(show_label=False, elem_id="grad-plot", min_width=240)
                 with gr.Row():
                     metrics_plot = gr.Plot(show_label=False, elem_id="metrics-plot", min_width=240)
                     modes_plot = gr.Plot(show_label=False, elem_id="modes-plot", min_width=240)
+                lesson.build_live(lesson_parts)
                 with gr.Row():
                     step_kind = gr.Dropdown(STEP_KINDS, value="iteration", label="step", scale=1,
                                             info=H.CONTROLS["step"])
@@ -268,9 +271,10 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
         return gr.update(choices=L.forms.device_choices()), L.forms.device_note()
 
     def show_corpus_inputs(kind):
-        """Only the chosen corpus's inputs: K on modes, the file box on upload, the path box on path."""
+        """Only the chosen corpus's inputs: K on modes, the file box on upload, the path box on path and hub."""
         return (gr.update(visible=kind == "modes"), gr.update(visible=kind == "upload"),
-                gr.update(visible=kind == "path"), gr.update(visible=kind == "modes"), gr.update(visible=kind == "modes"))
+                gr.update(visible=kind in ("path", "hub")), gr.update(visible=kind == "modes"),
+                gr.update(visible=kind == "modes"))
 
     def restore(request: gr.Request):
         """The form a shared link describes (its query parameters); what cannot be restored is named on the

@@ -14,13 +14,15 @@ from .spec import SweepSpec, Trial
 from .trial import Report, TrialOptions, TrialOutcome, continue_trial, start_trial
 
 
-def run_trials(trials: list[Trial], opts: TrialOptions, exp_dir: str | Path,
+def run_trials(trials: list[Trial], opts: TrialOptions, root: str | Path,
                on_report: Callable[[Trial, Report], None] | None = None,
-               stop: Callable[[], bool] = lambda: False) -> list[TrialOutcome]:
-    """Train each trial in turn into `exp_dir/trials/<name>/`, saving its run directory at every evaluation.
+               stop: Callable[[], bool] = lambda: False,
+               on_start: Callable[[Trial, object], None] | None = None) -> list[TrialOutcome]:
+    """Train each trial in turn into `root/<name>/`, saving its run directory at every evaluation.
     A trial that raises is recorded as failed with its message and the next one starts; `stop()` ends the
-    current trial (saved, status "stopped") and skips the rest."""
-    root = Path(exp_dir) / TRIALS_DIR
+    current trial (saved, status "stopped") and skips the rest. `on_start(trial, run)` lets a caller watch the
+    live run (the app's progress line reads its step)."""
+    root = Path(root)
     outcomes = []
     for trial in trials:
         outcome = TrialOutcome(trial, run_dir=root / trial.name, node="local")
@@ -38,6 +40,8 @@ def run_trials(trials: list[Trial], opts: TrialOptions, exp_dir: str | Path,
 
         try:
             run, state = start_trial(trial, opts)
+            if on_start is not None:
+                on_start(trial, run)
             outcome.status = continue_trial(trial, opts, run, state, report, stop)
         except Exception as e:  # one bad trial must not end the sweep: it is recorded with its message
             outcome.status, outcome.message = "failed", f"{type(e).__name__}: {e}"
@@ -55,7 +59,7 @@ def run_in_process(spec: SweepSpec, exp_dir: str | Path, device: str = "auto", t
     exp = Path(exp_dir)
     write_spec(exp, spec.to_dict())
     opts = options_of(spec, device=device, threads=threads)
-    outcomes = run_trials(spec.trials(), opts, exp, on_report, stop)
+    outcomes = run_trials(spec.trials(), opts, exp / TRIALS_DIR, on_report, stop)
     write_tables(exp, outcomes)
     write_report(exp)
     return outcomes

@@ -63,7 +63,7 @@ def trainable(config: dict[str, Any]) -> None:
     continue_trial(trial, opts, run, state, report)
 
 
-def _progress_callback(n_trials: int, stream=None):
+def _progress_callback(n_trials: int, quiet: bool = False):
     from ray import tune
 
     class Progress(tune.Callback):
@@ -73,7 +73,8 @@ def _progress_callback(n_trials: int, stream=None):
             self.done, self.t0 = 0, time.monotonic()
 
         def _line(self, text: str) -> None:
-            print(f"[{time.monotonic() - self.t0:6.0f}s] {text}", file=stream or sys.stderr, flush=True)
+            if not quiet:  # (Tune pickles its callbacks with the experiment, so no stream is kept here)
+                print(f"[{time.monotonic() - self.t0:6.0f}s] {text}", file=sys.stderr, flush=True)
 
         def on_trial_complete(self, iteration, trials, trial, **info):
             self.done += 1
@@ -98,7 +99,7 @@ def _progress_callback(n_trials: int, stream=None):
 def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = None, cpus_per_trial: float = 1,
                gpus_per_trial: float = 0, max_failures: int = 2, asha: str | None = None, resume: bool = False,
                device: str = "auto", num_cpus: int | None = None, concurrent: int | None = None,
-               stream=None) -> list[TrialOutcome]:
+               quiet: bool = False) -> list[TrialOutcome]:
     """Run (or `resume`) a sweep on Ray Tune and write the experiment directory; returns one outcome per trial."""
     ray, tune = require_ray()
     exp = Path(exp_dir).resolve()
@@ -129,7 +130,7 @@ def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = No
         name=TUNE_NAME, storage_path=str(exp / TUNE_DIR), verbose=0,
         failure_config=tune.FailureConfig(max_failures=max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-        callbacks=[_progress_callback(len(trials), stream)])
+        callbacks=[_progress_callback(len(trials), quiet)])
     if resume:
         tuner = tune.Tuner.restore(str(tune_path), trainable=fn, resume_errored=True)
     else:

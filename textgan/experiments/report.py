@@ -1,5 +1,6 @@
-"""The experiment report: one self-contained HTML file of Plotly figures, rebuilt from the experiment directory's
-tables alone (`python -m textgan report EXP_DIR`), so it can be regenerated, mailed or opened offline.
+"""The experiment report: one self-contained HTML file of Plotly figures (drawn by `textgan.plots`), rebuilt from
+the experiment directory's tables alone (`python -m textgan report EXP_DIR`), so it can be regenerated, mailed or
+opened offline.
 
 - learning curves: each variant/settings group's mean over seeds at each budget, with its 95 % CI as a band;
 - the quality–diversity frontier: each group's temperature sweep (mean over seeds), MLE's curve dashed as the
@@ -18,8 +19,6 @@ from typing import Any
 from .results import RESULTS, SPEC, SUMMARY, TEMPERATURES
 
 REPORT = "report.html"
-PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
-           "#7f7f7f"]
 
 # Quality-diversity axes per corpus: (column, label, transform). Both axes read "up/right is better".
 QD_AXES = {
@@ -62,97 +61,30 @@ def read_tables(exp_dir: str | Path) -> dict[str, Any]:
     return {"spec": spec, "results": read(RESULTS), "summary": read(SUMMARY), "temperature": read(TEMPERATURES)}
 
 
-def _colors(groups) -> dict[str, str]:
-    return {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(sorted(groups))}
+def summary_rows(summary, metrics: list[str]):
+    """The summary at each group's last budget as a display table: one row per group, "mean ± CI" per metric."""
+    import pandas as pd
 
-
-def _rgba(hex_color: str, alpha: float) -> str:
-    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({r},{g},{b},{alpha})"
-
-
-def learning_curves_figure(summary, metric: str, budget_label: str = "step"):
-    """Mean over seeds against budget, one line per group, the 95 % CI as a shaded band."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    fig.update_layout(title=dict(text=metric.removeprefix("eval/"), x=0.02), template="plotly_white", height=320,
-                      margin=dict(l=50, r=20, t=40, b=40), xaxis_title=budget_label)
-    if summary.empty or "metric" not in summary:
-        return fig
-    d = summary[summary.metric == metric]
-    colors = _colors(d.group.unique())
-    for group, g in d.groupby("group"):
-        g = g.sort_values("budget")
-        c = colors[group]
-        if g.ci95.notna().any():
-            band = g.dropna(subset=["ci95"])
-            fig.add_trace(go.Scatter(x=list(band.budget) + list(band.budget[::-1]),
-                                     y=list(band.hi) + list(band.lo[::-1]), fill="toself", fillcolor=_rgba(c, 0.15),
-                                     line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=group))
-        fig.add_trace(go.Scatter(x=g.budget, y=g["mean"], mode="lines+markers", name=f"{group} (n={g.n.max()})",
-                                 line=dict(color=c, dash="dash" if group.startswith("mle") else "solid"),
-                                 legendgroup=group))
-    return fig
-
-
-def frontier_figure(temperature, kind: str):
-    """Each group's temperature curve (mean over seeds), error bars = 95 % CI; MLE dashed and black."""
-    import plotly.graph_objects as go
-
-    from .results import t95
-
-    (xcol, xlabel, xf), (ycol, ylabel, yf) = QD_AXES[kind]
-    fig = go.Figure()
-    fig.update_layout(title=dict(text="Quality–diversity across sampling temperatures (up and right is better)",
-                                 x=0.02), template="plotly_white", height=460, margin=dict(l=60, r=20, t=40, b=50),
-                      xaxis_title=xlabel, yaxis_title=ylabel)
-    if temperature.empty or xcol not in temperature or ycol not in temperature:
-        fig.add_annotation(text="no temperature sweep in this experiment", showarrow=False, xref="paper",
-                           yref="paper", x=0.5, y=0.5)
-        return fig
-    t = temperature.copy()
-    t["_x"] = xf(t[xcol]) if xf else t[xcol]
-    t["_y"] = yf(t[ycol]) if yf else t[ycol]
-    colors = _colors(t.group.unique())
-    for group, g in t.groupby("group"):
-        agg = g.groupby("temperature").agg(x=("_x", "mean"), y=("_y", "mean"), sx=("_x", "std"), sy=("_y", "std"),
-                                           n=("_x", "size")).reset_index()
-        half = agg.n.map(lambda n: t95(n) / math.sqrt(n) if n > 1 else math.nan)
-        is_mle = group.split(" ")[0] == "mle"
-        fig.add_trace(go.Scatter(
-            x=agg.x, y=agg.y, mode="lines+markers", name=f"{group} (n={int(agg.n.max())})",
-            text=[f"T={v:g}" for v in agg.temperature], hovertemplate="%{text}<br>x=%{x:.3f}<br>y=%{y:.3f}",
-            error_x=dict(array=(agg.sx * half).fillna(0), visible=True, thickness=1),
-            error_y=dict(array=(agg.sy * half).fillna(0), visible=True, thickness=1),
-            line=dict(color="#000" if is_mle else colors[group], dash="dash" if is_mle else "solid",
-                      width=3 if is_mle else 2)))
-    return fig
+    if summary.empty:
+        return pd.DataFrame()
+    last = summary[summary.budget == summary.groupby("group").budget.transform("max")]
+    cols = [m for m in metrics if m in set(last.metric)] + ["wall_time", "step"]
+    rows = []
+    for g in sorted(last.group.unique()):
+        d = last[last.group == g].set_index("metric")
+        row = {"variant / settings": g, "budget": f"{d.budget.iloc[0]:g}", "seeds": int(d.n.max())}
+        for c in cols:
+            if c in d.index:
+                r = d.loc[c]
+                row[c.removeprefix("eval/")] = f"{r['mean']:.4g}" + ("" if math.isnan(r.ci95) else f" ± {r.ci95:.2g}")
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def summary_table(summary, metrics: list[str]) -> str:
-    """HTML table at each group's last budget: mean ± 95 % CI (n seeds)."""
-    if summary.empty:
-        return "<p>No evaluations yet.</p>"
-    last = summary[summary.budget == summary.groupby("group").budget.transform("max")]
-    groups = sorted(last.group.unique())
-    cols = [m for m in metrics if m in set(last.metric)] + ["wall_time", "step"]
-    head = "".join(f"<th>{html.escape(c.removeprefix('eval/'))}</th>" for c in cols)
-    body = []
-    for g in groups:
-        d = last[last.group == g].set_index("metric")
-        cells = []
-        for c in cols:
-            if c not in d.index:
-                cells.append("<td></td>")
-                continue
-            r = d.loc[c]
-            ci = "" if math.isnan(r.ci95) else f" ± {r.ci95:.3g}"
-            cells.append(f"<td>{r['mean']:.4g}{ci}</td>")
-        n = int(d.n.max())
-        body.append(f"<tr><td>{html.escape(g)}</td><td>{d.budget.iloc[0]:g}</td><td>{n}</td>{''.join(cells)}</tr>")
-    return (f"<table><thead><tr><th>variant / settings</th><th>budget</th><th>seeds</th>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>")
+    """`summary_rows` as an HTML table (values escaped)."""
+    rows = summary_rows(summary, metrics)
+    return "<p>No evaluations yet.</p>" if rows.empty else rows.to_html(index=False, escape=True, na_rep="")
 
 
 def figures(exp_dir: str | Path) -> dict[str, Any]:
@@ -162,8 +94,12 @@ def figures(exp_dir: str | Path) -> dict[str, Any]:
     budget = t["spec"].get("budget") or {}
     label = "wall-clock seconds" if budget.get("seconds") is not None else "step"
     metrics = [m for m in CURVE_METRICS[kind] if not t["summary"].empty and m in set(t["summary"].metric)]
-    return {"curves": {m: learning_curves_figure(t["summary"], m, label) for m in metrics},
-            "frontier": frontier_figure(t["temperature"], kind), "table": summary_table(t["summary"], metrics),
+    from .. import plots
+
+    return {"curves": {m: plots.seed_band_figure(t["summary"], m, label) for m in metrics},
+            "frontier": plots.frontier_figure(t["temperature"], QD_AXES[kind]),
+            "table": summary_table(t["summary"], metrics),
+            "rows": summary_rows(t["summary"], metrics),
             "results": t["results"], "summary": t["summary"], "spec": t["spec"], "kind": kind}
 
 
@@ -181,8 +117,10 @@ def write_report(exp_dir: str | Path) -> Path:
     failures = "".join(f"<li>{html.escape(str(r.trial))}: {html.escape(str(r.message))}</li>"
                        for r in failed.itertuples())
     n_trials = results.trial.nunique() if "trial" in results else 0
-    doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(str(spec.get('name', 'sweep')))}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;font-size:13px}}
+    title = html.escape(str(spec.get("name", "sweep")))
+    doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}}
+table{{border-collapse:collapse;font-size:13px}}
 td,th{{border:1px solid #ddd;padding:4px 8px;text-align:right}}td:first-child{{text-align:left}}
 .grid{{display:grid;grid-template-columns:1fr 1fr;gap:8px}}pre{{background:#f6f6f6;padding:8px;overflow:auto}}</style>
 </head><body><h1>Experiment {html.escape(str(spec.get('name', '')))}</h1>

@@ -89,6 +89,7 @@ def temperature_sweep(
     seed: int = 0,
     orders: Sequence[int] = (2, 3, 4, 5),
     batch_size: int = 256,
+    max_test: int | None = None,
 ):
     """Quality and diversity of a run's generator at each softmax temperature, one DataFrame row per temperature.
 
@@ -99,6 +100,7 @@ def temperature_sweep(
     with `log_prob`, temperature > 0; padding excluded on corpora with specials), and per corpus
     bleu{n}/self_bleu{n}, nll_oracle, or precision/coverage/entropy.
     `df.attrs["quality"]` / `["diversity"]` name the pair to plot, with `"higher_is_better"` for each.
+    `max_test` caps the test rows NLL-gen is computed on (as `Run.evaluate` does with 1000), BLEU keeps all.
     """
     import pandas as pd
 
@@ -131,7 +133,8 @@ def temperature_sweep(
             row.update({f"distinct{n}": distinct_n(toks, n) for n in (1, 2, 3, 4)})
             row["unique_ratio"], row["avg_length"] = unique_ratio(toks), avg_length(toks)
             if scores_likelihood and t > 0:
-                row["nll_gen"] = nll_gen(_Tempered(gen, float(t)), test.to(device) if device else test,
+                scored = test[:max_test] if max_test else test
+                row["nll_gen"] = nll_gen(_Tempered(gen, float(t)), scored.to(device) if device else scored,
                                          batch_size, pad_id=pad_id)
             if kind == "text":
                 row.update({f"bleu{n}": v for n, v in refs.bleu(toks, orders).items()})

@@ -182,7 +182,7 @@ def continue_trial(trial: Trial, opts: TrialOptions, run, state: dict[str, Any],
             from .temperature import temperature_sweep
 
             temperature = temperature_sweep(run, list(opts.temperatures), n_samples=opts.temperature_samples,
-                                            seed=trial.seed)
+                                            seed=trial.seed, max_test=1000)  # NLL-gen on the rows evaluate uses
     if last_eval == run.step:  # the last evaluation was at this step: report it again as the final one
         emit(run.step, dict(run.last_metrics), status, message, temperature, new_eval=False)
     else:

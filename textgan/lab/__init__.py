@@ -8,7 +8,9 @@ Where things live:
                 (pause / resume / step / stop / reset / save / load) and `snapshot()` for the UI's poll
 - `server.py`   `Lab`: the sessions of one server and the training slots they share
 - `compare.py`  comparing runs: quick metrics, best-per-column table, side-by-side samples, saved runs
-- `multi.py`    `Sweep`: the Compare tab's "Train and compare" (several variants, same corpus and seed)
+- `multi.py`    `Sweep`: the Compare tab's "Train and compare" (several variants, same corpus and seed), on the
+                experiments engine's in-process backend
+- `experiments.py` experiment directories (`python -m textgan sweep`) the Compare tab opens
 - `sharing.py`  push / pull a run on the Hugging Face Hub for the Hub tab
 - `errors.py`   `LabError`: a refusal whose message the UI shows as is
 
@@ -21,6 +23,7 @@ from .compare import (HIGHER_IS_BETTER, LOWER_IS_BETTER, PRECISION_FLOOR, QD_TEM
 from .errors import LabError, as_int, slug
 from .forms import (LIVE_CADENCE, MAX_UPLOAD_BYTES, SIZE_FIELDS, check_upload, corpus_spec, form_config, form_net,
                     make_config, net_kinds, net_size, net_spec, presets, size_field, variant_defaults, variant_info)
+from .experiments import list_experiments, open_experiment
 from .multi import Sweep
 from .server import Lab
 from .session import HIST_SAMPLES, Session
@@ -31,6 +34,6 @@ _as_int, _slug = as_int, slug  # the names the app and notebooks used before the
 
 __all__ = ["HIGHER_IS_BETTER", "PRECISION_FLOOR", "direction", "HIST_SAMPLES", "LIVE_CADENCE", "LOWER_IS_BETTER", "MAX_UPLOAD_BYTES", "QD_TEMPERATURES", "SIZE_FIELDS", "Lab", "LabError",
            "Session", "Sweep", "as_int", "forms", "check_upload", "corpus_spec", "form_config", "form_net", "history_frame",
-           "list_checkpoints", "load_run", "make_config", "mark_best", "metrics_table", "mode_counts", "net_kinds",
+           "list_checkpoints", "list_experiments", "load_run", "open_experiment", "make_config", "mark_best", "metrics_table", "mode_counts", "net_kinds",
            "net_size", "net_spec", "presets", "pull_run", "push_run", "quick_metrics", "side_by_side", "size_field", "slug",
            "temperature_sweep", "variant_defaults", "variant_info"]

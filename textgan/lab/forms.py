@@ -44,9 +44,11 @@ def variant_info(name: str, preset: str = "paper") -> dict[str, Any]:
     info = {"paper": v.paper, "summary": v.summary, "defaults": variant_defaults(name), "generator": dict(v.default_generator),
             "critic": dict(v.default_critic) if v.needs_critic and v.default_critic else None,
             "needs_critic": v.needs_critic, "batch_size": RunConfig().batch_size}
-    if preset != "paper":
-        if preset not in presets():
-            raise LabError(f"unknown preset {preset!r}; choose one of {presets()}")
+    if preset not in presets():
+        raise LabError(f"unknown preset {preset!r}; choose one of {presets()}")
+    from ..presets import PAPER_NETS_AND_CONFIG
+
+    if preset != "paper" or name in PAPER_NETS_AND_CONFIG:  # the papers' nets and settings, as `--preset paper`
         from ..presets import preset_config
 
         rc = preset_config(preset, name)
@@ -153,6 +155,15 @@ def corpus_spec(kind: str, k: int = 8, path: str | None = None, upload: str | No
         return {"kind": "modes", "k": k, **({"weights": weights} if weights == "skewed" else {})}
     if kind == "oracle":
         return {"kind": "oracle"}
+    if kind == "coco":  # shipped with textgan: the published conventions (treebank words, train+test vocabulary)
+        return {"kind": "coco"}
+    if kind == "hub":
+        text = str(path or "").strip().removeprefix("hub:")
+        if not text:
+            raise LabError("type a Hub dataset as OWNER/NAME or OWNER/NAME:FILE (FILE defaults to train.txt)")
+        from ..corpora.hub import parse_hub_corpus
+
+        return {**parse_hub_corpus(text), "level": level}
     if kind == "upload":
         if not upload:
             raise LabError("choose a .txt file to upload first (one sentence per line)")
@@ -173,7 +184,7 @@ def corpus_spec(kind: str, k: int = 8, path: str | None = None, upload: str | No
             raise LabError(f"no file at {p}: give the path of a text file on the server")
         check_upload(p)
         return {"kind": "text", "path": str(p), "level": level}
-    raise LabError(f"unknown corpus choice {kind!r}; choose modes, oracle, upload or path")
+    raise LabError(f"unknown corpus choice {kind!r}; choose modes, oracle, coco, hub, upload or path")
 
 
 def make_config(corpus: dict[str, Any], variant: str = "wgan-gp", hparams: dict[str, Any] | None = None,
@@ -330,7 +341,7 @@ def device_note() -> str:
 
 # ---- shareable links: the form in a URL's query parameters --------------------------------------------------------
 
-SHARED_CORPORA = ("modes", "oracle")
+SHARED_CORPORA = ("modes", "oracle", "coco")
 """Corpora a link can name: an upload or a server path is not the visitor's to share."""
 MAX_QUERY_PARAMS, MAX_QUERY_VALUE = 64, 64
 """A link's query is bounded: more parameters, or longer values, are ignored with a notice."""

@@ -13,15 +13,14 @@ import textwrap
 from functools import lru_cache
 
 CONTROLS = {
-    "corpus": "modes: synthetic sentences from K known grammars, so collapse is measured exactly; oracle: a random "
-              "LSTM's text (the SeqGAN benchmark); upload/path: your own text, one sentence per line.",
+    "corpus": "modes: K known grammars (collapse measured exactly); the others: benchmarks or your own text.",
     "k": "How many modes (grammars) the modes corpus has; every sentence belongs to exactly one.",
     "weights": "How often each mode occurs in the real data: uniform, or skewed (Zipf: mode 0 is K times as common "
                "as mode K-1), to see rare modes dropped.",
     "upload": "A UTF-8 .txt file, one sentence per line (at most 20 MB).",
     "path": "A text file already on the server (only paths the operator allows).",
-    "preset": "demo: tuned to learn in a minute on a CPU; paper: the published defaults (need GPUs and hours).",
-    "variant": "The training algorithm: how the generator's loss is computed from the critic (or without one).",
+    "preset": "demo: a CPU minute; paper: published settings.",
+    "variant": "The training algorithm (see the line below).",
     "seed": "Same seed + same settings = the same run, step for step (on the CPU).",
     "device": "Where tensors live: auto picks a GPU when there is one, else the CPU.",
     "batch": "Real sentences per critic update (and generated ones per generator update).",

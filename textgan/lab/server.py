@@ -20,7 +20,7 @@ class Lab:
     """Sessions keyed by the browser's session hash, with at most `max_training` runs training at once."""
 
     def __init__(self, max_training: int = 2, checkpoints: str | Path = "checkpoints",
-                 torch_threads: int | None = None) -> None:
+                 torch_threads: int | None = None, experiments: str | Path = "experiments") -> None:
         self.max_training = max_training
         self.torch_threads = torch_threads
         """torch's intra-op threads for the whole process, set when the first run starts (None = torch's choice).
@@ -28,9 +28,32 @@ class Lab:
         up to 100x (measured: a tiny GAN step 9 ms with 1 thread, 900 ms with 2 under load), and one thread leaves
         a core to the web server."""
         self.checkpoints = Path(checkpoints)
+        self.experiments = Path(experiments)
+        """Where the Compare tab lists experiment directories (`python -m textgan sweep --out experiments/NAME`)."""
         self._slots = threading.BoundedSemaphore(max_training)
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_env(cls) -> "Lab":
+        """The app's Lab: TEXTGAN_MAX_TRAINING runs at once (default 2), run directories under
+        TEXTGAN_CHECKPOINTS (default `checkpoints`), experiment directories listed from TEXTGAN_EXPERIMENTS
+        (default `experiments`), TEXTGAN_TORCH_THREADS torch threads (default 1, 0 = torch's
+        choice; the CLI's --threads has the same default)."""
+        import os
+
+        from ..device import default_threads
+
+        raw = os.environ.get("TEXTGAN_MAX_TRAINING", "2")
+        try:
+            max_training = int(raw)
+        except ValueError:
+            raise ValueError(f"TEXTGAN_MAX_TRAINING={raw!r} is not a whole number") from None
+        if not 1 <= max_training <= 64:
+            raise ValueError(f"TEXTGAN_MAX_TRAINING={max_training} must be in 1..64")
+        return cls(max_training=max_training, checkpoints=os.environ.get("TEXTGAN_CHECKPOINTS", "checkpoints"),
+                   experiments=os.environ.get("TEXTGAN_EXPERIMENTS", "experiments"),
+                   torch_threads=default_threads() or None)
 
     def session(self, key: str) -> Session:
         with self._lock:

@@ -49,7 +49,8 @@ class CNNCritic(nn.Module):
     def features(self, x: Tensor) -> Tensor:
         """Sentence features `(B, F*widths)` (LeakGAN leaks these to its generator)."""
         e = self.embed(x).transpose(1, 2)  # (B, E, L)
-        h = torch.cat([F.relu(conv(e)).amax(-1) for conv in self.convs], 1)  # (B, F*widths)
+        # relu after the max over time: the same values and gradients (relu is monotone), one pass less
+        h = torch.cat([F.relu(conv(e).amax(-1)) for conv in self.convs], 1)  # (B, F*widths)
         t, g = self.highway(h).chunk(2, -1)
         gate = torch.sigmoid(g)
         return gate * F.relu(t) + (1 - gate) * h

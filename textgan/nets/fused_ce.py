@@ -40,9 +40,10 @@ class _LinearCrossEntropy(torch.autograd.Function):
         grad_h = torch.empty_like(h_aug)
         grad_w = torch.zeros_like(w_aug)
         loss = torch.zeros((), dtype=h.dtype, device=h.device)
+        buffer = h.new_empty(min(chunk, n), weight.shape[0])  # one chunk's logits, reused: no page faults per chunk
         for s in range(0, n, chunk):
             hc, tc, vc = h_aug[s:s + chunk], safe_target[s:s + chunk], valid[s:s + chunk]
-            logits = hc @ w_aug.t()  # (n_c, V)
+            logits = torch.mm(hc, w_aug.t(), out=buffer[:hc.shape[0]])  # (n_c, V)
             rows = torch.arange(logits.shape[0], device=logits.device)
             picked = logits[rows, tc]  # (n_c,) the target's logit, read before the chunk turns into gradients
             top = logits.amax(1, keepdim=True)
@@ -67,13 +68,19 @@ class _LinearCrossEntropy(torch.autograd.Function):
         return grad_h * grad_out, gw[:, :-1], gb, None, None, None
 
 
+FUSE_MIN_VOCAB = 512
+"""Below this vocabulary the plain composition is faster: the fused op's extra small ops cost more than the
+logits' round trip (per MLE step on 1 core: V=68 plain 3.9 ms, fused 4.9 ms; V=1,000 plain 14.5, fused 11.5)."""
+
+
 def linear_cross_entropy(h: Tensor, weight: Tensor, bias: Tensor | None, target: Tensor, ignore_index: int = -100,
-                         chunk: int = DEFAULT_CHUNK) -> Tensor:
+                         chunk: int = DEFAULT_CHUNK, min_vocab: int = FUSE_MIN_VOCAB) -> Tensor:
     """`F.cross_entropy(F.linear(h, weight, bias), target, ignore_index=ignore_index)` (mean over the rows whose
     target is not `ignore_index`) for `h (N, H)`, `target (N,)`, computed chunk by chunk (see the module doc).
 
-    First-order gradients only. Under autocast (or for other than 2-D `h`) it falls back to the plain composition.
+    First-order gradients only. Under autocast, for other than 2-D `h`, or below `min_vocab` output columns it
+    falls back to the plain composition.
     """
-    if torch.is_autocast_enabled(h.device.type) or h.dim() != 2:
+    if torch.is_autocast_enabled(h.device.type) or h.dim() != 2 or weight.shape[0] < min_vocab:
         return F.cross_entropy(F.linear(h, weight, bias), target, ignore_index=ignore_index)
     return _LinearCrossEntropy.apply(h, weight, bias, target, ignore_index, chunk)

@@ -40,6 +40,9 @@ class MultiRepCriticConfig:
     """Width of the layer between the highway and the logit (RelGAN: 100)."""
     dropout: float = 0.0
     """Dropout before the output layers (RelGAN: 0.25). Off by default so CPU runs resume bit-exactly."""
+    highway: str = "shared"
+    """'shared': one projection is both gate and transform (TextGAN-PyTorch's form, fewer weights); 'separate':
+    gate and transform projected apart (RelGAN's code, as SeqGAN's)."""
 
 
 def conv_max_over_time(conv: nn.Conv2d, x: Tensor) -> Tensor:
@@ -89,7 +92,9 @@ class MultiRepCritic(nn.Module):
         # A (w, e) kernel with stride e along the embedding axis: the same filter reads every representation.
         self.convs = nn.ModuleList(nn.Conv2d(1, cfg.filters, (w, self.e), stride=(1, self.e)) for w in cfg.widths)
         total = cfg.filters * len(cfg.widths)
-        self.highway = nn.Linear(total, total)
+        if cfg.highway not in ("shared", "separate"):
+            raise ValueError(f"highway={cfg.highway!r}; choose 'shared' or 'separate'")
+        self.highway = nn.Linear(total, total if cfg.highway == "shared" else 2 * total)
         self.drop = nn.Dropout(cfg.dropout)
         self.hidden = nn.Linear(total, cfg.hidden)
         self.out = nn.Linear(cfg.hidden, 1)
@@ -100,8 +105,14 @@ class MultiRepCritic(nn.Module):
         e = self.embed(x).view(B, L, self.cfg.reps, self.e)  # (B, L, R, e)
         h = torch.cat([conv_max_over_time(conv, e) for conv in self.convs], 1)  # (B, F*widths, R)
         h = h.transpose(1, 2)  # (B, R, F*widths)
-        t = self.highway(h)
-        gate = torch.sigmoid(t)  # RelGAN's highway: the same projection is gate and transform
+        if self.cfg.highway == "shared":
+            # One projection serves as gate and transform: TextGAN-PyTorch's form of the highway. RelGAN's code
+            # (like SeqGAN's, and our CNN critic) projects the gate and the transform separately: 'separate'.
+            t = self.highway(h)
+            gate = torch.sigmoid(t)
+        else:
+            t, g = self.highway(h).chunk(2, -1)
+            gate = torch.sigmoid(g)
         h = h + gate * (F.relu(t) - h)  # = gate·relu(t) + (1 − gate)·h, with two fewer (B, R, F·widths) tensors
         return self.out(self.hidden(self.drop(h))).squeeze(-1)  # (B, R)
 

@@ -52,5 +52,11 @@ class RNNGenerator(AutoregressiveGenerator):
 
     def step(self, token: Tensor, state) -> tuple[Tensor, object]:
         """One recurrent step: `token (B,)` -> logits `(B, V)` and the new state."""
+        h, state = self.step_hidden(token, state)
+        return self.out(h), state
+
+    def step_hidden(self, token: Tensor, state) -> tuple[Tensor, object]:
+        """`step` before the linear head: `(B, H)` and the new state (batched rollouts apply the head into a
+        reused buffer)."""
         h, state = self.rnn(self.embed(token).unsqueeze(1), state)  # (B, 1, H)
-        return self.out(h.squeeze(1)), state
+        return h.squeeze(1), state

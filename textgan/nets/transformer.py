@@ -12,6 +12,8 @@ Dimension letters: B batch, L length, V vocabulary.
 
 from __future__ import annotations
 
+import inspect
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -48,6 +50,10 @@ class TransformerGenerator(AutoregressiveGenerator):
                         attn_pdrop=cfg.dropout, tie_word_embeddings=False, bos_token_id=start_id,
                         eos_token_id=start_id, pad_token_id=0)
         self.model = GPT2LMHeadModel(hf)
+        # transformers renamed `past_key_values` to `cache` (argument and output; the old name warns and goes away
+        # in 5.40): use the name this version has, so 4.46 and 5.x both run without the deprecation.
+        names = inspect.signature(GPT2LMHeadModel.forward).parameters
+        self._cache_arg = "cache" if "cache" in names else "past_key_values"
 
 
 
@@ -61,8 +67,8 @@ class TransformerGenerator(AutoregressiveGenerator):
         state is not modified (transformers grows a cache in place), so rollouts can keep every prefix's state."""
         if state is not None:  # a fresh cache over the same tensors: the caller's state stays as it was
             state = self._cache([(layer.keys, layer.values) for layer in state.layers])
-        out = self.model(input_ids=token.unsqueeze(1), past_key_values=state, use_cache=True)
-        return out.logits[:, -1], out.past_key_values
+        out = self.model(input_ids=token.unsqueeze(1), use_cache=True, **{self._cache_arg: state})
+        return out.logits[:, -1], getattr(out, self._cache_arg)
 
 
     # KV caches hold keys and values `(B, heads, t, d)` per layer: rows on dim 0.

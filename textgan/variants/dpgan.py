@@ -8,7 +8,8 @@ probability, the cross-entropy does not saturate at 0 when D wins. Word-level re
 
 The return of token t is the sentence reward plus the discounted word-level rewards from t on,
 Q_t = R(y) + Σ_{i≥t} γ^{i−t} R(y_i) / Σ_{i≥t} γ^{i−t} (normalised so both terms are per-word cross-entropies),
-with each time step's batch mean subtracted (the rewards are all positive).
+with each time step's batch mean subtracted (the rewards are all positive). Only a sentence's words and its EOS
+count, as in the authors' code: PAD and whatever follows EOS are masked out of D's loss and of the returns.
 
 Differs from the paper: the real-text term of D's loss is capped at log V (a uniform LM's cross-entropy) —
 unbounded, it diverges on CPU-scale runs; D shares the generator's architecture (the paper's LM is a separate
@@ -24,22 +25,39 @@ import torch
 from torch import Tensor
 
 from ..nets.rnn import RNNGenerator
+from .base import judging
 from .rollout import pg_loss
 from .seqgan import SeqGAN
 
 
-def dpgan_returns(word_rewards: Tensor, gamma: float) -> Tensor:
-    """Q `(B, L)` from word rewards `(B, L)`: sentence mean + normalised discounted word rewards from t on."""
+def sentence_mask(tokens: Tensor, has_specials: bool = True) -> Tensor:
+    """`(B, L)` float: 1 for the sentence's words and its EOS, 0 after (PAD, or whatever a generator wrote after EOS).
+    The authors' LM discriminator scores each sentence up to its length; counting padding would put most of the
+    real term's weight on PAD (about 67 % of positions on COCO)."""
+    if not has_specials:
+        return torch.ones_like(tokens, dtype=torch.float)
+    from ..corpora import EOS, PAD
+
+    end = (tokens == EOS) | (tokens == PAD)  # (B, L)
+    after = (end.long().cumsum(1) - end.long()) > 0  # strictly after the first EOS/PAD
+    return (~after).float()
+
+
+def dpgan_returns(word_rewards: Tensor, gamma: float, mask: Tensor | None = None) -> Tensor:
+    """Q `(B, L)` from word rewards `(B, L)`: sentence mean + normalised discounted word rewards from t on, over the
+    positions `mask` keeps (all by default); 0 where it does not."""
     B, L = word_rewards.shape
-    sentence = word_rewards.mean(1, keepdim=True)  # (B, 1)
+    mask = torch.ones_like(word_rewards) if mask is None else mask
+    word_rewards = word_rewards * mask
+    sentence = word_rewards.sum(1, keepdim=True) / mask.sum(1, keepdim=True).clamp(min=1)  # (B, 1)
     q = torch.zeros_like(word_rewards)
     acc = torch.zeros(B, device=word_rewards.device)
-    norm = 0.0
+    norm = torch.zeros(B, device=word_rewards.device)
     for t in reversed(range(L)):
         acc = word_rewards[:, t] + gamma * acc
-        norm = 1.0 + gamma * norm
-        q[:, t] = acc / norm
-    return sentence + q
+        norm = mask[:, t] + gamma * norm
+        q[:, t] = acc / norm.clamp(min=1e-12)
+    return (sentence + q) * mask
 
 
 @dataclass
@@ -83,20 +101,30 @@ class DPGAN(SeqGAN):
         """R(y_t) = −log D(y_t | y_<t), `(B, L)`."""
         return -self.lm.log_prob(tokens)
 
+    def sentence_rewards(self, tokens: Tensor) -> Tensor:
+        """R(y) `(B,)`: the mean word reward over the sentence and its EOS (PAD and post-EOS positions left out)."""
+        mask = sentence_mask(tokens, self.corpus.has_specials)
+        return (self.word_rewards(tokens) * mask).sum(1) / mask.sum(1).clamp(min=1)
+
     def critic_step(self, real: Tensor) -> dict[str, Tensor]:
         fake = self.gen.sample(real.shape[0], rng=self.rng)  # (B, L)
-        r_real = self.word_rewards(real).mean(1)  # (B,) sentence cross-entropies
-        r_fake = self.word_rewards(fake).mean(1)
+        r_real = self.sentence_rewards(real)  # (B,) sentence cross-entropies
+        r_fake = self.sentence_rewards(fake)
         loss = -r_real.clamp(max=self.cap).mean() + r_fake.mean()
         norm = self.optimize("critic", loss, list(self.lm.parameters()))
         return {"loss/critic": loss.detach(), "grad_norm/critic": norm,
                 "critic/xent_real": r_real.mean().detach(), "critic/xent_fake": r_fake.mean().detach()}
 
+    @judging
     def gen_step(self, batch_size: int) -> dict[str, Tensor]:
         tokens = self.gen.sample(batch_size, rng=self.rng)  # (B, L)
+        mask = sentence_mask(tokens, self.corpus.has_specials)  # (B, L)
         with torch.no_grad():
-            q = dpgan_returns(self.word_rewards(tokens), self.cfg.gamma)  # (B, L)
-        loss = pg_loss(self.gen.log_prob(tokens), q, "mean")
+            q = dpgan_returns(self.word_rewards(tokens), self.cfg.gamma, mask)  # (B, L)
+            # each time step's mean over the sentences still running there; nothing after a sentence's EOS
+            base = q.sum(0, keepdim=True) / mask.sum(0, keepdim=True).clamp(min=1)
+            advantage = (q - base) * mask
+        loss = pg_loss(self.gen.log_prob(tokens), advantage, "none")
         norm = self.optimize("gen", loss, list(self.gen.parameters()), clip=self.cfg.clip_grad)
         return {"loss/gen": loss.detach(), "grad_norm/gen": norm, "reward/mean": q.mean()}
 

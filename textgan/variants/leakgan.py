@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..nets.leakgan import LeakGANGenerator
-from .base import AdversarialVariant, grad_norm
+from .base import AdversarialVariant, grad_norm, judging
 from .rollout import _token_input, blend_, critic_logits, pg_loss, rank_rescale, rollout_rewards
 
 
@@ -215,6 +215,7 @@ class LeakGAN(AdversarialVariant):
                 "critic/p_real": torch.sigmoid(d_real).mean().detach(),
                 "critic/p_fake": torch.sigmoid(d_fake).mean().detach()}
 
+    @judging
     def gen_step(self, batch_size: int) -> dict[str, Tensor]:
         c = self.gen.cfg.step_size
         tokens = self.gen.sample(batch_size, rng=self.rng)  # (B, L)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from .base import judging
 from .seqgan import SeqGAN
 
 
@@ -56,6 +57,7 @@ class MaliGAN(SeqGAN):
     paper = "Che et al. 2017, Maximum-Likelihood Augmented Discrete Generative Adversarial Networks " \
             "(arXiv:1702.07983)"
 
+    @judging
     def gen_step(self, batch_size: int) -> dict[str, Tensor]:
         tokens = self.gen.sample(batch_size, rng=self.rng)  # (m, L)
         with torch.no_grad():

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .base import judging
 from .rollout import _token_input
 from .seqgan import SeqGAN
 
@@ -96,6 +97,7 @@ class RankGAN(SeqGAN):
         return {"loss/critic": loss.detach(), "grad_norm/critic": norm,
                 "critic/rank_real": r_real.mean().detach(), "critic/rank_fake": r_fake.mean().detach()}
 
+    @judging
     def gen_step(self, batch_size: int) -> dict[str, Tensor]:
         with torch.no_grad():  # this update's references and real comparison set, fixed for all rollouts
             self._refs = self.features(self.real_sample(self.cfg.ref_size))

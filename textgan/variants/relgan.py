@@ -9,11 +9,13 @@ during adversarial training; the loss is the relativistic standard GAN (Jolicoeu
 
 with real and fake batches paired row by row (and per representation when the critic has `scores`).
 
-What differs from the reference implementation: the schedule's N is the number of adversarial iterations you
-plan (`adv_iters`), not a constant. The widely used port hard-codes N = 5000, so beta_max = 100 under the `exp`
-schedule only reaches 100 ** (3000/5000) ~ 16 over the paper's 3,000 iterations. Here beta(i) hits beta_max at the
-last planned iteration i = adv_iters - 1 (and stays there if training goes on). Pre-training with MLE (the paper:
-150 epochs on the oracle) is `pretrain_steps`; the iteration counter starts after it.
+The schedule's horizon N: the paper describes beta rising to beta_max over adversarial training, and by default
+beta(i) hits beta_max at the last planned iteration i = adv_iters - 1 (and stays there if training goes on). RelGAN's
+released code (Nie et al.'s own TensorFlow code) anneals over a hard-coded N = 5000 whatever the run length, so its
+published 3,000-iteration oracle runs ended at beta = 100 ** (2999/4999) ~ 15.8 under the `exp` schedule, not at
+beta_max; `beta_horizon=5000` reproduces that. Its code also clips gradient norms at 5.0 in pre-training and in
+both adversarial updates (`clip_grad`). Pre-training with MLE (the paper: 150 epochs on the oracle) is
+`pretrain_steps`; the iteration counter starts after it.
 """
 
 from __future__ import annotations
@@ -71,6 +73,10 @@ class RelGANConfig:
     adv_iters: int = 3000
     """Adversarial iterations you plan to run: beta reaches beta_max at the last one (paper: 3,000 on the
     oracle). Set it to your --steps minus pretrain_steps."""
+    beta_horizon: int = 0
+    """N of the schedule: 0 = adv_iters (beta_max at the last planned iteration); RelGAN's released code: 5000."""
+    clip_grad: float = 5.0
+    """Gradient-norm clipping of pre-training and of the generator and critic updates (RelGAN's code: 5.0; 0 = off)."""
     relaxation: str = "gumbel"
     """'gumbel' (the paper) or 'st' / 'softmax' for comparison; the temperature is 1 / beta either way."""
     lr_gen: float = 1e-4
@@ -94,6 +100,11 @@ class RelGANConfig:
         if isinstance(self.adv_iters, bool) or not isinstance(self.adv_iters, int) or not 1 <= self.adv_iters <= 10**9:
             raise ValueError(f"adv_iters={self.adv_iters!r}: must be a positive integer (the planned adversarial "
                              "iterations)")
+        if isinstance(self.beta_horizon, bool) or not isinstance(self.beta_horizon, int) or \
+                not 0 <= self.beta_horizon <= 10**9:
+            raise ValueError(f"beta_horizon={self.beta_horizon!r}: must be 0 (= adv_iters) or a positive integer")
+        if not 0 <= self.clip_grad < 1e6:
+            raise ValueError(f"clip_grad={self.clip_grad}: must be >= 0 (0 = no clipping)")
 
 
 class RelGAN(AdversarialVariant):
@@ -119,7 +130,12 @@ class RelGAN(AdversarialVariant):
 
     @property
     def beta(self) -> float:
-        return beta_at(self.adv_iter, self.cfg.adv_iters, self.cfg.beta_max, self.cfg.schedule)
+        horizon = getattr(self.cfg, "beta_horizon", 0) or self.cfg.adv_iters
+        return beta_at(self.adv_iter, horizon, self.cfg.beta_max, self.cfg.schedule)
+
+    @property
+    def clip(self) -> float | None:
+        return getattr(self.cfg, "clip_grad", 0) or None
 
     def fake(self, n: int) -> Tensor:
         _, soft = self.gen.relaxed(n, self.cfg.relaxation, 1.0 / self.beta, self.rng)  # (n, L, V)
@@ -138,7 +154,7 @@ class RelGAN(AdversarialVariant):
         d = self._scores(torch.cat([one_hot(real, self.corpus.vocab_size), fake]))  # one pass for both halves
         d_real, d_fake = d.chunk(2)
         loss = F.softplus(-(d_real - d_fake)).mean()
-        norm = self.optimize("critic", loss, list(self.critic.parameters()))
+        norm = self.optimize("critic", loss, list(self.critic.parameters()), clip=self.clip)
         return {"loss/critic": loss.detach(), "grad_norm/critic": norm,
                 "critic/p_real_beats_fake": torch.sigmoid(d_real - d_fake).mean().detach()}
 
@@ -158,7 +174,7 @@ class RelGAN(AdversarialVariant):
         finally:
             self.critic.requires_grad_(True)
         loss = F.softplus(-(d_fake - d_real)).mean()
-        norm = self.optimize("gen", loss, list(self.gen.parameters()))
+        norm = self.optimize("gen", loss, list(self.gen.parameters()), clip=self.clip)
         beta = torch.tensor(self.beta)
         self.adv_iter += 1
         return {"loss/gen": loss.detach(), "grad_norm/gen": norm, "beta": beta}

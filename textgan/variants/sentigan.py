@@ -44,7 +44,7 @@ from torch import Tensor
 
 from ..nets import CRITICS
 from ..nets.mixture import MixtureGenerator
-from .base import AdversarialVariant, grad_norm, mle_loss
+from .base import AdversarialVariant, grad_norm, judging, mle_loss
 from .rollout import critic_logits, rollout_rewards
 
 
@@ -199,6 +199,7 @@ class SentiGAN(AdversarialVariant):
         return {"loss/critic": loss.detach(), "grad_norm/critic": norm,
                 "critic/p_real": p_real, "critic/p_fake": p_fake}
 
+    @judging
     def gen_step(self, batch_size: int) -> dict[str, Tensor]:
         """Every generator on its block of the mixture's batch, each penalised by its own class's D_i."""
         tokens = self.gen.sample(batch_size, rng=self.rng)  # (B, L), block i from generator i

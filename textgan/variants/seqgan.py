@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..device import fast_bf16
-from .base import AdversarialVariant
+from .base import AdversarialVariant, judging
 from .rollout import blend_, critic_logits, pg_loss, rank_rescale, rollout_rewards
 
 
@@ -130,6 +130,7 @@ class SeqGAN(AdversarialVariant):
                 "critic/p_real": torch.sigmoid(d_real).mean().detach(),
                 "critic/p_fake": torch.sigmoid(d_fake).mean().detach()}
 
+    @judging
     def gen_step(self, batch_size: int) -> dict[str, Tensor]:
         tokens = self.gen.sample(batch_size, rng=self.rng)  # (B, L)
         rewards = self.rewards(tokens)  # (B, L)

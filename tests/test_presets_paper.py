@@ -1,0 +1,130 @@
+"""The README's paper-preset tables and textgan/presets.py say the same: every backticked setting's "ours" value is
+what `--preset paper` builds. Plus RelGAN's schedule horizon (`beta_horizon`) and its gradient clipping."""
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from textgan.nets import CRITICS, GENERATORS, net_config
+from textgan.presets import preset_config
+from textgan.variants import get_variant
+from textgan.variants.relgan import RelGAN, RelGANConfig
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def paper_tables() -> dict[str, list[tuple[str, str]]]:
+    """{variant: [(setting, ours)]} for the backticked rows of each `#### \\`variant\\`` table."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Paper presets"):]
+    section = section[:section.index("\n## ", 5)]
+    tables: dict[str, list[tuple[str, str]]] = {}
+    variant = None
+    for line in section.splitlines():
+        m = re.fullmatch(r"#### `([\w-]+)`", line.strip())
+        if m:
+            variant = m[1]
+            tables[variant] = []
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if variant and len(cells) == 5 and re.fullmatch(r"`[\w.]+`", cells[0]) and re.fullmatch(r"`[^`]+`", cells[3]):
+            tables[variant].append((cells[0].strip("`"), cells[3].strip("`")))
+    return tables
+
+
+def actual(config, setting: str):
+    if setting.startswith(("generator.", "critic.")):
+        which, field = setting.split(".", 1)
+        gen, critic = config.net_specs()
+        spec = gen if which == "generator" else critic
+        _, cfg = net_config(GENERATORS if which == "generator" else CRITICS, spec, which)
+        return getattr(cfg, field)
+    if setting in {f.name for f in dataclasses.fields(config)}:
+        return getattr(config, setting)
+    defaults = dataclasses.asdict(get_variant(config.variant).Config())
+    return {**defaults, **config.variant_config}[setting]
+
+
+def parse(value: str):
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
+def test_readme_tables_match_the_paper_presets():
+    tables = paper_tables()
+    assert {"mle", "seqgan", "wgan-gp", "relgan"} <= set(tables)
+    for variant, rows in tables.items():
+        assert len(rows) >= 5, variant
+        config = preset_config("paper", variant)
+        for setting, ours in rows:
+            got, want = actual(config, setting), parse(ours)
+            if isinstance(want, (int, float)) and not isinstance(want, bool):
+                assert got == pytest.approx(want), (variant, setting, got, want)
+            else:
+                assert got == want, (variant, setting, got, want)
+
+
+def test_the_issue_s_paper_values():
+    """The values a reader checks first (and that once were wrong)."""
+    assert actual(preset_config("paper", "wgan-gp"), "critic_steps") == 10
+    relgan = preset_config("paper", "relgan")
+    assert [actual(relgan, s) for s in ("generator.head_size", "critic.reps", "critic.filters", "critic.hidden",
+                                        "clip_grad")] == [256, 64, 300, 100, 5.0]
+
+
+def test_beta_horizon_reproduces_the_released_code():
+    def beta_after(iters, **cfg):
+        v = RelGAN.__new__(RelGAN)
+        v.cfg, v.adv_iter = RelGANConfig(**cfg), iters
+        return v.beta
+
+    assert beta_after(2999, adv_iters=3000) == pytest.approx(100.0)  # the paper: beta_max at the end
+    assert beta_after(2999, adv_iters=3000, beta_horizon=5000) == pytest.approx(100 ** (2999 / 4999))
+    assert beta_after(2999, adv_iters=3000, beta_horizon=5000) == pytest.approx(15.8, abs=0.05)
+    assert beta_after(0, adv_iters=3000, beta_horizon=5000) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="beta_horizon"):
+        RelGANConfig(beta_horizon=-1)
+
+
+def test_relgan_clips_gradients_in_both_updates():
+    from textgan.run import Run
+
+    config = preset_config("paper", "relgan", variant_config={"clip_grad": 1e-6, "critic_steps": 1}, batch_size=8,
+                           device="cpu", corpus={"kind": "modes", "k": 2},
+                           generator={"kind": "relational", "emb_dim": 8, "head_size": 8},
+                           critic={"kind": "multirep", "emb_dim": 4, "reps": 4, "filters": 4, "hidden": 4})
+    run = Run(config)
+    before = [p.detach().clone() for p in run.gen.parameters()]
+    run.variant.step(run.corpus.train[:8])
+    # Adam normalises the step, so clipping shows in its second moment: tiny squared gradients
+    for opt in run.variant.optimizers.values():
+        v = max(s["exp_avg_sq"].max().item() for s in opt.state.values())
+        assert v < 1e-12
+    assert any(not torch.equal(a, b) for a, b in zip(before, run.gen.parameters()))
+
+
+def test_multirep_separate_highway_is_relgan_s_form():
+    import torch.nn.functional as F
+
+    from textgan.nets.multirep import MultiRepCritic, MultiRepCriticConfig, conv_max_over_time
+
+    torch.manual_seed(0)
+    cfg = MultiRepCriticConfig(emb_dim=4, reps=2, widths=[2, 3], filters=3, hidden=5, highway="separate")
+    critic = MultiRepCritic(cfg, vocab_size=7, seq_len=6)
+    x = F.one_hot(torch.randint(0, 7, (3, 6)), 7).float()
+    e = critic.embed(x).view(3, 6, 2, 2)
+    h = torch.cat([conv_max_over_time(conv, e) for conv in critic.convs], 1).transpose(1, 2)  # (B, R, F·widths)
+    w_t, w_g = critic.highway.weight.chunk(2, 0)
+    b_t, b_g = critic.highway.bias.chunk(2, 0)
+    gate = torch.sigmoid(h @ w_g.T + b_g)  # its own projection, apart from the transform's
+    mixed = gate * F.relu(h @ w_t.T + b_t) + (1 - gate) * h
+    expected = critic.out(critic.hidden(mixed)).squeeze(-1)
+    torch.testing.assert_close(critic.scores(x), expected)
+    with pytest.raises(ValueError, match="highway"):
+        MultiRepCritic(MultiRepCriticConfig(highway="both"), 7, 6)
