@@ -24,8 +24,8 @@ from textgan import plots
 from .common import THIS, AppContext
 from .train_tab import RESIZE_JS, TrainTab
 
-CURVES = ["loss/gen", "loss/critic", "wasserstein", "grad_norm/gen", "eval/modes/effective", "eval/modes/coverage", "eval/modes/precision",
-          "eval/modes/divergence", "eval/modes/entropy", "eval/nll_gen"]
+CURVES = ["loss/gen", "loss/critic", "wasserstein", "grad_norm/gen", "eval/modes/effective", "eval/modes/coverage",
+          "eval/modes/precision", "eval/modes/divergence", "eval/modes/entropy", "eval/nll_gen", "eval/unk_share"]
 
 
 @dataclass

@@ -34,8 +34,9 @@ HIST_SAMPLES = 256
 class Session:
     """One live run, its worker thread, its control flags and its history.
 
-    States: idle (no run), preparing (building the corpus and nets), queued (waiting for a training slot), training, paused, stopped (worker ended, the
-    model kept), failed (NaN/inf or an error; the message says which), closed.
+    States: idle (no run), preparing (building the corpus and nets), queued (waiting for a training slot),
+    training, paused, stopped (worker ended, the model kept), failed (NaN/inf or an error; the message says
+    which), closed.
     """
 
     def __init__(self, config=None, lab: "Lab | None" = None, name: str = "session") -> None:
@@ -369,7 +370,8 @@ class Session:
         from ..run import Run
 
         before = (self.state, self.message)
-        self._set_state("preparing", BUILDING.get(self.config.corpus.get("kind"), "building the corpus and the nets…"))
+        kind = self.config.corpus.get("kind")
+        self._set_state("preparing", BUILDING.get(kind, "building the corpus and the nets…"))
         try:
             from ..corpora import build_corpus
 

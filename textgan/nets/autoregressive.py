@@ -27,8 +27,8 @@ class AutoregressiveGenerator(nn.Module):
 
     Subclasses set `seq_len` and `start_id` and implement `forward(tokens) -> (B, L, V)` logits (token t
     predicted from tokens < t, start token first) and `step(token, state) -> (logits (B, V), state)`.
-    Optionally, a subclass whose logits are `self.out(self.hidden(tokens))` with `out` an `nn.Linear` defines
-    `hidden(tokens) -> (B, L, H)`: teacher-forced losses then fuse the head with the cross-entropy
+    Optionally, a subclass whose logits are `self.out(self.head_input(tokens))` with `out` an `nn.Linear` defines
+    `head_input(tokens) -> (B, L, H)`: teacher-forced losses then fuse the head with the cross-entropy
     (nets/fused_ce.py) instead of materialising `(B, L, V)` logits.
     Batched Monte-Carlo rollouts (variants/rollout.py) also join and copy states row-wise: `cat_states` and
     `repeat_state` do it for states whose tensors all keep their rows on `state_rows_dim`; a generator with

@@ -78,9 +78,10 @@ def linear_cross_entropy(h: Tensor, weight: Tensor, bias: Tensor | None, target:
     """`F.cross_entropy(F.linear(h, weight, bias), target, ignore_index=ignore_index)` (mean over the rows whose
     target is not `ignore_index`) for `h (N, H)`, `target (N,)`, computed chunk by chunk (see the module doc).
 
-    First-order gradients only. Under autocast, for other than 2-D `h`, or below `min_vocab` output columns it
-    falls back to the plain composition.
+    First-order gradients only. Under autocast, for other than 2-D `h`, below `min_vocab` output columns, or when
+    no gradient is wanted (the fused pass computes them in its forward) it falls back to the plain composition.
     """
-    if torch.is_autocast_enabled(h.device.type) or h.dim() != 2 or weight.shape[0] < min_vocab:
+    wants_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (h, weight, bias))
+    if torch.is_autocast_enabled(h.device.type) or h.dim() != 2 or weight.shape[0] < min_vocab or not wants_grad:
         return F.cross_entropy(F.linear(h, weight, bias), target, ignore_index=ignore_index)
     return _LinearCrossEntropy.apply(h, weight, bias, target, ignore_index, chunk)

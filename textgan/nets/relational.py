@@ -98,9 +98,9 @@ class RelationalGenerator(AutoregressiveGenerator):
     def forward(self, tokens: Tensor) -> Tensor:
         """Teacher-forced logits `(B, L, V)`. The memory is recurrent, so this loops over L; the linear head,
         the largest matmul, runs once on all steps."""
-        return self.out(self.hidden(tokens))  # (B, L, V)
+        return self.out(self.head_input(tokens))  # (B, L, V)
 
-    def hidden(self, tokens: Tensor) -> Tensor:
+    def head_input(self, tokens: Tensor) -> Tensor:
         """Teacher-forced flattened memories `(B, L, S·D)` that the linear head `out` turns into logits."""
         inputs = torch.cat([self._start(tokens.shape[0]), tokens[:, :-1]], 1)  # (B, L)
         emb = self.embed(inputs)  # (B, L, E)

@@ -39,7 +39,7 @@ class RNNGenerator(AutoregressiveGenerator):
         self.rnn = rnn(cfg.emb_dim, cfg.hidden, num_layers=cfg.layers, batch_first=True)
         self.out = nn.Linear(cfg.hidden, vocab_size)
 
-    def hidden(self, tokens: Tensor) -> Tensor:
+    def head_input(self, tokens: Tensor) -> Tensor:
         """Teacher-forced states `(B, L, H)` that the linear head `out` turns into logits (the fused MLE loss
         starts here)."""
         inputs = torch.cat([self._start(tokens.shape[0]), tokens[:, :-1]], 1)  # (B, L)
@@ -48,7 +48,7 @@ class RNNGenerator(AutoregressiveGenerator):
 
     def forward(self, tokens: Tensor) -> Tensor:
         """Teacher-forced logits `(B, L, V)` for target `tokens (B, L)`."""
-        return self.out(self.hidden(tokens))  # (B, L, V)
+        return self.out(self.head_input(tokens))  # (B, L, V)
 
     def step(self, token: Tensor, state) -> tuple[Tensor, object]:
         """One recurrent step: `token (B,)` -> logits `(B, V)` and the new state."""

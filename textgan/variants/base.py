@@ -36,12 +36,12 @@ def mle_loss(gen: nn.Module, real: Tensor, pad_id: int | None = None) -> Tensor:
     (the sentence and its EOS: the tokens NLL-gen scores). Without it every position counts, padding included:
     GAN pre-training keeps that (as Texygen and RelGAN do), because critics see whole padded rows.
 
-    With a generator that exposes `hidden` and a linear head `out`, the head and the cross-entropy run fused and
+    With a generator that exposes `head_input` and a linear head `out`, the head and the cross-entropy run fused and
     chunked (nets/fused_ce.py: same values and gradients, without the `(B·L, V)` logits round trip)."""
     ignore = -100 if pad_id is None else pad_id
     head = getattr(gen, "out", None)
-    if callable(getattr(gen, "hidden", None)) and isinstance(head, nn.Linear):
-        h = gen.hidden(real)  # (B, L, H)
+    if callable(getattr(gen, "head_input", None)) and isinstance(head, nn.Linear):
+        h = gen.head_input(real)  # (B, L, H)
         return linear_cross_entropy(h.flatten(0, 1), head.weight, head.bias, real.flatten(), ignore_index=ignore)
     logits = gen(real)  # (B, L, V)
     return F.cross_entropy(logits.flatten(0, 1), real.flatten(), ignore_index=ignore)
