@@ -156,11 +156,18 @@ def _read_samples(path: Path) -> list[str]:
 
 
 def _read_history(path: Path) -> tuple[list[str], list[list[str]]]:
+    """The header and the MAX_CURVE_ROWS rows the card shows, streamed: a long history is never held whole."""
     if not path.is_file():
         return [], []
-    with path.open(newline="") as f:
-        table = list(csv.reader(f))
-    return (table[0], table[1:]) if table else ([], [])
+    with path.open(newline="", errors="replace") as f:
+        n = sum(1 for _ in csv.reader(f)) - 1
+        f.seek(0)
+        reader = csv.reader(f)
+        header = next(reader, [])
+        if n <= 0:
+            return header, []
+        wanted = set(_spread(list(range(n)), MAX_CURVE_ROWS))
+        return header, [row for i, row in enumerate(reader) if i in wanted]
 
 
 def _spread(rows: list, n: int) -> list:

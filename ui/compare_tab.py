@@ -63,13 +63,14 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
         with gr.Row():
             to_train = gr.CheckboxGroup(variants, value=[v for v in ("gan", "wgan", "wgan-gp") if v in variants],
                                         label="train these variants on the Train tab's corpus and seed")
-            cmp_steps = gr.Number(300, label="steps each", precision=0, info="Training iterations per variant.")
-            train_cmp_btn = gr.Button("Train and compare")
+            cmp_steps = gr.Number(300, label="steps each", precision=0, elem_id="cmp-steps",
+                                  info="Training iterations per variant.")
+            train_cmp_btn = gr.Button("Train and compare", elem_id="train-compare")
         sweep_msg = gr.Markdown()
         side = gr.Dataframe(label="samples, same seed and temperature", wrap=True, interactive=False)
         table = gr.Dataframe(label="metrics (★ best per column)", interactive=False)
         with gr.Row():
-            curves = gr.Plot(label="curves")
+            curves = gr.Plot(label="curves", elem_id="cmp-curves")
             qd_plot = gr.Plot(label="quality vs diversity")
         with gr.Accordion("Experiments (python -m textgan sweep --out experiments/NAME)", open=False):
             with gr.Row():
@@ -96,7 +97,7 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
                     raise L.LabError("this session has no run yet: train one first (or pick saved runs)")
                 out[f"{THIS} ({s.run.config.variant})"] = s.run
             else:
-                out[Path(item).name] = ctx.open_saved(item)
+                out[Path(item).name] = ctx.open_saved(item, request)
         return out
 
     def with_session_lock(request, fn):
@@ -137,8 +138,8 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
                 traceback.print_exc()
             return gr.skip(), f"⚠️ {e}"
 
-    def refresh_runs(selection):
-        choices = ctx.checkpoint_choices()
+    def refresh_runs(selection, request: gr.Request):
+        choices = ctx.checkpoint_choices(request)
         return gr.update(choices=choices, value=[x for x in (selection or []) if x in choices])
 
     @ctx.errors(status_only=False)
@@ -149,7 +150,8 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
         base = train.config(*form)
         tag = f"cmp-{request.session_hash[:6]}"
         preset = train.preset_of(form)
-        sw = L.Sweep(base, list(variants or []), steps, ctx.lab.checkpoints, ctx.lab, tag, preset=preset)
+        sw = L.Sweep(base, list(variants or []), steps, ctx.lab.session_dir(request.session_hash), ctx.lab, tag,
+                     preset=preset)
         ctx.sweeps[request.session_hash] = sw.start()
         return f"training {', '.join(variants)} for {steps} steps each ({preset} settings)"
 
@@ -161,7 +163,7 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
             return (sw.status,) + (gr.skip(),) * 5
         ctx.sweeps.pop(request.session_hash)
         paths = [p for p in sw.results.values() if p]
-        picker = gr.update(choices=ctx.checkpoint_choices(), value=paths)
+        picker = gr.update(choices=ctx.checkpoint_choices(request), value=paths)
         if not paths:
             return sw.status, picker, gr.skip(), gr.skip(), gr.skip(), gr.skip()
         side, table, fig, msg = compare(paths, n, seed, temperature, column, request)
@@ -173,7 +175,7 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
         if len(saved) != 1:
             raise L.LabError("select exactly one saved run to continue training it")
         s = ctx.session(request)
-        s.load(saved[0])
+        s.load(ctx.saved_run(request, saved[0]))
         return f"opened {Path(saved[0]).name} in the Train tab at step {s.step_count}: press Train to continue"
 
     def unload(request: gr.Request):
@@ -216,7 +218,10 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
     cmp_timer.tick(poll_sweep, [n_cmp, seed_cmp, temp_cmp, column],
                    [sweep_msg, runs, side, table, curves, cmp_msg], api_name="poll_sweep",
                    show_progress="hidden", concurrency_limit=None)
-    demo.load(lambda: gr.update(choices=ctx.checkpoint_choices()), None, runs, api_name=False)
+    def list_runs(request: gr.Request):
+        return gr.update(choices=ctx.checkpoint_choices(request))
+
+    demo.load(list_runs, None, runs, api_name=False)
     demo.load(list_experiments, None, exp_pick, api_name=False)
     demo.unload(unload)
     tab_el.select(None, None, None, js=RESIZE_JS)

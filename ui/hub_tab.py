@@ -46,9 +46,9 @@ def build(ctx: AppContext, demo: gr.Blocks, compare: CompareTab) -> HubTab:
                 raise L.LabError("choose what to push: this session's run or a saved one")
             if source == THIS:
                 s = ctx.session(request)
-                path = s.save(ctx.lab.share_dir(s))
+                path = s.save(ctx.lab.share_dir(s), overwrite=True)  # this session's own folder
             else:
-                path = Path(source)
+                path = Path(ctx.saved_run(request, source))
             url = L.push_run(path, repo_id, token=token, private=private)
             return f"pushed {path.name} to {url}", ""  # the token field is cleared, never kept
         except ValueError as e:
@@ -58,13 +58,16 @@ def build(ctx: AppContext, demo: gr.Blocks, compare: CompareTab) -> HubTab:
         try:
             repo_id = (repo_id or "").strip()
             path = L.pull_run(repo_id, ctx.lab.checkpoints, revision=revision, token=token)
-            choices = ctx.checkpoint_choices()
+            choices = ctx.checkpoint_choices(request)
             return (f"pulled {repo_id} into {path}: it is selected in Compare; use Continue training there to train it",
                     "", gr.update(choices=choices, value=[str(path)]), gr.update(choices=choices))
         except ValueError as e:
             return f"⚠️ {e}", "", gr.skip(), gr.skip()
 
-    compare.refresh.click(lambda: gr.update(choices=ctx.checkpoint_choices()), None, push_src, api_name=False)
+    def list_runs(request: gr.Request):
+        return gr.update(choices=ctx.checkpoint_choices(request))
+
+    compare.refresh.click(list_runs, None, push_src, api_name=False)
     push_btn.click(push, [push_src, repo, token, private], [hub_msg, token], api_name="push", concurrency_id="heavy")
     pull_btn.click(pull, [repo, revision, token], [hub_msg, token, compare.runs, push_src], api_name="pull",
                    concurrency_id="heavy")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -143,11 +144,35 @@ MODE_WEIGHTS = ("uniform", "skewed")
 """The form's choices for how often each mode occurs (skewed: Zipf, mode i has weight 1/(i+1))."""
 
 
+def corpus_roots() -> list[Path]:
+    """The folders whose text files a visitor may name as a corpus: `TEXTGAN_CORPUS_ROOTS` (paths separated by
+    the OS path separator), none by default, so a public server reads no server file a visitor names."""
+    raw = os.environ.get("TEXTGAN_CORPUS_ROOTS", "")
+    return [Path(r).expanduser() for r in raw.split(os.pathsep) if r.strip()]
+
+
+def confined_path(path: str, roots: list[Path]) -> Path:
+    """`path` resolved (symlinks followed) when it is a file inside one of `roots`, else a LabError that reveals
+    nothing about files outside them."""
+    if not roots:
+        raise LabError("this server reads no files a visitor names: upload your text file instead (the operator can "
+                       "allow folders with TEXTGAN_CORPUS_ROOTS)")
+    p = Path(str(path).strip()).expanduser()
+    for root in roots:
+        base = root.resolve()
+        real = (p if p.is_absolute() else base / p).resolve()
+        if real.is_relative_to(base) and real.is_file():
+            return real
+    raise LabError(f"no text file {str(path).strip()!r} under the folders this server offers "
+                   f"({', '.join(str(r) for r in roots)})")
+
+
 def corpus_spec(kind: str, k: int = 8, path: str | None = None, upload: str | None = None,
                 upload_dir: str | Path = "checkpoints/uploads", level: str = "word",
-                weights: str | None = "uniform") -> dict[str, Any]:
+                roots: list[Path] | None = None, weights: str | None = "uniform") -> dict[str, Any]:
     """The corpus spec for the form's choice. An upload is checked, then copied under `upload_dir` (named by its
-    content hash) so a run that records its path can be rebuilt after the browser's temp file is gone."""
+    content hash) so a run that records its path can be rebuilt after the browser's temp file is gone. A server
+    path is allowed only inside `roots` (default: `corpus_roots()`, empty unless the operator lists folders)."""
     if kind == "modes":
         k = _as_int(k, "K (number of modes)")
         if weights not in (None, "", *MODE_WEIGHTS):
@@ -179,9 +204,7 @@ def corpus_spec(kind: str, k: int = 8, path: str | None = None, upload: str | No
     if kind == "path":
         if not path or not str(path).strip():
             raise LabError("type the path of a local text file (one sentence per line)")
-        p = Path(str(path).strip()).expanduser()
-        if not p.is_file():
-            raise LabError(f"no file at {p}: give the path of a text file on the server")
+        p = confined_path(path, corpus_roots() if roots is None else roots)
         check_upload(p)
         return {"kind": "text", "path": str(p), "level": level}
     raise LabError(f"unknown corpus choice {kind!r}; choose modes, oracle, coco, hub, upload or path")
