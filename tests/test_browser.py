@@ -172,3 +172,35 @@ def test_figures_drawn_in_a_hidden_tab_fit_their_box_and_inputs_follow_the_corpu
     page.screenshot(path=str(ARTIFACTS / "phone_390x844.png"), full_page=True)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 392
     page.close()
+
+
+EFFECTIVE_JS = """() => {
+  const m = document.querySelector('#headline').innerText.match(/Effective modes: ([0-9.]+) of 8/);
+  return m ? parseFloat(m[1]) : null;
+}"""
+
+
+def test_click_the_collapse_lesson_and_watch_the_modes_fall(app):
+    """The student's one click: the collapse lesson sets the form and starts; the headline's effective number of
+    modes rises with the warm start, then falls, and the explanation says the generator is collapsing. The
+    screenshot goes to tests/artifacts/browser_collapse.png."""
+    from textgan.lab.scenarios import SCENARIOS
+
+    _, lab, _ = app
+    page = open_page(app, width=1500, height=1300)
+    page.click("#scenario-collapse")
+    page.wait_for_function("() => document.querySelector('#scenario-watch').innerText.includes('collapse')",
+                           timeout=60_000)
+    page.wait_for_function(f"({EFFECTIVE_JS})() >= 6", timeout=180_000)  # the MLE warm start: ~8 modes
+    peak = page.evaluate(EFFECTIVE_JS)
+    page.wait_for_function("() => document.querySelector('#explanation').innerText.includes('collapsing')",
+                           timeout=300_000)
+    low = page.evaluate(EFFECTIVE_JS)
+    assert low <= 0.6 * peak, (peak, low)
+    assert "fell from" in page.inner_text("#explanation")
+    (session,) = [s for s in lab._sessions.values() if s.run is not None and s.run.config.variant == "gan"]
+    assert session.max_steps == SCENARIOS["collapse"].steps
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "browser_collapse.png"), full_page=True)
+    page.click("#stop")
+    page.close()

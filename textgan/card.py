@@ -56,7 +56,7 @@ def build_card(run_dir: str | Path, *, repo_id: str | None = None):
         library_name="textgan",
         pipeline_tag="text-generation",
         tags=list(dict.fromkeys(tags)),
-        metrics=sorted({k.split("/")[-1] for k in metrics}) or None,
+        metrics=sorted({k.split("/")[-1] for k in metrics if "/share/" not in k}) or None,  # not per-mode shares
         # A corpus loaded from a Hub dataset can be linked; synthetic ones are described by `textgan.corpus`.
         datasets=[corpus_spec[k] for k in ("dataset", "repo_id", "repo") if isinstance(corpus_spec.get(k), str)] or None,
         model_name=repo_id.split("/")[-1] if repo_id else None,

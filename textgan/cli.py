@@ -70,8 +70,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .presets import preset_config
     from .run import Run
 
+    scenario = None
+    if args.scenario:
+        from .lab.scenarios import get_scenario
+
+        scenario = get_scenario(args.scenario)
+        args.variant = scenario.variant
+    steps = args.steps if args.steps is not None else (scenario.steps if scenario else 2000)
     variant = args.variant or "wgan-gp"
-    out = Path(args.out or f"checkpoints/{variant}-{Path((args.corpus or 'modes').replace(':', '-')).stem}")
+    out = Path(args.out or (f"checkpoints/{args.scenario}" if scenario else
+                            f"checkpoints/{variant}-{Path((args.corpus or 'modes').replace(':', '-')).stem}"))
     if args.resume:
         run = _resume(args, out)
     else:
@@ -80,6 +88,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         args.batch_size = 64 if args.batch_size is None else args.batch_size
         if out.exists() and any(out.iterdir()):
             raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    if scenario is not None and not args.resume:  # the lesson's own settings; seed, device and cadence from the flags
+        run = Run(scenario.config(seed=args.seed, device=args.device, log_every=args.log_every,
+                                  sample_every=args.sample_every, eval_every=args.eval_every,
+                                  save_every=args.save_every, out=str(out)))
+    elif not args.resume:
         if (args.gen_set and not args.generator) or (args.critic_set and not args.critic):
             raise ValueError("--gen-set needs --generator KIND and --critic-set needs --critic KIND")
         gen = {"kind": args.generator, **_parse_settings(args.gen_set)} if args.generator else None
@@ -99,9 +112,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"note: {info['truncated_lines']} lines were longer than max_len and were truncated", file=sys.stderr)
     failed = None
     start = run.step
-    bar = tqdm(total=args.steps, unit="step", disable=args.quiet, file=sys.stderr)
+    bar = tqdm(total=steps, unit="step", disable=args.quiet, file=sys.stderr)
     try:
-        for event in run.steps(args.steps):
+        for event in run.steps(steps):
             if isinstance(event, Scalars):
                 bar.set_postfix({k.removeprefix("loss/"): f"{v:.3g}" for k, v in event.values.items()
                                  if k.startswith(("loss", "wasserstein"))}, refresh=False)
@@ -348,7 +361,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--gen-set", action="append", default=[], metavar="KEY=VALUE", help="generator setting, e.g. hidden=128")
     t.add_argument("--critic", help="critic kind (cnn, lstm, conv, multirep); default: the variant's")
     t.add_argument("--critic-set", action="append", default=[], metavar="KEY=VALUE", help="critic setting")
-    t.add_argument("--steps", type=int, default=2000)
+    t.add_argument("--steps", type=int, default=None, help="iterations (default: 2000, or the scenario's)")
+    t.add_argument("--scenario", choices=["learn", "collapse", "critic-wins", "gp-fix", "rare-modes"],
+                   help="a one-click lesson of the app (its variant, nets and settings on `modes`; "
+                        "see textgan/lab/scenarios.py); --seed, --device and the cadence flags still apply")
     t.add_argument("--batch-size", type=int, help="default 64 (with --resume: the run's, unless given)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")

@@ -24,8 +24,8 @@ from textgan import plots
 from .common import THIS, AppContext
 from .train_tab import RESIZE_JS, TrainTab
 
-CURVES = ["loss/gen", "loss/critic", "wasserstein", "grad_norm/gen", "eval/modes/coverage", "eval/modes/precision",
-          "eval/modes/entropy", "eval/nll_gen", "eval/unk_share"]
+CURVES = ["loss/gen", "loss/critic", "wasserstein", "grad_norm/gen", "eval/modes/effective", "eval/modes/coverage",
+          "eval/modes/precision", "eval/modes/divergence", "eval/modes/entropy", "eval/nll_gen", "eval/unk_share"]
 
 
 @dataclass
@@ -43,13 +43,18 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
     variants = L.forms.variant_names()
     with gr.Tab("Compare") as tab_el:
         with gr.Row():
-            runs = gr.CheckboxGroup([THIS], label="runs (this session, saved in checkpoints/, pulled)", scale=3)
+            runs = gr.CheckboxGroup([THIS], label="runs (this session, saved in checkpoints/, pulled)", scale=3,
+                                   info="Pick runs to compare; the bundled demo runs need no training.")
             refresh = gr.Button("↻ refresh list", scale=0)
         with gr.Row():
-            n_cmp = gr.Number(8, label="samples per run (1–100)", precision=0)  # bounds checked below, by name
-            seed_cmp = gr.Number(0, label="sampling seed", precision=0)
-            temp_cmp = gr.Slider(0.0, 3.0, value=1.0, step=0.05, label="temperature (0 = greedy)")
-            column = gr.Dropdown(CURVES, value="eval/modes/coverage", label="curve")
+            n_cmp = gr.Number(8, label="samples per run (1–100)", precision=0,  # bounds checked below, by name
+                              info="Sentences shown per run, side by side.")
+            seed_cmp = gr.Number(0, label="sampling seed", precision=0,
+                                 info="Same seed = the same random draws for every run.")
+            temp_cmp = gr.Slider(0.0, 3.0, value=1.0, step=0.05, label="temperature (0 = greedy)",
+                                 info="Below 1 sharpens the generator (quality up, variety down); above 1 flattens it.")
+            column = gr.Dropdown(CURVES, value="eval/modes/effective", label="curve",
+                                 info="Which logged number to overlay across the runs.")
         with gr.Row():
             compare_btn = gr.Button("Compare", variant="primary")
             qd_btn = gr.Button("Quality–diversity sweep")
@@ -58,7 +63,8 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
         with gr.Row():
             to_train = gr.CheckboxGroup(variants, value=[v for v in ("gan", "wgan", "wgan-gp") if v in variants],
                                         label="train these variants on the Train tab's corpus and seed")
-            cmp_steps = gr.Number(300, label="steps each", precision=0, elem_id="cmp-steps")
+            cmp_steps = gr.Number(300, label="steps each", precision=0, elem_id="cmp-steps",
+                                  info="Training iterations per variant.")
             train_cmp_btn = gr.Button("Train and compare", elem_id="train-compare")
         sweep_msg = gr.Markdown()
         side = gr.Dataframe(label="samples, same seed and temperature", wrap=True, interactive=False)

@@ -28,13 +28,15 @@ def build(ctx: AppContext, demo: gr.Blocks, compare: CompareTab) -> HubTab:
         gr.Markdown("Share runs on the Hugging Face Hub. The token is used for this request only: never stored "
                     "or logged, and the field is cleared afterwards.")
         with gr.Row():
-            push_src = gr.Dropdown([THIS], value=THIS, label="run to push")
-            repo = gr.Textbox(label="repo id", placeholder="your-name/wgan-gp-modes")
-            private = gr.Checkbox(False, label="private")
-        token = gr.Textbox(label="token (write access to push)", type="password")
+            push_src = gr.Dropdown([THIS], value=THIS, label="run to push", info="This session's run or a saved one.")
+            repo = gr.Textbox(label="repo id", placeholder="your-name/wgan-gp-modes",
+                              info="owner/name on the Hub.")
+            private = gr.Checkbox(False, label="private", info="Only you (and your organisation) can see it.")
+        token = gr.Textbox(label="token (write access to push)", type="password",
+                           info="Used for this request only, never stored.")
         with gr.Row():
             push_btn = gr.Button("Push", variant="primary")
-            revision = gr.Textbox(label="revision to pull (optional)")
+            revision = gr.Textbox(label="revision to pull (optional)", info="A branch, tag or commit; empty = latest.")
             pull_btn = gr.Button("Pull into checkpoints/")
         hub_msg = gr.Markdown()
 

@@ -88,6 +88,21 @@ class ModesCorpus(Corpus):
             counts[mode] += 1
         return counts
 
+    def grammar_lines(self, mode: int, max_words: int = 3) -> list[str]:
+        """The patterns of one mode as readable lines, each slot as its words ("the {red|old} {fox|owl} ...");
+        a slot with more than `max_words` words shows the first ones and a count."""
+        lines = []
+        for slots in self.grammars[mode]:
+            parts = []
+            for slot in slots:
+                if len(slot) == 1:
+                    parts.append(slot[0])
+                else:
+                    shown = "|".join(slot[:max_words]) + (f"|…{len(slot) - max_words} more" if len(slot) > max_words else "")
+                    parts.append("{" + shown + "}")
+            lines.append(" ".join(parts))
+        return lines
+
     def _sample(self, n: int, rng: random.Random) -> list[list[int]]:
         modes = rng.choices(range(self.k), weights=self.weights, k=n)
         rows = []
@@ -121,9 +136,12 @@ class ModesCorpus(Corpus):
     def evaluate(self, samples: Tensor) -> dict[str, float]:
         from ..metrics.modes import mode_stats
 
-        stats = mode_stats(self.classify_ids(samples).tolist(), self.k)
-        return {"modes/precision": stats["precision"], "modes/coverage": stats["coverage"],
-                "modes/entropy": stats["entropy"]}
+        stats = mode_stats(self.classify_ids(samples).tolist(), self.k, self.weights)
+        out = {f"modes/{key}": stats[key]
+               for key in ("effective", "divergence", "precision", "coverage", "hit", "entropy")}
+        n = max(1, samples.shape[0])
+        out.update({f"modes/share/{i}": c / n for i, c in enumerate(stats["histogram"])})  # of all samples
+        return out
 
 
 def _mode_weights(k: int, weights: str | Sequence[float]) -> list[float]:

@@ -140,6 +140,10 @@ def check_upload(path: str | Path) -> None:
                        "again") from None
 
 
+MODE_WEIGHTS = ("uniform", "skewed")
+"""The form's choices for how often each mode occurs (skewed: Zipf, mode i has weight 1/(i+1))."""
+
+
 def corpus_roots() -> list[Path]:
     """The folders whose text files a visitor may name as a corpus: `TEXTGAN_CORPUS_ROOTS` (paths separated by
     the OS path separator), none by default, so a public server reads no server file a visitor names."""
@@ -165,13 +169,15 @@ def confined_path(path: str, roots: list[Path]) -> Path:
 
 def corpus_spec(kind: str, k: int = 8, path: str | None = None, upload: str | None = None,
                 upload_dir: str | Path = "checkpoints/uploads", level: str = "word",
-                roots: list[Path] | None = None) -> dict[str, Any]:
+                roots: list[Path] | None = None, weights: str | None = "uniform") -> dict[str, Any]:
     """The corpus spec for the form's choice. An upload is checked, then copied under `upload_dir` (named by its
     content hash) so a run that records its path can be rebuilt after the browser's temp file is gone. A server
     path is allowed only inside `roots` (default: `corpus_roots()`, empty unless the operator lists folders)."""
     if kind == "modes":
         k = _as_int(k, "K (number of modes)")
-        return {"kind": "modes", "k": k}
+        if weights not in (None, "", *MODE_WEIGHTS):
+            raise LabError(f"mode weights {weights!r}: choose one of {MODE_WEIGHTS}")
+        return {"kind": "modes", "k": k, **({"weights": weights} if weights == "skewed" else {})}
     if kind == "oracle":
         return {"kind": "oracle"}
     if kind == "coco":  # shipped with textgan: the published conventions (treebank words, train+test vocabulary)
@@ -312,12 +318,12 @@ def choices_for(name: str) -> list[str] | None:
 
 def form_config(kind: str, k: Any, upload: str | None, path: str | None, preset: str | None, variant: str,
                 batch: Any, seed: Any, device: str, gkind: str | None, gsize: Any, ckind: str | None, csize: Any,
-                hparams: dict[str, Any], upload_dir: str | Path = "checkpoints/uploads"):
+                hparams: dict[str, Any], upload_dir: str | Path = "checkpoints/uploads", weights: str | None = "uniform"):
     """The RunConfig the Train form describes. `hparams` may hold every variant's fields (the form's union): only
     `variant`'s are read. Nets equal to the variant's own defaults are recorded as None (= "the variant's own")."""
     from ..variants import get_variant
 
-    corpus = corpus_spec(kind, k=k, path=path, upload=upload, upload_dir=upload_dir)
+    corpus = corpus_spec(kind, k=k, path=path, upload=upload, upload_dir=upload_dir, weights=weights)
     info = variant_info(variant, preset or "paper")
     hp = {name: value for name, value in hparams.items() if name in info["defaults"]}
     gen = form_net("generator", gkind, gsize, info["generator"])
@@ -330,7 +336,8 @@ def form_config(kind: str, k: Any, upload: str | None, path: str | None, preset:
 
 def run_identity(config) -> tuple:
     """The settings that make a different run (not just different hyperparameters): algorithm and corpus."""
-    return config.variant, config.corpus.get("kind"), config.corpus.get("k"), config.corpus.get("path")
+    return (config.variant, config.corpus.get("kind"), config.corpus.get("k"), config.corpus.get("path"),
+            config.corpus.get("weights", "uniform"))
 
 
 def describe_config(config) -> str:
