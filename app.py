@@ -38,7 +38,7 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
     return demo
 
 
-demo = build_demo(L.Lab.from_env())  # TEXTGAN_MAX_TRAINING, _CHECKPOINTS, _EXPERIMENTS, _TORCH_THREADS
+demo = build_demo(L.Lab.from_env())  # every variable it reads: Lab.from_env and the README
 
 if __name__ == "__main__":
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),

@@ -19,7 +19,8 @@ def served(tmp_path_factory):
 
     cwd = os.getcwd()
     os.chdir(tmp_path_factory.mktemp("cwd"))
-    lab = L.Lab(max_training=2, checkpoints="checkpoints", torch_threads=1)
+    lab = L.Lab(max_training=2, checkpoints="checkpoints", torch_threads=1,
+                sessions_per_client=16)  # every test client comes from 127.0.0.1
     demo, client, url = launch(lab)
     try:
         yield lab, client, url
@@ -88,7 +89,9 @@ def test_train_pause_resume_stop_save_compare(served):
     c.predict(api_name="/stop")
     assert "saved step" in c.predict("app-b", api_name="/save")
 
-    paths = [str(lab.checkpoints / "app-a"), str(lab.checkpoints / "app-b")]
+    # saved in this session's own folder (visitors never overwrite or see each other's saves)
+    paths = sorted(str(p) for p in lab.checkpoints.glob("sessions/*/app-[ab]"))
+    assert [p.rsplit("/", 1)[1] for p in paths] == ["app-a", "app-b"]
     c.predict([], api_name="/refresh_runs")  # the browser refreshes the list on load
     side, table, curves, msg = c.predict(paths, 4, 7, 1.0, "loss/gen", api_name="/compare")
     assert msg.startswith("compared 2 run(s)"), msg
@@ -101,7 +104,7 @@ def test_train_pause_resume_stop_save_compare(served):
     assert again["data"] == side["data"]  # same seed and temperature, same samples
 
     # The session's live run next to a saved one; then continue training a saved run.
-    _, table, _, msg = c.predict([L.list_checkpoints(lab.checkpoints)[0], "this session"], 4, 0, 0.5, "loss/gen",
+    _, table, _, msg = c.predict([paths[0], "this session"], 4, 0, 0.5, "loss/gen",
                                  api_name="/compare")
     assert msg.startswith("compared 2"), msg
     assert "at step" in c.predict([paths[0]], api_name="/continue_training")
@@ -141,7 +144,7 @@ def test_bad_uploads_give_a_message_not_a_traceback(served, tmp_path, name, data
     c.predict(api_name="/reset")
 
 
-def test_bad_settings_give_messages(served, tmp_path):
+def test_bad_settings_give_messages(served, tmp_path, monkeypatch):
     _, c, _ = served
     c.predict(api_name="/reset")
     big = tmp_path / "big.txt"
@@ -149,6 +152,8 @@ def test_bad_settings_give_messages(served, tmp_path):
     assert "upload limit" in train(c, corpus="upload", **{"upload a .txt corpus (one sentence per line)": handle_file(str(big))})
     small = tmp_path / "small.txt"
     small.write_text("".join(f"line {i} of text\n" for i in range(10)))
+    assert "reads no files a visitor names" in train(c, corpus="path", **{"a local path on the server, or a Hub dataset OWNER/NAME[:FILE] (hub)": str(small)})
+    monkeypatch.setenv("TEXTGAN_CORPUS_ROOTS", str(tmp_path))  # the operator allows a folder
     assert "larger than the corpus" in train(c, corpus="path", **{"a local path on the server, or a Hub dataset OWNER/NAME[:FILE] (hub)": str(small)})
     assert "learning rate" in train(c, lr_gen=1e6)
     assert "must be an integer in 1..65536" in train(c, **{"batch size": 10**6})
@@ -237,10 +242,16 @@ def test_save_asks_before_replacing_another_run(served):
     for client, variant in ((a, "gan"), (b, "mle")):
         client.predict(*form(client, "/step", step="iteration", **{**TINY, "variant": variant}), api_name="/step")
     assert "saved step" in a.predict("shared-name", api_name="/save")
-    assert "already exists: press Save again" in b.predict("shared-name", api_name="/save")
-    assert L.load_run(lab.checkpoints / "shared-name", device="cpu").config.variant == "gan"
+    # Issue 11: each visitor saves in their own folder, so the same name never touches another visitor's run.
     assert "saved step" in b.predict("shared-name", api_name="/save")
-    assert L.load_run(lab.checkpoints / "shared-name", device="cpu").config.variant == "mle"
+    saved = {L.load_run(p, device="cpu").config.variant for p in lab.checkpoints.glob("sessions/*/shared-name")}
+    assert saved == {"gan", "mle"}
+    # Within one session, a new run saved under an existing name asks first.
+    a.predict(api_name="/reset")
+    a.predict(*form(a, "/step", step="iteration", **TINY), api_name="/step")
+    assert "already exists: press Save again" in a.predict("shared-name", api_name="/save")
+    assert "saved step" in a.predict("shared-name", api_name="/save")
+    assert len(list(lab.checkpoints.glob("sessions/*/shared-name"))) == 2
 
 
 def test_text_corpus_hides_the_modes_panel_and_column(served, tmp_path):

@@ -138,6 +138,27 @@ def test_a_shared_link_restores_the_form(app):
 
 def test_figures_drawn_in_a_hidden_tab_fit_their_box_and_inputs_follow_the_corpus(app):
     page = open_page(app)
+    # Defect 3: a figure drawn while its tab is hidden kept Plotly's default 700 px in a 600 px box. "Train and
+    # compare" a few steps, watch the Train tab meanwhile: the comparison's curves are drawn in the hidden tab.
+    _, lab, _ = app
+    page.get_by_role("tab", name="Compare").click()
+    page.fill("#cmp-steps input", "2")
+    page.click("#train-compare")
+    page.wait_for_timeout(300)
+    page.get_by_role("tab", name="Train").click()
+    end = time.time() + 120
+    while time.time() < end and len([p for p in L.list_checkpoints(lab.checkpoints) if "/cmp-" in p]) < 3:
+        time.sleep(0.3)
+    page.wait_for_timeout(2500)  # the Compare tab's timer fills its curves (hidden)
+    page.get_by_role("tab", name="Compare").click()
+    page.wait_for_timeout(1000)
+    svg, outer = page.evaluate(FIT_JS.replace("['#loss-plot', '#grad-plot', '#metrics-plot', '#modes-plot']",
+                                              "['#cmp-curves']"))[0]
+    assert 0 < svg <= outer + 1, (svg, outer)
+    page.get_by_role("tab", name="Train").click()
+    page.wait_for_timeout(500)
+    widths = page.evaluate(FIT_JS)
+    assert len(widths) == 4 and all(svg <= box + 1 for svg, box in widths), widths
     # Defect 8: the upload and server-path boxes only for their corpus.
     assert page.locator("#upload").is_hidden() and page.locator("#path").is_hidden()
     page.get_by_label("upload", exact=True).check()
@@ -145,16 +166,41 @@ def test_figures_drawn_in_a_hidden_tab_fit_their_box_and_inputs_follow_the_corpu
     assert page.locator("#k").is_hidden()
     page.get_by_label("modes", exact=True).check()
     page.wait_for_selector("#k", state="visible", timeout=10_000)
-    # Defect 3: figures drawn while their tab is hidden kept Plotly's default 700 px in a 440 px box.
-    page.get_by_role("tab", name="Compare").click()
-    page.wait_for_timeout(1000)
-    page.get_by_role("tab", name="Train").click()
-    page.wait_for_timeout(1000)
-    widths = page.evaluate(FIT_JS)
-    assert len(widths) == 4 and all(svg <= box + 1 for svg, box in widths), widths
     # A phone: nothing wider than the screen.
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_timeout(1000)
     page.screenshot(path=str(ARTIFACTS / "phone_390x844.png"), full_page=True)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 392
+    page.close()
+
+
+EFFECTIVE_JS = """() => {
+  const m = document.querySelector('#headline').innerText.match(/Effective modes: ([0-9.]+) of 8/);
+  return m ? parseFloat(m[1]) : null;
+}"""
+
+
+def test_click_the_collapse_lesson_and_watch_the_modes_fall(app):
+    """The student's one click: the collapse lesson sets the form and starts; the headline's effective number of
+    modes rises with the warm start, then falls, and the explanation says the generator is collapsing. The
+    screenshot goes to tests/artifacts/browser_collapse.png."""
+    from textgan.lab.scenarios import SCENARIOS
+
+    _, lab, _ = app
+    page = open_page(app, width=1500, height=1300)
+    page.click("#scenario-collapse")
+    page.wait_for_function("() => document.querySelector('#scenario-watch').innerText.includes('collapse')",
+                           timeout=60_000)
+    page.wait_for_function(f"({EFFECTIVE_JS})() >= 6", timeout=180_000)  # the MLE warm start: ~8 modes
+    peak = page.evaluate(EFFECTIVE_JS)
+    page.wait_for_function("() => document.querySelector('#explanation').innerText.includes('collapsing')",
+                           timeout=300_000)
+    low = page.evaluate(EFFECTIVE_JS)
+    assert low <= 0.6 * peak, (peak, low)
+    assert "fell from" in page.inner_text("#explanation")
+    (session,) = [s for s in lab._sessions.values() if s.run is not None and s.run.config.variant == "gan"]
+    assert session.max_steps == SCENARIOS["collapse"].steps
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "browser_collapse.png"), full_page=True)
+    page.click("#stop")
     page.close()

@@ -50,25 +50,32 @@ def test_save_asks_before_replacing_another_run(lab):
             lab.save_dir(bad)
 
 
+def all_saved(lab) -> list[str]:
+    """Every run directory of the lab: the examples and each session's own folder (autosaves land there)."""
+    return L.list_checkpoints(lab.checkpoints) + [p for d in sorted((lab.checkpoints / "sessions").glob("*"))
+                                                  for p in L.list_checkpoints(d)]
+
+
 def test_reset_and_closing_keep_an_unsaved_run(lab, monkeypatch):
     s = stepped(lab, "tab", n=3)
     s.reset()
-    kept = [Path(p) for p in L.list_checkpoints(lab.checkpoints)]
+    kept = [Path(p) for p in all_saved(lab)]
+    assert lab.runs_for("tab") == [str(kept[0])]  # visible to its own session
     assert len(kept) == 1 and kept[0].name.startswith("autosave-gan-modes") and kept[0].name in s.message
     assert L.load_run(kept[0], device="cpu").step == 3
     s2 = stepped(lab, "tab2", n=2)
     s2.save(lab.save_dir("saved"))
     s2.reset()  # saved: nothing more to keep
-    assert len(L.list_checkpoints(lab.checkpoints)) == 2
+    assert len(all_saved(lab)) == 2
     s3 = stepped(lab, "tab3", n=1)
     lab.close("tab3")  # the tab closed or reloaded
-    assert len(L.list_checkpoints(lab.checkpoints)) == 3 and s3.run is None
+    assert len(all_saved(lab)) == 3 and s3.run is None
     # Bounded: a public server keeps the newest AUTOSAVES_KEPT autosaves only.
     monkeypatch.setattr(server, "AUTOSAVES_KEPT", 2)
     monkeypatch.setattr(server.time, "strftime", lambda fmt: f"{time.monotonic_ns()}")
     for i in range(3):
         stepped(lab, f"x{i}", n=1).reset()
-    assert len([p for p in lab.checkpoints.iterdir() if p.name.startswith("autosave-")]) == 2
+    assert len([p for p in all_saved(lab) if Path(p).name.startswith("autosave-")]) == 2
 
 
 def test_building_the_oracle_says_so(lab, monkeypatch):

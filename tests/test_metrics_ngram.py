@@ -34,6 +34,7 @@ def test_mode_stats():
     assert mode_stats([0, 1, 2, 3], k=4)["entropy"] == pytest.approx(1.0)
     assert mode_stats([2, 2, 2], k=4)["entropy"] == 0.0
     none = mode_stats([-1, -1], k=3)
-    assert none == {"precision": 0.0, "coverage": 0.0, "entropy": 0.0, "histogram": [0, 0, 0]}
+    assert none == {"precision": 0.0, "effective": 0.0, "divergence": 1.0, "coverage": 0.0, "hit": 0.0,
+                    "entropy": 0.0, "histogram": [0, 0, 0]}
     with pytest.raises(ValueError, match="outside"):
         mode_stats([5], k=3)

@@ -56,7 +56,7 @@ def build_card(run_dir: str | Path, *, repo_id: str | None = None):
         library_name="textgan",
         pipeline_tag="text-generation",
         tags=list(dict.fromkeys(tags)),
-        metrics=sorted({k.split("/")[-1] for k in metrics}) or None,
+        metrics=sorted({k.split("/")[-1] for k in metrics if "/share/" not in k}) or None,  # not per-mode shares
         # A corpus loaded from a Hub dataset can be linked; synthetic ones are described by `textgan.corpus`.
         datasets=[corpus_spec[k] for k in ("dataset", "repo_id", "repo") if isinstance(corpus_spec.get(k), str)] or None,
         model_name=repo_id.split("/")[-1] if repo_id else None,
@@ -156,11 +156,18 @@ def _read_samples(path: Path) -> list[str]:
 
 
 def _read_history(path: Path) -> tuple[list[str], list[list[str]]]:
+    """The header and the MAX_CURVE_ROWS rows the card shows, streamed: a long history is never held whole."""
     if not path.is_file():
         return [], []
-    with path.open(newline="") as f:
-        table = list(csv.reader(f))
-    return (table[0], table[1:]) if table else ([], [])
+    with path.open(newline="", errors="replace") as f:
+        n = sum(1 for _ in csv.reader(f)) - 1
+        f.seek(0)
+        reader = csv.reader(f)
+        header = next(reader, [])
+        if n <= 0:
+            return header, []
+        wanted = set(_spread(list(range(n)), MAX_CURVE_ROWS))
+        return header, [row for i, row in enumerate(reader) if i in wanted]
 
 
 def _spread(rows: list, n: int) -> list:

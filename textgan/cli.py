@@ -70,13 +70,29 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .presets import preset_config
     from .run import Run
 
-    out = Path(args.out or f"checkpoints/{args.variant}-{Path(args.corpus.replace(':', '-')).stem}")
+    scenario = None
+    if args.scenario:
+        from .lab.scenarios import get_scenario
+
+        scenario = get_scenario(args.scenario)
+        args.variant = scenario.variant
+    steps = args.steps if args.steps is not None else (scenario.steps if scenario else 2000)
+    variant = args.variant or "wgan-gp"
+    out = Path(args.out or (f"checkpoints/{args.scenario}" if scenario else
+                            f"checkpoints/{variant}-{Path((args.corpus or 'modes').replace(':', '-')).stem}"))
     if args.resume:
-        run = Run.load(out, device=args.device)
-        print(f"resuming {out} at step {run.step}", file=sys.stderr)
+        run = _resume(args, out)
     else:
+        args.corpus = args.corpus or "modes"
+        args.variant = variant
+        args.batch_size = 64 if args.batch_size is None else args.batch_size
         if out.exists() and any(out.iterdir()):
             raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    if scenario is not None and not args.resume:  # the lesson's own settings; seed, device and cadence from the flags
+        run = Run(scenario.config(seed=args.seed, device=args.device, log_every=args.log_every,
+                                  sample_every=args.sample_every, eval_every=args.eval_every,
+                                  save_every=args.save_every, out=str(out)))
+    elif not args.resume:
         if (args.gen_set and not args.generator) or (args.critic_set and not args.critic):
             raise ValueError("--gen-set needs --generator KIND and --critic-set needs --critic KIND")
         gen = {"kind": args.generator, **_parse_settings(args.gen_set)} if args.generator else None
@@ -96,9 +112,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"note: {info['truncated_lines']} lines were longer than max_len and were truncated", file=sys.stderr)
     failed = None
     start = run.step
-    bar = tqdm(total=args.steps, unit="step", disable=args.quiet, file=sys.stderr)
+    bar = tqdm(total=steps, unit="step", disable=args.quiet, file=sys.stderr)
     try:
-        for event in run.steps(args.steps):
+        for event in run.steps(steps):
             if isinstance(event, Scalars):
                 bar.set_postfix({k.removeprefix("loss/"): f"{v:.3g}" for k, v in event.values.items()
                                  if k.startswith(("loss", "wasserstein"))}, refresh=False)
@@ -119,6 +135,51 @@ def cmd_train(args: argparse.Namespace) -> int:
     path = run.save(out)
     print(path)
     return 0
+
+
+RESUME_FIXED = {"generator": "--generator", "critic": "--critic", "gen_set": "--gen-set", "critic_set": "--critic-set",
+                "corpus_set": "--corpus-set", "preset": "--preset", "seed": "--seed", "k": "--k",
+                "weights": "--weights", "level": "--level", "max_len": "--max-len", "vocab_cap": "--vocab-cap"}
+
+
+def _resume(args: argparse.Namespace, out: Path):
+    """Continue the run in `out`. What a run is made of (variant, nets, corpus, seed) cannot change; variant
+    settings (--set) and the batch size are applied explicitly, as the app's live edits are, and reported."""
+    from .checks import check_types
+    from .run import Run
+
+    parser_defaults = build_parser().parse_args(["train"])
+    changed = [flag for name, flag in RESUME_FIXED.items() if getattr(args, name) != getattr(parser_defaults, name)]
+    if changed:
+        raise ValueError(f"{', '.join(changed)} cannot change when resuming: they define the run; start a new run "
+                         "with another --out instead")
+    text_file = args.corpus if args.corpus not in (None, "modes", "oracle") else None
+    run = Run.load(out, device=args.device, text_file=text_file, test_file=args.test_file)
+    if args.corpus in ("modes", "oracle") and run.corpus.name != args.corpus:
+        raise ValueError(f"{out} was trained on the {run.corpus.name!r} corpus, not {args.corpus!r}")
+    if args.variant and args.variant != run.variant.name:
+        raise ValueError(f"{out} is a {run.variant.name!r} run: --variant {args.variant} cannot resume it (start a "
+                         "new run with another --out)")
+    print(f"resuming {out} at step {run.step}", file=sys.stderr)
+    for note in run.notes:
+        print(f"note: {note}", file=sys.stderr)
+    applied = {}
+    changes = _parse_settings(args.set)
+    if changes:
+        check_types(type(run.variant.cfg), changes, f"variant {run.variant.name!r}")
+        run.variant.update(**changes)  # refuses unknown settings and absurd values, like the app's live edits
+        applied.update(changes)
+    if args.batch_size is not None and args.batch_size != run.config.batch_size:
+        n_train = run.corpus.train.shape[0]
+        if not 1 <= args.batch_size <= max(n_train, 1):
+            raise ValueError(f"--batch-size {args.batch_size} must be in 1..{n_train}")
+        run.config.batch_size = args.batch_size
+        applied["batch_size"] = args.batch_size
+    for name in ("log_every", "sample_every", "eval_every", "save_every"):
+        run.config.__setattr__(name, getattr(args, name))
+    if applied:
+        print("applied on resume: " + ", ".join(f"{k}={v}" for k, v in applied.items()), file=sys.stderr)
+    return run
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -276,9 +337,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a variant on a corpus and save the run directory")
-    t.add_argument("--corpus", default="modes",
-                   help="modes | oracle | coco (COCO captions, shipped) | hub:OWNER/NAME[:FILE] (a text file of a Hub "
-                        "dataset repo; FILE defaults to train.txt) | PATH to a text file (one sentence per line)")
+    t.add_argument("--corpus",
+                   help="modes (default) | oracle | coco (COCO captions, shipped) | hub:OWNER/NAME[:FILE] (a text file "
+                        "of a Hub dataset repo; FILE defaults to train.txt) | PATH to a text file (one sentence per "
+                        "line); with --resume, the text file the run was trained on")
     t.add_argument("--k", type=int, default=8, help="modes: number of modes (2-64)")
     t.add_argument("--weights", default="uniform", help="modes: uniform | skewed")
     t.add_argument("--test-file", help="text: a separate test file (default: 10%% split); hub: a file of the same repo")
@@ -288,18 +350,22 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--corpus-set", action="append", default=[], metavar="KEY=VALUE",
                    help="other corpus settings, e.g. vocab_from=train (coco's default: train+test, the published "
                         "convention) or tokenize=whitespace (coco's default; files: regex)")
-    t.add_argument("--variant", default="wgan-gp", help="see list-variants")
+    t.add_argument("--variant", help="see list-variants (default wgan-gp); with --resume it must be the run's")
     t.add_argument("--preset", default="auto", choices=["auto", "paper", "demo"],
                    help="paper: published hyperparameters; demo: tuned to learn `modes` in a minute on a CPU; "
                         "auto (default): demo on `modes`, paper elsewhere")
-    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="variant setting, e.g. lr_gen=1e-3")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="variant setting, e.g. lr_gen=1e-3 (with --resume: applied to the continued run)")
     t.add_argument("--generator", help="generator kind (lstm, gru, conv, relational, attention, gpt2, leakgan, "
                                        "mixture); default: the variant's")
     t.add_argument("--gen-set", action="append", default=[], metavar="KEY=VALUE", help="generator setting, e.g. hidden=128")
     t.add_argument("--critic", help="critic kind (cnn, lstm, conv, multirep); default: the variant's")
     t.add_argument("--critic-set", action="append", default=[], metavar="KEY=VALUE", help="critic setting")
-    t.add_argument("--steps", type=int, default=2000)
-    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--steps", type=int, default=None, help="iterations (default: 2000, or the scenario's)")
+    t.add_argument("--scenario", choices=["learn", "collapse", "critic-wins", "gp-fix", "rare-modes"],
+                   help="a one-click lesson of the app (its variant, nets and settings on `modes`; "
+                        "see textgan/lab/scenarios.py); --seed, --device and the cadence flags still apply")
+    t.add_argument("--batch-size", type=int, help="default 64 (with --resume: the run's, unless given)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
     t.add_argument("--threads", type=int, default=None, help=THREADS_HELP)

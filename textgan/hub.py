@@ -30,6 +30,11 @@ logger = logging.getLogger(__name__)
 # What a run directory is made of (see DESIGN.md). Everything else in a repo is ignored, never downloaded.
 ALLOWED_SUFFIXES = (".json", ".safetensors", ".csv", ".txt")
 ALLOWED_EXTRA = ("README.md",)
+# The files a pulled run may install: the run directory's own (see DESIGN.md), nothing else a repo happens to hold.
+RUN_FILES = frozenset({"config.json", "generator.safetensors", "critic.safetensors", "state.json", "state.safetensors",
+                       "vocab.json", "tokenizer.json", "history.csv", "samples.txt", "metrics.json", "README.md"})
+MAX_PULL_BYTES = int(os.environ.get("TEXTGAN_MAX_PULL_BYTES", 4 * 1024**3))
+"""Cap on the total size of one pulled run (all its files together)."""
 EXPORT_DIR = "hf"  # pushed, never pulled (see push)
 # The per-file size cap and the pickle suffixes are textgan.checkpoint's (MAX_FILE_BYTES, PICKLE_SUFFIXES): one
 # policy for a run directory, whether it is checked before downloading (here) or before loading (there).
@@ -91,6 +96,11 @@ def push(
     api = HfApi(endpoint=endpoint, token=token)
     with _hub_errors(repo_id, endpoint, token, action="push to"):
         url = api.create_repo(repo_id, private=private, exist_ok=True)
+        if private and not api.repo_info(repo_id).private:
+            # create_repo leaves an existing repo as it is: uploading now would publish what the user meant to keep
+            # private.
+            raise HubError(f"{repo_id} already exists and is public: not pushing a run meant to be private. Make "
+                           f"the repo private on the Hub ({endpoint}/{repo_id}/settings) or push without --private")
         with tempfile.TemporaryDirectory(prefix="textgan-push-") as stage:
             for p in files:
                 _link_or_copy(p, Path(stage) / p.name)
@@ -98,6 +108,7 @@ def push(
                 (Path(stage) / EXPORT_DIR).mkdir()
                 for p in exported:
                     _link_or_copy(p, Path(stage) / EXPORT_DIR / p.name)
+            _portable_config(Path(stage) / "config.json")
             build_card(stage, repo_id=repo_id).save(Path(stage) / "README.md")
             api.upload_folder(repo_id=repo_id, folder_path=stage, commit_message=message)
     return str(url)
@@ -111,18 +122,22 @@ def pull(
     out: str | Path | None = None,
     overwrite: bool = False,
     max_file_bytes: int | None = None,
+    max_total_bytes: int | None = None,
 ) -> Path:
     """Download `repo_id` (at `revision`) into a run directory that `Run.load` accepts, and return its path.
 
     `out` defaults to `checkpoints/<owner>--<name>`. An existing non-empty `out` is refused unless `overwrite=True`.
     The repo is listed and checked before anything is downloaded, and validated before anything is written to `out`.
-    `max_file_bytes` defaults to `textgan.checkpoint.MAX_FILE_BYTES` (env `TEXTGAN_MAX_FILE_BYTES`).
+    `max_file_bytes` defaults to `textgan.checkpoint.MAX_FILE_BYTES` (env `TEXTGAN_MAX_FILE_BYTES`), `max_total_bytes`
+    (all files together) to `MAX_PULL_BYTES` (env `TEXTGAN_MAX_PULL_BYTES`). Only a run directory's own files
+    (`RUN_FILES`) are downloaded and installed.
     """
     from huggingface_hub import HfApi, snapshot_download
 
     from .checkpoint import MAX_FILE_BYTES
 
     max_file_bytes = MAX_FILE_BYTES if max_file_bytes is None else max_file_bytes
+    max_total_bytes = MAX_PULL_BYTES if max_total_bytes is None else max_total_bytes
     _check_repo_id(repo_id)
     out = Path(out) if out is not None else Path("checkpoints") / repo_id.replace("/", "--")
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
@@ -137,17 +152,18 @@ def pull(
         # file then comes from that commit, even if someone pushes meanwhile.
         rev = api.resolve_revision(repo_id, revision=revision, local_files_only=offline)
         if offline:  # no listing possible: take what the cache holds, then check it like a download
-            wanted = [f"*{s}" for s in ALLOWED_SUFFIXES] + list(ALLOWED_EXTRA)
+            wanted = sorted(RUN_FILES)
         else:
             info = api.model_info(repo_id, revision=rev.resolved, files_metadata=True)
-            wanted = _check_listing(repo_id, {s.rfilename: s.size for s in info.siblings or []}, max_file_bytes)
+            wanted = _check_listing(repo_id, {s.rfilename: s.size for s in info.siblings or []}, max_file_bytes,
+                                    max_total_bytes)
         snapshot = snapshot_download(
             repo_id, revision=rev, token=token or False, endpoint=endpoint, allow_patterns=wanted,
             local_files_only=offline,
         )
 
     return _install(Path(snapshot), out, repo_id=repo_id, sha=rev.resolved, overwrite=overwrite,
-                    max_file_bytes=max_file_bytes)
+                    max_file_bytes=max_file_bytes, max_total_bytes=max_total_bytes)
 
 
 # ------------------------------------------------------------------------------------------------ safety checks
@@ -162,11 +178,12 @@ def _is_run_file(name: str) -> bool:
     return bool(_SAFE_NAME.fullmatch(name)) and (name.endswith(ALLOWED_SUFFIXES) or name in ALLOWED_EXTRA)
 
 
-def _check_listing(repo_id: str, sizes: dict[str, int | None], max_file_bytes: int) -> list[str]:
+def _check_listing(repo_id: str, sizes: dict[str, int | None], max_file_bytes: int,
+                   max_total_bytes: int = MAX_PULL_BYTES) -> list[str]:
     """Decide from the repo's file listing what to download, or refuse the repo. Nothing is downloaded yet."""
     from .checkpoint import PICKLE_SUFFIXES
 
-    wanted = sorted(name for name in sizes if _is_run_file(name))
+    wanted = sorted(name for name in sizes if name in RUN_FILES)
     pickles = sorted(name for name in sizes if name.lower().endswith(PICKLE_SUFFIXES))
     has_tensors = any(name.endswith(".safetensors") for name in wanted)
     if "config.json" not in wanted or not has_tensors:
@@ -188,20 +205,29 @@ def _check_listing(repo_id: str, sizes: dict[str, int | None], max_file_bytes: i
             raise HubError(
                 f"refusing {repo_id}: {name} is {size:,} bytes, over the {max_file_bytes:,}-byte cap per file"
             )
+    total = sum(sizes[name] or 0 for name in wanted)
+    if total > max_total_bytes:
+        raise HubError(f"refusing {repo_id}: its run files total {total:,} bytes, over the {max_total_bytes:,}-byte "
+                       "cap for one run (TEXTGAN_MAX_PULL_BYTES)")
     return wanted
 
 
-def _install(snapshot: Path, out: Path, *, repo_id: str, sha: str, overwrite: bool, max_file_bytes: int) -> Path:
+def _install(snapshot: Path, out: Path, *, repo_id: str, sha: str, overwrite: bool, max_file_bytes: int,
+             max_total_bytes: int = MAX_PULL_BYTES) -> Path:
     """Copy the snapshot's run files into a temp dir beside `out`, validate, then rename into place."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.pull-", dir=out.parent))
+    total = 0
     try:
         for src in sorted(snapshot.iterdir()):
-            if not _is_run_file(src.name) or not src.is_file():
+            if src.name not in RUN_FILES or not src.is_file():
                 continue
             size = src.stat().st_size  # the listing may have lied about sizes
+            total += size
             if size > max_file_bytes:
                 raise HubError(f"refusing {repo_id}: {src.name} is {size:,} bytes, over the {max_file_bytes:,}-byte cap")
+            if total > max_total_bytes:
+                raise HubError(f"refusing {repo_id}: its run files total over the {max_total_bytes:,}-byte cap")
             shutil.copyfile(src, tmp / src.name)  # follows the cache's symlinks: a plain file lands in `out`
         _validate_run_dir(tmp, what=f"{repo_id}@{sha[:10]} is not a valid textgan run")
         if out.exists():  # only reachable with overwrite=True (checked in `pull`)
@@ -252,6 +278,23 @@ def _offline() -> bool:
     from huggingface_hub import constants
 
     return constants.is_offline_mode() or os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def _portable_config(staged: Path) -> None:
+    """The staged config.json without local paths, also for runs saved before config.json stopped recording them
+    (an output folder, a text corpus's path: only its file name and hash go up)."""
+    import json
+
+    from .run import portable_spec
+
+    config = json.loads(staged.read_text(encoding="utf-8"))
+    run = config.get("run", {})
+    clean = {k: v for k, v in run.items() if k != "out"}
+    if isinstance(run.get("corpus"), dict):
+        clean["corpus"] = portable_spec(run["corpus"])
+    if clean != run:
+        staged.unlink()  # a hard link to the run's own file: never edit that one
+        staged.write_text(json.dumps({**config, "run": clean}, indent=2, allow_nan=True) + "\n", encoding="utf-8")
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:

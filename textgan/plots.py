@@ -16,7 +16,7 @@ GRAD_NORMS = (("grad_norm/gen", "generator"), ("grad_norm/critic", "critic"),
               ("grad_norm/critic_input", "critic input at interpolates"))
 METRIC_GROUPS = {
     "modes": (("eval/modes/coverage", "coverage"), ("eval/modes/precision", "precision"),
-              ("eval/modes/entropy", "entropy")),
+              ("eval/modes/divergence", "JS divergence from true weights"), ("eval/modes/entropy", "entropy")),
     "n-grams": (("eval/bleu4", "BLEU-4"), ("eval/self_bleu4", "Self-BLEU-4"), ("eval/distinct2", "distinct-2"),
                 ("eval/unique", "unique")),
     "likelihood": (("eval/nll_oracle", "NLL-oracle"), ("eval/nll_gen", "NLL-gen"),
@@ -26,7 +26,8 @@ METRIC_GROUPS = {
 `modes`, the n-gram metrics on text, the likelihoods (nats) on the oracle."""
 HEIGHT = 236
 """Figure height in pixels: two rows of the app's live figures fit a 720-pixel-high screen with the controls."""
-UNIT_METRICS = {"eval/modes/coverage", "eval/modes/precision", "eval/modes/entropy", "eval/bleu4",
+UNIT_METRICS = {"eval/modes/coverage", "eval/modes/precision", "eval/modes/entropy", "eval/modes/divergence",
+                "eval/modes/hit", "eval/bleu4",
                 "eval/self_bleu4", "eval/distinct2", "eval/unique"}
 """Metrics in [0, 1]: the compare figure fixes its axis for them."""
 
@@ -188,6 +189,58 @@ def quality_diversity_figure(sweeps: Mapping[str, Any], uirevision: str = "quali
     for axis, col in (("xaxis", d), ("yaxis", q)):
         if col in QD_UNIT:  # a fixed [0, 1] axis: the curves are comparable across runs and never padded to 1.8
             fig.update_layout({axis: dict(range=[-0.02, 1.02])})
+    return fig
+
+
+def mode_share_figure(history, k: int | None = None, uirevision: str = "mode_share"):
+    """Mode collapse over time: the share of the evaluation samples in each mode as a stacked area (invalid samples
+    in grey on top, so the stack is 1), with the effective number of modes as a black line on the right axis.
+    A student sees the modes die one by one as colours vanish and the line falls."""
+    import plotly.graph_objects as go
+
+    fig = _figure("Mode shares over time", uirevision, "share of samples")
+    if history is None or len(history) == 0:
+        return _empty_note(fig, "the mode shares appear after the first evaluation (modes corpus)")
+    cols = sorted((c for c in history.columns if c.startswith("eval/modes/share/")),
+                  key=lambda c: int(c.rsplit("/", 1)[1]))
+    if not cols:
+        return _empty_note(fig, "the mode shares appear after the first evaluation (modes corpus)")
+    d = history[["step", *cols]].dropna()
+    steps = d["step"].tolist()
+    for c in cols:
+        fig.add_trace(go.Scatter(x=steps, y=d[c].tolist(), mode="lines", stackgroup="modes", line=dict(width=0.5),
+                                 name=f"mode {c.rsplit('/', 1)[1]}"))
+    invalid = [max(0.0, 1.0 - sum(v)) for v in d[cols].itertuples(index=False)]
+    fig.add_trace(go.Scatter(x=steps, y=invalid, mode="lines", stackgroup="modes", name="invalid",
+                             line=dict(width=0.5, color="#cccccc"), fillcolor="rgba(200,200,200,0.6)"))
+    eff = _series(history, "eval/modes/effective")
+    k = k or len(cols)
+    if eff is not None:
+        fig.add_trace(go.Scatter(x=eff[0], y=eff[1], mode="lines+markers", name="effective modes (right axis)",
+                                 yaxis="y2", line=dict(color="black", width=2)))
+    fig.update_layout(yaxis=dict(range=[0, 1]),
+                      yaxis2=dict(title=f"effective modes (of {k})", overlaying="y", side="right", showgrid=False,
+                                  range=[0, k + 0.2]),
+                      legend=dict(orientation="h", yanchor="top", y=-0.28, xanchor="left", x=0.0, font=dict(size=10)),
+                      height=320, margin=dict(b=90, r=50))
+    return fig
+
+
+def score_histogram(scores: Mapping[str, Sequence[float]] | None, uirevision: str = "scores"):
+    """What the critic thinks: histograms of its scores on real sentences and on generated ones (higher = looks
+    real). Two separate humps = the critic tells them apart; overlapping = it is fooled."""
+    import plotly.graph_objects as go
+
+    step = (scores or {}).get("step")
+    fig = _figure("Critic scores, real vs generated" + (f" (step {step})" if step is not None else ""), uirevision,
+                  "sentences")
+    fig.update_layout(xaxis_title="critic score (higher = looks real)", barmode="overlay")
+    if not scores or not (scores.get("real") or scores.get("fake")):
+        return _empty_note(fig, "critic scores appear here once the run has a critic")
+    for name, key, color in (("real", "real", "#00cc96"), ("generated", "fake", "#636efa")):
+        xs = list(scores.get(key) or [])
+        if xs:
+            fig.add_trace(go.Histogram(x=xs, name=name, opacity=0.6, marker_color=color, nbinsx=30))
     return fig
 
 

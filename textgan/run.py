@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -18,14 +19,16 @@ from torch import Tensor
 
 from . import __version__
 from .checkpoint import (FORMAT, NET_FILES, CheckpointError, decode_state, encode_state, read_json,
-                         validate_run_dir, variant_config, write_json, write_run_dir)
+                         recover_run_dir, validate_run_dir, variant_config, write_json, write_run_dir)
 from .corpora import Corpus, build_corpus
 from .device import resolve_device
+from .history import History
 from .events import Event, Failed, Metrics, Samples, Saved, Scalars
 from .nets import build_critic, build_generator, spec_of
 from .variants import AdversarialVariant, get_variant
 
 MAX_BATCH = 65_536
+MAX_SAMPLES_CHARS, MAX_SHOWN_SAMPLES = 1_000_000, 10_000  # what a loaded samples.txt may put in memory
 
 
 @dataclass
@@ -54,8 +57,9 @@ class RunConfig:
     show_samples: int = 16
     """Samples in each `Samples` event."""
     save_every: int = 0
-    """Checkpoint every n steps into `out` (0 = only when asked)."""
+    """Checkpoint every n steps into the run directory (0 = only when asked)."""
     out: str | None = None
+    """Where a new run is created. Never written to config.json: a loaded run lives where it was loaded from."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -116,6 +120,12 @@ class Run:
         cfg = variant_config(variant_cls, config.variant_config)
         gen_spec, critic_spec = variant_cls.fit_specs(*config.net_specs(), self.corpus)
         c = self.corpus
+        with torch.device("meta"):  # sizes first: a config may ask for nets no machine can hold
+            from .checks import check_param_count
+
+            check_param_count({"generator": build_generator(gen_spec, c.vocab_size, c.seq_len, c.start_id),
+                               "critic": build_critic(critic_spec, c.vocab_size, c.seq_len)
+                               if critic_spec is not None else None})
         # Weights from the run's seed without disturbing (or depending on) the global RNG.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
@@ -124,9 +134,20 @@ class Run:
                            if critic_spec is not None else None)
         self.rng = torch.Generator(self.device).manual_seed(config.seed)
         self.data_rng = torch.Generator().manual_seed(config.seed + 1)
+        # What nets draw from torch's global RNG (dropout) comes from this run's own stream, swapped in around each
+        # update: same seed, same run, whatever else the process does.
+        self._global_rng = torch.Generator().manual_seed(config.seed + 2).get_state()
+        self._cuda_rng = (torch.Generator(self.device).manual_seed(config.seed + 3).get_state()
+                          if self.device.type == "cuda" else None)
+        self.dir: Path | None = Path(config.out) if config.out else None
+        """The run directory: where it was created or loaded from (or last saved to). Periodic saves go here."""
+        self._own_dirs: set[Path] = set()  # directories this run object has written: it may replace them
+        self.notes: list[str] = []
+        """Things a user should know about this run that are not errors (e.g. an inexact resume)."""
         self.variant = variant_cls(self.gen, self.critic, c, cfg, self.device, rng=self.rng)
         self.step = 0
-        self.history: list[dict[str, float]] = []
+        self.history = History()
+        """Logged rows: all in history.csv when saved, a bounded thinned copy in memory (see textgan.history)."""
         self.last_samples: list[str] = []
         self.last_metrics: dict[str, float] = {}
         self.failed: str | None = None
@@ -143,19 +164,40 @@ class Run:
         """`n_batches` stacked random training batches `(n*B, L)`, drawn with replacement from the run's RNG."""
         train = self.corpus.train
         if train.shape[0] == 0:
-            raise RuntimeError(f"this run has no training data: the corpus file {self.corpus.spec.get('path')!r} "
-                               "is not on this machine. Pass the corpus again to continue training.")
+            raise RuntimeError(f"this run has no training data: its text corpus ({self.corpus.spec.get('path')!r}) "
+                               "is never read from a path inside a run directory. Pass the file again to continue "
+                               "training (CLI: --corpus FILE --resume; Python: Run.load(dir, text_file=FILE))")
         if self._train_gpu is None:
             self._train_gpu = train.to(self.device)
         idx = torch.randint(0, train.shape[0], (n_batches * self.config.batch_size,), generator=self.data_rng)
         return self._train_gpu[idx.to(self.device)]
 
+    @contextmanager
+    def _run_rng(self, seed: int | None = None):
+        """Torch's global RNG, for the duration, is this run's own stream (or, given `seed`, a throw-away stream
+        seeded with it); the process's global RNG is restored afterwards."""
+        cuda = self.device.type == "cuda"
+        devices = [self.device.index if self.device.index is not None else torch.cuda.current_device()] if cuda else []
+        with torch.random.fork_rng(devices=devices):
+            if seed is not None:
+                torch.manual_seed(seed)
+                yield
+                return
+            torch.set_rng_state(self._global_rng)
+            if cuda:
+                torch.cuda.set_rng_state(self._cuda_rng, self.device)
+            yield
+            self._global_rng = torch.get_rng_state()
+            if cuda:
+                self._cuda_rng = torch.cuda.get_rng_state(self.device)
+
     def train_step(self) -> dict[str, Tensor]:
         """One iteration of the current phase; returns the variant's 0-d tensors (not yet synchronised)."""
-        if self.phase == "pretrain":
-            out = self.variant.pretrain_step(self._batch())
-        else:
-            out = self.variant.step(self._batch(self.variant.batches_per_step))
+        with self._run_rng():
+            if self.phase == "pretrain":
+                out = self.variant.pretrain_step(self._batch())
+            else:
+                out = self.variant.step(self._batch(self.variant.batches_per_step))
         self.step += 1
         return out
 
@@ -164,7 +206,8 @@ class Run:
         v = self.variant
         if not isinstance(v, AdversarialVariant) or self.phase == "pretrain":
             raise ValueError(f"{v.name} in phase {self.phase!r} has no separate critic/generator updates")
-        out = v.critic_step(self._batch()) if which == "critic" else v.gen_step(self.config.batch_size)
+        with self._run_rng():
+            out = v.critic_step(self._batch()) if which == "critic" else v.gen_step(self.config.batch_size)
         return {k: float(t) for k, t in out.items()}
 
     def steps(self, n: int) -> Iterator[Event]:
@@ -193,14 +236,28 @@ class Run:
                                      "rates or change the variant's settings")
                     return
                 values["phase"] = 0.0 if phase == "pretrain" else 1.0
-                self.history.append({"step": self.step, **values})
+                self.history.record({"step": self.step, **values})
                 yield Scalars(self.step, values)
             if cfg.sample_every and self.step % cfg.sample_every == 0:
                 yield self.samples_event()
             if cfg.eval_every and self.step % cfg.eval_every == 0:
                 yield Metrics(self.step, self.evaluate())
-            if cfg.save_every and cfg.out and self.step % cfg.save_every == 0:
-                yield Saved(self.step, self.save(cfg.out))
+            if cfg.save_every and self.dir is not None and self.step % cfg.save_every == 0:
+                bad = self.non_finite()
+                if bad:  # checked before every save, not only at logged steps: the last good checkpoint stays
+                    yield self._fail(f"the weights of the {bad} are not finite (NaN or infinite) at step {self.step}; lower the "
+                                     "learning rates or change the variant's settings")
+                    return
+                yield Saved(self.step, self.save())
+
+    def non_finite(self) -> str | None:
+        """'generator' or 'critic' when a weight of that net is NaN or infinite, else None (one device sync)."""
+        nets = [("generator", self.gen)] + ([("critic", self.critic)] if self.critic is not None else [])
+        flags = torch.stack([torch.stack([p.isfinite().all() for p in net.parameters()]).all() for _, net in nets])
+        for (name, _), ok in zip(nets, flags.tolist()):
+            if not ok:
+                return name
+        return None
 
     def _fail(self, message: str) -> Failed:
         self.failed = message
@@ -220,6 +277,10 @@ class Run:
         if not 0 <= temperature <= 100:
             raise ValueError(f"temperature={temperature} must be in [0, 100] (0 = greedy)")
         rng = self._sample_rng(seed)
+        with self._run_rng(seed=int(rng.initial_seed()) % 2**63):
+            return self._sample_tokens(n, rng, temperature)
+
+    def _sample_tokens(self, n: int, rng: torch.Generator, temperature: float) -> Tensor:
         return torch.cat([self.gen.sample(min(1024, n - i), temperature=temperature, rng=rng)
                           for i in range(0, n, 1024)]) if n > 0 else torch.zeros(0, self.corpus.seq_len, dtype=torch.long)
 
@@ -257,16 +318,14 @@ class Run:
         if getattr(self.gen, "autoregressive", False) and test.shape[0]:
             pad = PAD if self.corpus.has_specials else None
             scored = test[:1000]
-            values["eval/nll_gen"] = nll_gen(self.gen, scored.to(self.device), pad_id=pad)
+            with self._run_rng(seed=self.config.seed):
+                values["eval/nll_gen"] = nll_gen(self.gen, scored.to(self.device), pad_id=pad)
             if self.corpus.has_specials:
                 values["eval/unk_share"] = float((scored[scored != PAD] == UNK).float().mean())
         if not record:
             return values
         self.last_metrics = values
-        if self.history and self.history[-1]["step"] == self.step:
-            self.history[-1].update(values)
-        else:
-            self.history.append({"step": self.step, **values})
+        self.history.record({"step": self.step, **values})  # merged into this step's row when there is one
         return values
 
     def _reference_index(self):
@@ -280,22 +339,56 @@ class Run:
     # ---- checkpoints ---------------------------------------------------------------------------------------
 
     def _rng_state(self) -> dict[str, Tensor]:
-        state = {"run": self.rng.get_state(), "data": self.data_rng.get_state(), "torch": torch.get_rng_state()}
-        if self.device.type == "cuda":
-            state["cuda"] = torch.cuda.get_rng_state(self.device)
+        state = {"run": self.rng.get_state(), "data": self.data_rng.get_state(), "torch": self._global_rng}
+        if self._cuda_rng is not None:
+            state["cuda"] = self._cuda_rng
         return state
 
-    def save(self, path: str | Path | None = None) -> Path:
-        """Write the run directory atomically (see DESIGN.md) and return its path."""
+    def check_target(self, path: str | Path, overwrite: bool = False) -> Path:
+        """`path` if this run may save there, else a ValueError saying why not.
+
+        Allowed: a new or empty directory, the run's own directory (`self.dir`) and any directory this run object
+        saved to. With `overwrite=True`, also another run directory (config.json + generator.safetensors).
+        Never a file, a symbolic link, or a directory holding anything else."""
+        target = Path(path)
+        if target.is_symlink():
+            raise ValueError(f"{target} is a symbolic link: save to a real directory")
+        if not target.exists():
+            return target
+        if not target.is_dir():
+            raise ValueError(f"{target} is a file, not a run directory: choose another directory")
+        if not any(target.iterdir()):
+            return target
+        if not ((target / "config.json").is_file() and (target / NET_FILES["generator"]).is_file()):
+            raise ValueError(f"{target} holds files that are not a textgan run: not replacing it; choose another "
+                             "directory")
+        resolved = target.resolve()
+        if (self.dir is not None and resolved == self.dir.resolve()) or resolved in self._own_dirs or overwrite:
+            return target
+        raise ValueError(f"{target} holds another run: not replacing it; choose another name, or delete it first")
+
+    def save(self, path: str | Path | None = None, overwrite: bool = False) -> Path:
+        """Write the run directory atomically (see checkpoint.write_run_dir) and return its path.
+
+        Without `path`, into the run's own directory. The target is checked first (`check_target`): a save
+        replaces only a directory of this run, unless `overwrite=True` lets it replace another run directory. The
+        saved directory becomes the run's directory."""
         from safetensors.torch import save_file
 
-        target = path or self.config.out
+        target = path if path is not None else self.dir
         if target is None:
             raise ValueError("no directory to save to: pass a path or set RunConfig.out")
+        target = self.check_target(target, overwrite)
         if self.failed:
             raise RuntimeError(f"not saving a failed run over the last good checkpoint ({self.failed})")
+        bad = self.non_finite()
+        if bad:
+            raise RuntimeError(f"not saving: the weights of the {bad} are not finite (NaN or infinite); the last "
+                               "good checkpoint is kept")
         gen_spec, critic_spec = spec_of(self.gen), (spec_of(self.critic) if self.critic is not None else None)
-        run_dict = {**self.config.to_dict(), "generator": gen_spec, "critic": critic_spec}
+        run_dict = {**self.config.to_dict(), "generator": gen_spec, "critic": critic_spec,
+                    "corpus": portable_spec(self.corpus.spec)}
+        run_dict.pop("out")  # a run directory is where it is, never a path written inside it
         config = {"format": FORMAT, "textgan_version": __version__, "step": self.step, "run": run_dict,
                   "variant_paper": self.variant.paper, "corpus_info": self.corpus.describe()}
         tensors, skeleton = encode_state({"variant": self.variant.state_dict(), "rng": self._rng_state()})
@@ -310,7 +403,7 @@ class Run:
             "state.json": write_json({"step": self.step, "state": skeleton,
                                       "variant_config": dataclasses.asdict(self.variant.cfg)}),
             "vocab.json": write_json(self.corpus.vocab),
-            "history.csv": self._write_history,
+            "history.csv": self.history.write_csv,
             "samples.txt": lambda p: p.write_text("".join(s + "\n" for s in self.last_samples), encoding="utf-8"),
             "metrics.json": write_json({"step": self.step, **self.last_metrics}),
         }
@@ -322,25 +415,34 @@ class Run:
             files.update(export())
         if self.corpus.tokenizer is not None:
             files["tokenizer.json"] = lambda p: self.corpus.tokenizer.save(str(p))
-        return write_run_dir(target, files)
-
-    def _write_history(self, path: Path) -> None:
-        import pandas as pd
-
-        pd.DataFrame(self.history).to_csv(path, index=False)
+        written = write_run_dir(target, files)
+        self.dir = Path(target)
+        self._own_dirs.add(written.resolve())
+        return written
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto", corpus: Corpus | None = None) -> "Run":
+    def load(cls, path: str | Path, device: str = "auto", corpus: Corpus | None = None,
+             text_file: str | Path | None = None, test_file: str | Path | None = None) -> "Run":
         """Rebuild a saved run, validated first (see checkpoint.validate_run_dir), ready to sample or resume.
 
-        A text corpus whose file is not on this machine is rebuilt from vocab.json alone: sampling, decoding
-        and evaluation that needs no data work; training asks for the corpus.
+        The run's directory is `path`: a path inside its files is never used. A text corpus is recorded by file
+        name and content hash, never read from a path in config.json: pass its file as `text_file` (and
+        `test_file`, when it had one) to continue training; the content must match. Without it the corpus is
+        rebuilt from vocab.json alone: sampling, decoding and evaluation that needs no data work; training asks
+        for the corpus.
         """
         from safetensors.torch import load_file
 
         root = Path(path)
+        if recover_run_dir(root):
+            pass  # a save killed between its renames: the newest complete copy is back in place
         config = validate_run_dir(root)
-        rc = RunConfig.from_dict({**config["run"], "device": device})
+        rc = RunConfig.from_dict({**config["run"], "device": device, "out": None})
+        if corpus is None and text_file is not None:
+            if rc.corpus.get("kind") != "text":
+                raise ValueError(f"this run was trained on the {rc.corpus.get('kind')!r} corpus, not a text file")
+            corpus = build_corpus({**rc.corpus, "path": str(text_file),
+                                   "test_path": str(test_file) if test_file else None})
         if corpus is None:
             corpus = _rebuild_corpus(root, rc.corpus, config["corpus_info"])
         if corpus.vocab_size != config["corpus_info"]["vocab_size"] or corpus.seq_len != config["corpus_info"]["seq_len"]:
@@ -348,26 +450,40 @@ class Run:
                                   f"match the checkpoint ({config['corpus_info']['vocab_size']}, "
                                   f"{config['corpus_info']['seq_len']})")
         run = cls(rc, corpus=corpus)
+        run.dir = root
         run.gen.load_state_dict(load_file(str(root / NET_FILES["generator"]), device=str(run.device)))
         if run.critic is not None:
             run.critic.load_state_dict(load_file(str(root / NET_FILES["critic"]), device=str(run.device)))
         if (root / "state.json").is_file() and (root / "state.safetensors").is_file():
-            meta = read_json(root / "state.json")
-            state = decode_state(meta["state"], load_file(str(root / "state.safetensors")))
-            run.variant.cfg = variant_config(type(run.variant), meta.get("variant_config", {}))
-            run.variant.load_state_dict(state["variant"])
-            rng = state["rng"]
-            run.rng.set_state(rng["run"].to(torch.uint8))
-            run.data_rng.set_state(rng["data"].to(torch.uint8))
-            torch.set_rng_state(rng["torch"].to(torch.uint8))
-            if "cuda" in rng and run.device.type == "cuda":
-                torch.cuda.set_rng_state(rng["cuda"].to(torch.uint8), run.device)
-        run.step = int(config.get("step", 0))
-        run.history = _read_history(root / "history.csv")
+            meta = read_json(root / "state.json", dict)
+            try:
+                state = decode_state(meta["state"], load_file(str(root / "state.safetensors")))
+                run.variant.cfg = variant_config(type(run.variant), meta.get("variant_config", {}))
+                run.variant.load_state_dict(state["variant"])
+                rng = state["rng"]
+                run.rng.set_state(rng["run"].to(torch.uint8))
+                run.data_rng.set_state(rng["data"].to(torch.uint8))
+                run._global_rng = rng["torch"].to(torch.uint8)
+                if "cuda" in rng and run.device.type == "cuda":
+                    run._cuda_rng = rng["cuda"].to(torch.uint8)
+            except CheckpointError:
+                raise
+            except (KeyError, TypeError, ValueError, RuntimeError) as e:
+                raise CheckpointError(f"state.json / state.safetensors do not hold this run's state: {e}") from None
+        else:
+            missing = [n for n in ("state.json", "state.safetensors") if not (root / n).is_file()]
+            run.notes.append(f"{' and '.join(missing)} missing: the optimizer and random-number state start "
+                             "afresh, so continuing is not an exact resume")
+        step = config.get("step", 0)
+        if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= 10**12:
+            raise CheckpointError(f"config.json: step={step!r} must be a non-negative integer")
+        run.step = step
+        run.history = History.read_csv(root / "history.csv")
         if (root / "samples.txt").is_file():
-            run.last_samples = (root / "samples.txt").read_text(encoding="utf-8").splitlines()
+            with open(root / "samples.txt", encoding="utf-8", errors="replace") as f:
+                run.last_samples = f.read(MAX_SAMPLES_CHARS).splitlines()[:MAX_SHOWN_SAMPLES]
         if (root / "metrics.json").is_file():
-            m = read_json(root / "metrics.json")
+            m = read_json(root / "metrics.json", dict)
             run.last_metrics = {k: v for k, v in m.items() if k != "step" and isinstance(v, (int, float))}
         return run
 
@@ -378,6 +494,17 @@ def _oom_message(step: int, batch_size: int, error: BaseException) -> str:
             "(the last saved checkpoint is kept)")
 
 
+def portable_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """A corpus spec as config.json records it: a text file by its name and content hash, never by a local path."""
+    if spec.get("kind") != "text":
+        return dict(spec)
+    out = dict(spec)
+    for key in ("path", "test_path"):
+        if out.get(key):
+            out[key] = Path(str(out[key])).name
+    return out
+
+
 def _rebuild_corpus(root: Path, spec: dict[str, Any], info: dict[str, Any]) -> Corpus:
     if spec.get("kind") == "hub":  # offline without the file in the cache: sample and decode from vocab.json
         from .corpora import CorpusError
@@ -386,9 +513,9 @@ def _rebuild_corpus(root: Path, spec: dict[str, Any], info: dict[str, Any]) -> C
             return build_corpus(spec)
         except CorpusError:
             pass
-    elif spec.get("kind") != "text" or Path(str(spec.get("path", ""))).is_file():
+    elif spec.get("kind") != "text":  # a text file is never read from a path in config.json (see Run.load)
         return build_corpus(spec)
-    vocab = read_json(root / "vocab.json")
+    vocab = read_json(root / "vocab.json", list)
     tokenizer = None
     if (root / "tokenizer.json").is_file():
         from tokenizers import Tokenizer
@@ -398,18 +525,3 @@ def _rebuild_corpus(root: Path, spec: dict[str, Any], info: dict[str, Any]) -> C
     return Corpus(name="text", vocab=vocab, train=empty, test=empty, spec=spec,
                   joiner=" " if spec.get("level", "word") == "word" else "", tokenizer=tokenizer,
                   info={k: v for k, v in info.items() if k not in ("name", "vocab_size", "seq_len", "n_train", "n_test")})
-
-
-def _read_history(path: Path) -> list[dict[str, float]]:
-    if not path.is_file() or path.stat().st_size == 0:
-        return []
-    import pandas as pd
-
-    try:
-        df = pd.read_csv(path)
-    except pd.errors.EmptyDataError:  # a run saved before its first logged step
-        return []
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"history.csv cannot be read: {e}") from None
-    return [{k: v for k, v in row.items() if not (isinstance(v, float) and math.isnan(v))}
-            for row in df.to_dict("records")]

@@ -3,6 +3,7 @@ saved runs) and the decorator that turns refusals into a message on screen inste
 
 from __future__ import annotations
 
+import os
 import traceback
 from functools import wraps
 from pathlib import Path
@@ -13,6 +14,18 @@ from textgan import lab as L
 
 THIS = "this session"
 """How the run of the browser's own session is named in run pickers."""
+
+
+def client_of(request: gr.Request) -> str | None:
+    """The client's address, for the per-client session cap. Behind a proxy the operator sets
+    TEXTGAN_TRUSTED_PROXY=1 and the address the proxy appended to X-Forwarded-For counts (the rightmost: a client
+    can forge the ones before it)."""
+    if os.environ.get("TEXTGAN_TRUSTED_PROXY") == "1":
+        forwarded = (request.headers or {}).get("x-forwarded-for", "")
+        if forwarded.strip():
+            return forwarded.split(",")[-1].strip()
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None)
 
 
 class AppContext:
@@ -26,14 +39,24 @@ class AppContext:
         """Saved runs opened for comparing, by path@mtime (a few at most)."""
 
     def session(self, request: gr.Request) -> L.Session:
-        return self.lab.session(request.session_hash)
+        return self.lab.session(request.session_hash, client=client_of(request))
 
-    def checkpoint_choices(self) -> list[str]:
-        """The run pickers' choices: this session's run, then the saved runs newest first."""
-        return [THIS] + L.list_checkpoints(self.lab.checkpoints)
+    def checkpoint_choices(self, request: gr.Request | None = None) -> list[str]:
+        """The run pickers' choices: this session's run, then its own saved runs and the shipped and pulled
+        examples, newest first (never another visitor's saves)."""
+        key = request.session_hash if request is not None else ""
+        return [THIS] + self.lab.runs_for(key)
 
-    def open_saved(self, item: str):
+    def saved_run(self, request: gr.Request, item: str) -> str:
+        """`item` when it is a run this session may open (a path the client sends is never trusted as is)."""
+        if item not in self.lab.runs_for(request.session_hash):
+            raise L.LabError(f"{Path(str(item)).name!r} is not one of your saved runs or the examples: refresh the list")
+        return item
+
+    def open_saved(self, item: str, request: gr.Request | None = None):
         """A saved run for comparing, opened once per version of its directory (at most 9 kept)."""
+        if request is not None:
+            self.saved_run(request, item)
         config = Path(item, "config.json")
         key = f"{item}@{config.stat().st_mtime if config.exists() else 0}"
         if key not in self.loaded:
@@ -57,7 +80,10 @@ class AppContext:
                     msg = f"⚠️ {type(e).__name__}: {e}"
                 request = next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
                 if request is not None and status_only:
-                    s = self.session(request)
+                    try:
+                        s = self.session(request)
+                    except L.LabError:  # no session to show it on (refused: too many sessions)
+                        return msg
                     s.tell(msg)
                     return s.status_line()
                 return msg

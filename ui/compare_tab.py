@@ -24,8 +24,8 @@ from textgan import plots
 from .common import THIS, AppContext
 from .train_tab import RESIZE_JS, TrainTab
 
-CURVES = ["loss/gen", "loss/critic", "wasserstein", "grad_norm/gen", "eval/modes/coverage", "eval/modes/precision",
-          "eval/modes/entropy", "eval/nll_gen"]
+CURVES = ["loss/gen", "loss/critic", "wasserstein", "grad_norm/gen", "eval/modes/effective", "eval/modes/coverage",
+          "eval/modes/precision", "eval/modes/divergence", "eval/modes/entropy", "eval/nll_gen", "eval/unk_share"]
 
 
 @dataclass
@@ -43,13 +43,18 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
     variants = L.forms.variant_names()
     with gr.Tab("Compare") as tab_el:
         with gr.Row():
-            runs = gr.CheckboxGroup([THIS], label="runs (this session, saved in checkpoints/, pulled)", scale=3)
+            runs = gr.CheckboxGroup([THIS], label="runs (this session, saved in checkpoints/, pulled)", scale=3,
+                                   info="Pick runs to compare; the bundled demo runs need no training.")
             refresh = gr.Button("↻ refresh list", scale=0)
         with gr.Row():
-            n_cmp = gr.Number(8, label="samples per run (1–100)", precision=0)  # bounds checked below, by name
-            seed_cmp = gr.Number(0, label="sampling seed", precision=0)
-            temp_cmp = gr.Slider(0.0, 3.0, value=1.0, step=0.05, label="temperature (0 = greedy)")
-            column = gr.Dropdown(CURVES, value="eval/modes/coverage", label="curve")
+            n_cmp = gr.Number(8, label="samples per run (1–100)", precision=0,  # bounds checked below, by name
+                              info="Sentences shown per run, side by side.")
+            seed_cmp = gr.Number(0, label="sampling seed", precision=0,
+                                 info="Same seed = the same random draws for every run.")
+            temp_cmp = gr.Slider(0.0, 3.0, value=1.0, step=0.05, label="temperature (0 = greedy)",
+                                 info="Below 1 sharpens the generator (quality up, variety down); above 1 flattens it.")
+            column = gr.Dropdown(CURVES, value="eval/modes/effective", label="curve",
+                                 info="Which logged number to overlay across the runs.")
         with gr.Row():
             compare_btn = gr.Button("Compare", variant="primary")
             qd_btn = gr.Button("Quality–diversity sweep")
@@ -58,13 +63,14 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
         with gr.Row():
             to_train = gr.CheckboxGroup(variants, value=[v for v in ("gan", "wgan", "wgan-gp") if v in variants],
                                         label="train these variants on the Train tab's corpus and seed")
-            cmp_steps = gr.Number(300, label="steps each", precision=0)
-            train_cmp_btn = gr.Button("Train and compare")
+            cmp_steps = gr.Number(300, label="steps each", precision=0, elem_id="cmp-steps",
+                                  info="Training iterations per variant.")
+            train_cmp_btn = gr.Button("Train and compare", elem_id="train-compare")
         sweep_msg = gr.Markdown()
         side = gr.Dataframe(label="samples, same seed and temperature", wrap=True, interactive=False)
         table = gr.Dataframe(label="metrics (★ best per column)", interactive=False)
         with gr.Row():
-            curves = gr.Plot(label="curves")
+            curves = gr.Plot(label="curves", elem_id="cmp-curves")
             qd_plot = gr.Plot(label="quality vs diversity")
         with gr.Accordion("Experiments (python -m textgan sweep --out experiments/NAME)", open=False):
             with gr.Row():
@@ -91,7 +97,7 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
                     raise L.LabError("this session has no run yet: train one first (or pick saved runs)")
                 out[f"{THIS} ({s.run.config.variant})"] = s.run
             else:
-                out[Path(item).name] = ctx.open_saved(item)
+                out[Path(item).name] = ctx.open_saved(item, request)
         return out
 
     def with_session_lock(request, fn):
@@ -132,8 +138,8 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
                 traceback.print_exc()
             return gr.skip(), f"⚠️ {e}"
 
-    def refresh_runs(selection):
-        choices = ctx.checkpoint_choices()
+    def refresh_runs(selection, request: gr.Request):
+        choices = ctx.checkpoint_choices(request)
         return gr.update(choices=choices, value=[x for x in (selection or []) if x in choices])
 
     @ctx.errors(status_only=False)
@@ -144,7 +150,8 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
         base = train.config(*form)
         tag = f"cmp-{request.session_hash[:6]}"
         preset = train.preset_of(form)
-        sw = L.Sweep(base, list(variants or []), steps, ctx.lab.checkpoints, ctx.lab, tag, preset=preset)
+        sw = L.Sweep(base, list(variants or []), steps, ctx.lab.session_dir(request.session_hash), ctx.lab, tag,
+                     preset=preset)
         ctx.sweeps[request.session_hash] = sw.start()
         return f"training {', '.join(variants)} for {steps} steps each ({preset} settings)"
 
@@ -156,7 +163,7 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
             return (sw.status,) + (gr.skip(),) * 5
         ctx.sweeps.pop(request.session_hash)
         paths = [p for p in sw.results.values() if p]
-        picker = gr.update(choices=ctx.checkpoint_choices(), value=paths)
+        picker = gr.update(choices=ctx.checkpoint_choices(request), value=paths)
         if not paths:
             return sw.status, picker, gr.skip(), gr.skip(), gr.skip(), gr.skip()
         side, table, fig, msg = compare(paths, n, seed, temperature, column, request)
@@ -168,7 +175,7 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
         if len(saved) != 1:
             raise L.LabError("select exactly one saved run to continue training it")
         s = ctx.session(request)
-        s.load(saved[0])
+        s.load(ctx.saved_run(request, saved[0]))
         return f"opened {Path(saved[0]).name} in the Train tab at step {s.step_count}: press Train to continue"
 
     def unload(request: gr.Request):
@@ -211,7 +218,10 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
     cmp_timer.tick(poll_sweep, [n_cmp, seed_cmp, temp_cmp, column],
                    [sweep_msg, runs, side, table, curves, cmp_msg], api_name="poll_sweep",
                    show_progress="hidden", concurrency_limit=None)
-    demo.load(lambda: gr.update(choices=ctx.checkpoint_choices()), None, runs, api_name=False)
+    def list_runs(request: gr.Request):
+        return gr.update(choices=ctx.checkpoint_choices(request))
+
+    demo.load(list_runs, None, runs, api_name=False)
     demo.load(list_experiments, None, exp_pick, api_name=False)
     demo.unload(unload)
     tab_el.select(None, None, None, js=RESIZE_JS)

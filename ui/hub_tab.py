@@ -28,13 +28,15 @@ def build(ctx: AppContext, demo: gr.Blocks, compare: CompareTab) -> HubTab:
         gr.Markdown("Share runs on the Hugging Face Hub. The token is used for this request only: never stored "
                     "or logged, and the field is cleared afterwards.")
         with gr.Row():
-            push_src = gr.Dropdown([THIS], value=THIS, label="run to push")
-            repo = gr.Textbox(label="repo id", placeholder="your-name/wgan-gp-modes")
-            private = gr.Checkbox(False, label="private")
-        token = gr.Textbox(label="token (write access to push)", type="password")
+            push_src = gr.Dropdown([THIS], value=THIS, label="run to push", info="This session's run or a saved one.")
+            repo = gr.Textbox(label="repo id", placeholder="your-name/wgan-gp-modes",
+                              info="owner/name on the Hub.")
+            private = gr.Checkbox(False, label="private", info="Only you (and your organisation) can see it.")
+        token = gr.Textbox(label="token (write access to push)", type="password",
+                           info="Used for this request only, never stored.")
         with gr.Row():
             push_btn = gr.Button("Push", variant="primary")
-            revision = gr.Textbox(label="revision to pull (optional)")
+            revision = gr.Textbox(label="revision to pull (optional)", info="A branch, tag or commit; empty = latest.")
             pull_btn = gr.Button("Pull into checkpoints/")
         hub_msg = gr.Markdown()
 
@@ -44,9 +46,9 @@ def build(ctx: AppContext, demo: gr.Blocks, compare: CompareTab) -> HubTab:
                 raise L.LabError("choose what to push: this session's run or a saved one")
             if source == THIS:
                 s = ctx.session(request)
-                path = s.save(ctx.lab.share_dir(s))
+                path = s.save(ctx.lab.share_dir(s), overwrite=True)  # this session's own folder
             else:
-                path = Path(source)
+                path = Path(ctx.saved_run(request, source))
             url = L.push_run(path, repo_id, token=token, private=private)
             return f"pushed {path.name} to {url}", ""  # the token field is cleared, never kept
         except ValueError as e:
@@ -56,13 +58,16 @@ def build(ctx: AppContext, demo: gr.Blocks, compare: CompareTab) -> HubTab:
         try:
             repo_id = (repo_id or "").strip()
             path = L.pull_run(repo_id, ctx.lab.checkpoints, revision=revision, token=token)
-            choices = ctx.checkpoint_choices()
+            choices = ctx.checkpoint_choices(request)
             return (f"pulled {repo_id} into {path}: it is selected in Compare; use Continue training there to train it",
                     "", gr.update(choices=choices, value=[str(path)]), gr.update(choices=choices))
         except ValueError as e:
             return f"⚠️ {e}", "", gr.skip(), gr.skip()
 
-    compare.refresh.click(lambda: gr.update(choices=ctx.checkpoint_choices()), None, push_src, api_name=False)
+    def list_runs(request: gr.Request):
+        return gr.update(choices=ctx.checkpoint_choices(request))
+
+    compare.refresh.click(list_runs, None, push_src, api_name=False)
     push_btn.click(push, [push_src, repo, token, private], [hub_msg, token], api_name="push", concurrency_id="heavy")
     pull_btn.click(pull, [repo, revision, token], [hub_msg, token, compare.runs, push_src], api_name="pull",
                    concurrency_id="heavy")

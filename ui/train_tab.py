@@ -15,7 +15,9 @@ import gradio as gr
 
 from textgan import lab as L
 from textgan import plots
+from textgan.lab import help as H
 
+from . import lesson
 from .common import AppContext
 
 STEP_KINDS = ["iteration", "critic", "generator"]
@@ -27,7 +29,8 @@ class TrainTab:
     """The Train tab's components that other tabs read or update."""
 
     form: list[Any]
-    """Every input that describes a run, in `L.form_config`'s order, then one per hyperparameter (`hp_names`)."""
+    """Every input that describes a run, in `L.form_config`'s order, then the mode weights, then one per
+    hyperparameter (`hp_names`)."""
     hp_names: list[str]
     preset: Any
     variant: Any
@@ -41,9 +44,9 @@ class TrainTab:
 
     def config(self, *values):
         """The RunConfig the form's `values` describe (LabError naming the field when one is bad)."""
-        fixed, hp = values[:13], values[13:]
+        fixed, weights, hp = values[:13], values[13], values[14:]
         return L.form_config(*fixed, hparams=dict(zip(self.hp_names, hp)),
-                             upload_dir=self.ctx.lab.checkpoints / "uploads")
+                             upload_dir=self.ctx.lab.checkpoints / "uploads", weights=weights)
 
     @staticmethod
     def preset_of(values) -> str:
@@ -63,13 +66,14 @@ def hp_input(name: str, value, visible: bool):
     """The form control of one hyperparameter, by its type."""
     choices = L.forms.choices_for(name)
     if choices is not None:
-        return gr.Dropdown(choices, value=value, label=name, visible=visible, elem_id=f"hp-{name}")
+        return gr.Dropdown(choices, value=value, label=name, visible=visible, elem_id=f"hp-{name}",
+                           info=H.hp_help(name) or None)
     if isinstance(value, bool):
-        return gr.Checkbox(value=value, label=name, visible=visible, elem_id=f"hp-{name}")
+        return gr.Checkbox(value=value, label=name, visible=visible, elem_id=f"hp-{name}", info=H.hp_help(name) or None)
     if isinstance(value, (int, float)):
         return gr.Number(value, label=name, precision=0 if isinstance(value, int) else None, visible=visible,
-                         elem_id=f"hp-{name}")
-    return gr.Textbox(str(value), label=name, visible=visible, elem_id=f"hp-{name}")
+                         elem_id=f"hp-{name}", info=H.hp_help(name) or None)
+    return gr.Textbox(str(value), label=name, visible=visible, elem_id=f"hp-{name}", info=H.hp_help(name) or None)
 
 
 LINK_JS = ("(q) => { if (typeof q !== 'string' || !q.startsWith('?')) return q;"
@@ -89,38 +93,49 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
     info0 = L.variant_info(default.variant, preset0)
     hp = L.forms.hp_fields(default.variant, preset0)
     with gr.Tab("Train") as tab_el:
+        lesson_parts = lesson.build_top()
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=280):
                 with gr.Row():
                     variant = gr.Dropdown(L.forms.variant_names(), value=default.variant, label="variant",
-                                          elem_id="variant", min_width=120)
+                                          elem_id="variant", min_width=120, info=H.CONTROLS["variant"])
                     preset = gr.Radio(list(L.presets()), value=preset0, label="preset", elem_id="preset",
-                                      min_width=120)
+                                      min_width=120, info=H.CONTROLS["preset"])
                 paper = gr.Markdown(L.forms.variant_blurb(default.variant, preset0), elem_id="variant-blurb")
-                kind = gr.Radio(CORPORA, value="modes", label="corpus", elem_id="corpus")
-                k = gr.Slider(2, 64, value=default.corpus.get("k", 8), step=1, label="K (modes)", elem_id="k")
+                kind = gr.Radio(CORPORA, value="modes", label="corpus", elem_id="corpus", info=H.CONTROLS["corpus"])
+                k = gr.Slider(2, 64, value=default.corpus.get("k", 8), step=1, label="K (modes)", elem_id="k",
+                              info=H.CONTROLS["k"])
+                weights = gr.Radio(list(L.forms.MODE_WEIGHTS), value="uniform", label="mode weights",
+                                   elem_id="weights", info=H.CONTROLS["weights"])
                 upload = gr.File(label="upload a .txt corpus (one sentence per line)", type="filepath",
-                                 file_types=[".txt"], visible=False, elem_id="upload")
+                                 file_types=[".txt"], visible=False, elem_id="upload")  # its label says what
                 path = gr.Textbox(label="a local path on the server, or a Hub dataset OWNER/NAME[:FILE] (hub)",
-                                  placeholder="OWNER/NAME:train.txt", visible=False, elem_id="path")
+                                  placeholder="OWNER/NAME:train.txt", visible=False, elem_id="path",
+                                  info=H.CONTROLS["path"])
                 with gr.Row():
                     # No minimum here: Gradio would refuse a bad value before the lab could name the field, and
                     # refuse every later click while it stays in the form.
-                    seed = gr.Number(default.seed, label="seed", precision=0, elem_id="seed", min_width=80)
-                    device = gr.Dropdown(["auto", "cpu"], value=default.device, label="device", min_width=80)
+                    seed = gr.Number(default.seed, label="seed", precision=0, elem_id="seed", min_width=80,
+                                     info=H.CONTROLS["seed"])
+                    device = gr.Dropdown(["auto", "cpu"], value=default.device, label="device", min_width=80,
+                                         info=H.CONTROLS["device"])
                 device_md = gr.Markdown("device: …")
                 gdef, cdef = info0["generator"], info0["critic"]
                 with gr.Accordion("hyperparameters (the preset's values; Apply changes them while paused)", open=False,
                                   elem_id="hyperparameters"):
-                    batch = gr.Number(info0["batch_size"], label="batch size", precision=0, elem_id="batch")
+                    batch = gr.Number(info0["batch_size"], label="batch size", precision=0, elem_id="batch",
+                                      info=H.CONTROLS["batch"])
                     hp_inputs = [hp_input(n, v, n in info0["defaults"]) for n, v in hp.items()]
                     with gr.Row():
-                        gkind = gr.Dropdown(L.net_kinds("generator"), value=gdef["kind"], label="generator")
-                        gsize = gr.Number(L.net_size("generator", gdef), label="generator size", precision=0)
+                        gkind = gr.Dropdown(L.net_kinds("generator"), value=gdef["kind"], label="generator",
+                                            info=H.CONTROLS["generator"])
+                        gsize = gr.Number(L.net_size("generator", gdef), label="generator size", precision=0,
+                                          info=H.CONTROLS["generator size"])
                     with gr.Row():
-                        ckind = gr.Dropdown(L.net_kinds("critic"), value=cdef["kind"] if cdef else None, label="critic")
+                        ckind = gr.Dropdown(L.net_kinds("critic"), value=cdef["kind"] if cdef else None, label="critic",
+                                            info=H.CONTROLS["critic"])
                         csize = gr.Number(L.net_size("critic", cdef) if cdef else None, label="critic size",
-                                          precision=0)
+                                          precision=0, info=H.CONTROLS["critic size"])
                     apply_btn = gr.Button("Apply (while paused)")
                 with gr.Row():
                     link_btn = gr.Button("copy link to these settings", size="sm", elem_id="copy-link")
@@ -143,20 +158,27 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                 with gr.Row():
                     metrics_plot = gr.Plot(show_label=False, elem_id="metrics-plot", min_width=240)
                     modes_plot = gr.Plot(show_label=False, elem_id="modes-plot", min_width=240)
+                lesson.build_live(lesson_parts)
                 with gr.Row():
-                    step_kind = gr.Dropdown(STEP_KINDS, value="iteration", label="step", scale=1)
+                    step_kind = gr.Dropdown(STEP_KINDS, value="iteration", label="step", scale=1,
+                                            info=H.CONTROLS["step"])
                     step_btn = gr.Button("Step", scale=1)
-                    speed = gr.Slider(0, 50, value=0, step=1, label="speed (iterations/s, 0 = full)", scale=2)
-                    save_name = gr.Textbox(label="save as checkpoints/…", value="my-run", scale=2)
+                    speed = gr.Slider(0, 50, value=0, step=1, label="speed (iterations/s, 0 = full)", scale=2,
+                                      info=H.CONTROLS["speed"])
+                    save_name = gr.Textbox(label="save as checkpoints/…", value="my-run", scale=2,
+                                           info=H.CONTROLS["save"])
                     save_btn = gr.Button("Save", scale=1, elem_id="save")
                 samples = gr.Dataframe(headers=["sample", "mode"], label="latest samples", wrap=True,
                                        interactive=False, elem_id="samples")
-    form = [kind, k, upload, path, preset, variant, batch, seed, device, gkind, gsize, ckind, csize, *hp_inputs]
+                lesson.build_panels(lesson_parts)
+    form = [kind, k, upload, path, preset, variant, batch, seed, device, gkind, gsize, ckind, csize, weights,
+            *hp_inputs]
     tab = TrainTab(form=form, hp_names=list(hp), preset=preset, variant=variant, device=device,
                    device_md=device_md, status=status, ctx=ctx,
                    plots={"loss": loss_plot, "grad": grad_plot, "metrics": metrics_plot, "modes": modes_plot})
     tab.parts = {name: v for name, v in locals().items() if isinstance(v, (gr.blocks.Block, list)) and name != "form"}
     _wire(ctx, demo, tab)
+    lesson.wire(ctx, demo, tab, lesson_parts)
     return tab
 
 
@@ -251,7 +273,8 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
     def show_corpus_inputs(kind):
         """Only the chosen corpus's inputs: K on modes, the file box on upload, the path box on path and hub."""
         return (gr.update(visible=kind == "modes"), gr.update(visible=kind == "upload"),
-                gr.update(visible=kind in ("path", "hub")), gr.update(visible=kind == "modes"))
+                gr.update(visible=kind in ("path", "hub")), gr.update(visible=kind == "modes"),
+                gr.update(visible=kind == "modes"))
 
     def restore(request: gr.Request):
         """The form a shared link describes (its query parameters); what cannot be restored is named on the
@@ -280,7 +303,7 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
 
     @errors(status_only=False)
     def make_link(*form):
-        kind, k, _, _, preset, variant, batch, seed, _, gkind, gsize, ckind, csize, *hp = form
+        kind, k, _, _, preset, variant, batch, seed, _, gkind, gsize, ckind, csize, _weights, *hp = form
         query, notices = L.forms.share_query(kind, k, preset, variant, batch, seed, gkind, gsize, ckind, csize,
                                              dict(zip(hp_names, hp)))
         return gr.update(value=query, visible=True, info="; ".join(notices) or None)
@@ -304,7 +327,8 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
     # would overwrite with the preset's.
     c["variant"].input(pick_variant, [c["variant"], c["preset"]], picked, api_name="pick_variant")
     c["preset"].input(pick_variant, [c["variant"], c["preset"]], picked, api_name=False)
-    c["kind"].change(show_corpus_inputs, c["kind"], [c["k"], c["upload"], c["path"], p["modes"]], api_name=False)
+    c["kind"].change(show_corpus_inputs, c["kind"], [c["k"], c["upload"], c["path"], p["modes"], c["weights"]],
+                     api_name=False)
     demo.load(restore, None, [c["kind"], c["k"], c["preset"], c["variant"], c["seed"], *picked], api_name=False)
     demo.load(page_load, None, [tab.device, tab.device_md], api_name=False)
     c["link_btn"].click(make_link, form, c["link"], api_name="share_link").then(

@@ -51,6 +51,8 @@ K_RANGE = (2, 64)
 class ModesCorpus(Corpus):
     """Corpus with `k` exactly-classifiable modes; see the module docstring."""
 
+    SIZE_LIMITS = {"k": K_RANGE, "n_train": (1, 1_000_000), "n_test": (1, 1_000_000), "seed": (0, 2**63 - 1)}
+
     def __init__(self, k: int = 8, weights: str | Sequence[float] = "uniform", n_train: int = 5000,
                  n_test: int = 1000, seed: int = 0) -> None:
         if not K_RANGE[0] <= k <= K_RANGE[1]:
@@ -86,6 +88,21 @@ class ModesCorpus(Corpus):
             counts[mode] += 1
         return counts
 
+    def grammar_lines(self, mode: int, max_words: int = 3) -> list[str]:
+        """The patterns of one mode as readable lines, each slot as its words ("the {red|old} {fox|owl} ...");
+        a slot with more than `max_words` words shows the first ones and a count."""
+        lines = []
+        for slots in self.grammars[mode]:
+            parts = []
+            for slot in slots:
+                if len(slot) == 1:
+                    parts.append(slot[0])
+                else:
+                    shown = "|".join(slot[:max_words]) + (f"|…{len(slot) - max_words} more" if len(slot) > max_words else "")
+                    parts.append("{" + shown + "}")
+            lines.append(" ".join(parts))
+        return lines
+
     def _sample(self, n: int, rng: random.Random) -> list[list[int]]:
         modes = rng.choices(range(self.k), weights=self.weights, k=n)
         rows = []
@@ -119,9 +136,12 @@ class ModesCorpus(Corpus):
     def evaluate(self, samples: Tensor) -> dict[str, float]:
         from ..metrics.modes import mode_stats
 
-        stats = mode_stats(self.classify_ids(samples).tolist(), self.k)
-        return {"modes/precision": stats["precision"], "modes/coverage": stats["coverage"],
-                "modes/entropy": stats["entropy"]}
+        stats = mode_stats(self.classify_ids(samples).tolist(), self.k, self.weights)
+        out = {f"modes/{key}": stats[key]
+               for key in ("effective", "divergence", "precision", "coverage", "hit", "entropy")}
+        n = max(1, samples.shape[0])
+        out.update({f"modes/share/{i}": c / n for i, c in enumerate(stats["histogram"])})  # of all samples
+        return out
 
 
 def _mode_weights(k: int, weights: str | Sequence[float]) -> list[float]:

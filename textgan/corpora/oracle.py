@@ -61,6 +61,13 @@ def cached_samples(spec: dict, draw: Callable[[], Tensor]) -> Tensor:
 
 
 class OracleCorpus(Corpus):
+    # SeqGAN's oracle is 5000 x 20 with 32 units; these bounds leave room for larger studies while keeping a
+    # pulled config from asking for gigabytes before anything checks it.
+    SIZE_LIMITS = {"vocab_size": (2, 50_000), "seq_len": (2, 512), "emb_dim": (1, 1024), "hidden": (1, 1024),
+                   "n_train": (1, 1_000_000), "n_test": (1, 1_000_000), "seed": (0, 2**63 - 1)}
+    MAX_TOKENS = 50_000_000
+    """Largest (n_train + n_test) x seq_len the oracle draws."""
+
     def __init__(self, vocab_size: int = 5000, seq_len: int = 20, emb_dim: int = 32, hidden: int = 32,
                  n_train: int = 10_000, n_test: int = 5_000, seed: int = 0) -> None:
         if vocab_size < 2 or seq_len < 2 or emb_dim < 1 or hidden < 1:
@@ -68,6 +75,9 @@ class OracleCorpus(Corpus):
                               f"(got {vocab_size}, {seq_len}, {emb_dim}, {hidden})")
         if n_train < 1 or n_test < 1:
             raise CorpusError(f"oracle: n_train and n_test must be >= 1 (got {n_train}, {n_test})")
+        if (n_train + n_test) * seq_len > self.MAX_TOKENS:
+            raise CorpusError(f"oracle: (n_train + n_test) x seq_len = {(n_train + n_test) * seq_len:,} tokens, over "
+                              f"the {self.MAX_TOKENS:,}-token limit")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.oracle = RNNGenerator(RNNGeneratorConfig("lstm", emb_dim, hidden), vocab_size, seq_len, start_id=0)

@@ -6,6 +6,8 @@ counted too: nothing is dropped silently.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import random
 import re
 from collections import Counter
@@ -37,19 +39,39 @@ def treebank_split(line: str) -> list[str]:
     except ImportError:
         raise CorpusError("tokenize='treebank' needs nltk: pip install nltk (requirements.txt has it)") from None
     return NLTKWordTokenizer().tokenize(line)
-MAX_VOCAB_CAP = 1_000_000
+
+
+# A run's vocabulary (specials included) must stay within what a run directory may hold
+# (textgan.checkpoint.LIMITS), or a run could train and save but never load again.
+MAX_VOCAB_CAP = 1_000_000 - len(SPECIALS)
 MAX_LEN_CAP = 512
+MAX_CORPUS_BYTES = int(os.environ.get("TEXTGAN_MAX_CORPUS_BYTES", 512 * 1024**2))
 
 
-def read_lines(path: str | Path) -> list[str]:
+def read_lines(path: str | Path, sha256: str | None = None) -> list[str]:
     """Non-blank lines of a UTF-8 file, with errors that name the file and the offending line."""
+    return read_hashed(path, sha256)[0]
+
+
+def read_hashed(path: str | Path, sha256: str | None = None) -> tuple[list[str], str]:
+    """`read_lines` and the file's content hash. The size is checked before reading; with `sha256`, the content
+    must have that hash (a run continued on its own data)."""
     p = Path(path)
     if not p.exists():
         raise CorpusError(f"corpus file not found: {p}")
     if not p.is_file():
         raise CorpusError(f"corpus path is not a file: {p}")
+    size = p.stat().st_size
+    if size > MAX_CORPUS_BYTES:
+        raise CorpusError(f"{p} is {size:,} bytes, over the {MAX_CORPUS_BYTES:,}-byte corpus limit "
+                          "(set TEXTGAN_MAX_CORPUS_BYTES to raise it)")
+    data = p.read_bytes()
+    digest = file_hash(data)
+    if sha256 is not None and digest != sha256:
+        raise CorpusError(f"{p} is not the file this run was trained on (its content hash differs: "
+                          f"expected sha256 {sha256[:12]}…)")
     lines = []
-    for number, raw in enumerate(p.read_bytes().splitlines(), 1):
+    for number, raw in enumerate(data.splitlines(), 1):
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -60,13 +82,22 @@ def read_lines(path: str | Path) -> list[str]:
             lines.append(line)
     if not lines:
         raise CorpusError(f"{p} is empty: a corpus needs one sentence per line")
-    return lines
+    return lines, digest
+
+
+def file_hash(data: bytes) -> str:
+    """The content hash a run records for its text files (SHA-256, hex)."""
+    return hashlib.sha256(data).hexdigest()
 
 
 class TextCorpus(Corpus):
+    SIZE_LIMITS = {"vocab_cap": (1, MAX_VOCAB_CAP), "bpe_vocab": (1, MAX_VOCAB_CAP), "max_len": (2, MAX_LEN_CAP),
+                   "seed": (0, 2**63 - 1)}
+
     def __init__(self, path: str, test_path: str | None = None, level: str = "word", lowercase: bool = True,
                  vocab_cap: int = 10_000, max_len: int | None = None, test_fraction: float = 0.1,
-                 bpe_vocab: int = 2000, seed: int = 0, tokenize: str = "regex", vocab_from: str = "train") -> None:
+                 bpe_vocab: int = 2000, seed: int = 0, tokenize: str = "regex", vocab_from: str = "train",
+                 sha256: str | None = None, test_sha256: str | None = None) -> None:
         if level not in LEVELS:
             raise CorpusError(f"text level {level!r} unknown; choose one of {LEVELS}")
         if tokenize not in TOKENIZE:
@@ -75,11 +106,14 @@ class TextCorpus(Corpus):
             raise CorpusError(f"vocab_from={vocab_from!r} unknown; choose one of {VOCAB_FROM}")
         if not 1 <= vocab_cap <= MAX_VOCAB_CAP:
             raise CorpusError(f"vocab_cap={vocab_cap} is out of range 1..{MAX_VOCAB_CAP}")
+        if not 1 <= bpe_vocab <= MAX_VOCAB_CAP:
+            raise CorpusError(f"bpe_vocab={bpe_vocab} is out of range 1..{MAX_VOCAB_CAP}")
         if max_len is not None and not 2 <= max_len <= MAX_LEN_CAP:
             raise CorpusError(f"max_len={max_len} is out of range: a sentence needs 2..{MAX_LEN_CAP} tokens")
-        lines = read_lines(path)
+        lines, sha256 = read_hashed(path, sha256)
         if test_path:
-            train_lines, test_lines = lines, read_lines(test_path)
+            test_lines, test_sha256 = read_hashed(test_path, test_sha256)
+            train_lines = lines
         else:
             if len(lines) < 2:
                 raise CorpusError(f"{path} has a single line: need at least 2 to split off a test set "
@@ -122,7 +156,7 @@ class TextCorpus(Corpus):
         spec = {"kind": "text", "path": str(path), "test_path": str(test_path) if test_path else None,
                 "level": level, "lowercase": lowercase, "vocab_cap": vocab_cap, "max_len": limit,
                 "test_fraction": test_fraction, "bpe_vocab": bpe_vocab, "seed": seed, "tokenize": tokenize,
-                "vocab_from": vocab_from}
+                "vocab_from": vocab_from, "sha256": sha256, "test_sha256": test_sha256 if test_path else None}
         info.update({"level": level, "truncated_lines": truncated, "unk_tokens": unk, "max_len": limit,
                      "tokenize": tokenize if level == "word" else level, "vocab_from": vocab_from})
         super().__init__(name="text", vocab=vocab, train=pad_rows(train_ids, limit + 1),

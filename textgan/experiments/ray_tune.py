@@ -82,6 +82,8 @@ def _progress_callback(n_trials: int, quiet: bool = False):
             metrics = ", ".join(f"{k.removeprefix('eval/')}={v:.3g}" for k, v in r.items()
                                 if k.startswith("eval/") and isinstance(v, (int, float)))[:160]
             status = r.get("status", "done")
+            if status == "running":  # the trial ended without its final report: ASHA stopped it
+                status = "stopped early"
             self._line(f"[{self.done}/{n_trials}] {trial.config['trial']['name']}: {status} at step "
                        f"{r.get('step', '?')} ({r.get('wall_time', 0):.0f}s) {r.get('message') or metrics}")
 
@@ -136,8 +138,10 @@ def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = No
     else:
         tuner = tune.Tuner(fn, param_space={"trial": tune.grid_search([t.to_dict() for t in trials]),
                                             "options": opts.to_dict()},
+                           # reuse_actors: the next trial runs in the finished one's worker process, which
+                           # has imported torch and textgan already (measured in bench/RESULTS.md, "Sweeps")
                            tune_config=tune.TuneConfig(scheduler=scheduler, max_concurrent_trials=concurrent,
-                                                       trial_dirname_creator=_dirname),
+                                                       trial_dirname_creator=_dirname, reuse_actors=True),
                            run_config=run_config)
     grid = tuner.fit()
     by_name = {t.name: t for t in trials}

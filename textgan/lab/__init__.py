@@ -18,22 +18,24 @@ The UI side: `ui/train_tab.py` (the Train tab), `ui/compare_tab.py` (**where the
 `ui/hub_tab.py`; `app.py` composes them.
 """
 
-from .compare import (HIGHER_IS_BETTER, LOWER_IS_BETTER, PRECISION_FLOOR, QD_TEMPERATURES, direction, history_frame, list_checkpoints, load_run, mark_best, metrics_table,
-                      mode_counts, quick_metrics, side_by_side, temperature_sweep)
+from . import forms
+from .compare import (HIGHER_IS_BETTER, LOWER_IS_BETTER, PRECISION_FLOOR, QD_TEMPERATURES, direction, history_frame,
+                      list_checkpoints, load_run, mark_best, metrics_table, mode_counts, quick_metrics, side_by_side,
+                      temperature_sweep)
 from .errors import LabError, as_int, slug
+from .experiments import list_experiments, open_experiment
 from .forms import (LIVE_CADENCE, MAX_UPLOAD_BYTES, SIZE_FIELDS, check_upload, corpus_spec, form_config, form_net,
                     make_config, net_kinds, net_size, net_spec, presets, size_field, variant_defaults, variant_info)
-from .experiments import list_experiments, open_experiment
 from .multi import Sweep
 from .server import Lab
 from .session import HIST_SAMPLES, Session
 from .sharing import pull_run, push_run
-from . import forms
 
 _as_int, _slug = as_int, slug  # the names the app and notebooks used before the split
 
-__all__ = ["HIGHER_IS_BETTER", "PRECISION_FLOOR", "direction", "HIST_SAMPLES", "LIVE_CADENCE", "LOWER_IS_BETTER", "MAX_UPLOAD_BYTES", "QD_TEMPERATURES", "SIZE_FIELDS", "Lab", "LabError",
-           "Session", "Sweep", "as_int", "forms", "check_upload", "corpus_spec", "form_config", "form_net", "history_frame",
-           "list_checkpoints", "list_experiments", "load_run", "open_experiment", "make_config", "mark_best", "metrics_table", "mode_counts", "net_kinds",
-           "net_size", "net_spec", "presets", "pull_run", "push_run", "quick_metrics", "side_by_side", "size_field", "slug",
-           "temperature_sweep", "variant_defaults", "variant_info"]
+__all__ = ["HIGHER_IS_BETTER", "HIST_SAMPLES", "LIVE_CADENCE", "LOWER_IS_BETTER", "MAX_UPLOAD_BYTES", "PRECISION_FLOOR",
+           "QD_TEMPERATURES", "SIZE_FIELDS", "Lab", "LabError", "Session", "Sweep", "as_int", "check_upload",
+           "corpus_spec", "direction", "form_config", "form_net", "forms", "history_frame", "list_checkpoints",
+           "list_experiments", "load_run", "make_config", "mark_best", "metrics_table", "mode_counts", "net_kinds",
+           "net_size", "net_spec", "open_experiment", "presets", "pull_run", "push_run", "quick_metrics",
+           "side_by_side", "size_field", "slug", "temperature_sweep", "variant_defaults", "variant_info"]

@@ -26,8 +26,8 @@ def reference_set(run) -> str:
     return f"{name} test split ({run.corpus.test.shape[0]:,} sentences)"
 
 
-LOWER_IS_BETTER = ("nll", "self_bleu", "invalid", "js")
-HIGHER_IS_BETTER = ("coverage", "precision", "entropy", "bleu")
+LOWER_IS_BETTER = ("nll", "self_bleu", "invalid", "js", "divergence")
+HIGHER_IS_BETTER = ("coverage", "precision", "entropy", "effective", "bleu")
 """Metrics with a direction (matched as substrings, lower first: "self_bleu" before "bleu"). The others
 (distinct-n, unique ratio, length) have none: word salad maximises them, so no ★ is given for them."""
 PRECISION_FLOOR = 0.05
@@ -52,7 +52,7 @@ def metrics_table(runs: dict[str, Any], n: int = 500, seed: int = 0, temperature
     for name, run in runs.items():
         m = quick_metrics(run, n, seed, temperature)
         rows[name] = {"variant": run.config.variant, "step": run.step,
-                      **{k.removeprefix("eval/"): round(v, 4) for k, v in m.items()}}
+                      **{k.removeprefix("eval/"): round(v, 4) for k, v in m.items() if "/share/" not in k}}
         if reference_set(run):
             rows[name]["BLEU references"] = reference_set(run)
     df = pd.DataFrame.from_dict(rows, orient="index")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -139,13 +140,44 @@ def check_upload(path: str | Path) -> None:
                        "again") from None
 
 
+MODE_WEIGHTS = ("uniform", "skewed")
+"""The form's choices for how often each mode occurs (skewed: Zipf, mode i has weight 1/(i+1))."""
+
+
+def corpus_roots() -> list[Path]:
+    """The folders whose text files a visitor may name as a corpus: `TEXTGAN_CORPUS_ROOTS` (paths separated by
+    the OS path separator), none by default, so a public server reads no server file a visitor names."""
+    raw = os.environ.get("TEXTGAN_CORPUS_ROOTS", "")
+    return [Path(r).expanduser() for r in raw.split(os.pathsep) if r.strip()]
+
+
+def confined_path(path: str, roots: list[Path]) -> Path:
+    """`path` resolved (symlinks followed) when it is a file inside one of `roots`, else a LabError that reveals
+    nothing about files outside them."""
+    if not roots:
+        raise LabError("this server reads no files a visitor names: upload your text file instead (the operator can "
+                       "allow folders with TEXTGAN_CORPUS_ROOTS)")
+    p = Path(str(path).strip()).expanduser()
+    for root in roots:
+        base = root.resolve()
+        real = (p if p.is_absolute() else base / p).resolve()
+        if real.is_relative_to(base) and real.is_file():
+            return real
+    raise LabError(f"no text file {str(path).strip()!r} under the folders this server offers "
+                   f"({', '.join(str(r) for r in roots)})")
+
+
 def corpus_spec(kind: str, k: int = 8, path: str | None = None, upload: str | None = None,
-                upload_dir: str | Path = "checkpoints/uploads", level: str = "word") -> dict[str, Any]:
+                upload_dir: str | Path = "checkpoints/uploads", level: str = "word",
+                roots: list[Path] | None = None, weights: str | None = "uniform") -> dict[str, Any]:
     """The corpus spec for the form's choice. An upload is checked, then copied under `upload_dir` (named by its
-    content hash) so a run that records its path can be rebuilt after the browser's temp file is gone."""
+    content hash) so a run that records its path can be rebuilt after the browser's temp file is gone. A server
+    path is allowed only inside `roots` (default: `corpus_roots()`, empty unless the operator lists folders)."""
     if kind == "modes":
         k = _as_int(k, "K (number of modes)")
-        return {"kind": "modes", "k": k}
+        if weights not in (None, "", *MODE_WEIGHTS):
+            raise LabError(f"mode weights {weights!r}: choose one of {MODE_WEIGHTS}")
+        return {"kind": "modes", "k": k, **({"weights": weights} if weights == "skewed" else {})}
     if kind == "oracle":
         return {"kind": "oracle"}
     if kind == "coco":  # shipped with textgan: the published conventions (treebank words, train+test vocabulary)
@@ -172,9 +204,7 @@ def corpus_spec(kind: str, k: int = 8, path: str | None = None, upload: str | No
     if kind == "path":
         if not path or not str(path).strip():
             raise LabError("type the path of a local text file (one sentence per line)")
-        p = Path(str(path).strip()).expanduser()
-        if not p.is_file():
-            raise LabError(f"no file at {p}: give the path of a text file on the server")
+        p = confined_path(path, corpus_roots() if roots is None else roots)
         check_upload(p)
         return {"kind": "text", "path": str(p), "level": level}
     raise LabError(f"unknown corpus choice {kind!r}; choose modes, oracle, coco, hub, upload or path")
@@ -288,12 +318,12 @@ def choices_for(name: str) -> list[str] | None:
 
 def form_config(kind: str, k: Any, upload: str | None, path: str | None, preset: str | None, variant: str,
                 batch: Any, seed: Any, device: str, gkind: str | None, gsize: Any, ckind: str | None, csize: Any,
-                hparams: dict[str, Any], upload_dir: str | Path = "checkpoints/uploads"):
+                hparams: dict[str, Any], upload_dir: str | Path = "checkpoints/uploads", weights: str | None = "uniform"):
     """The RunConfig the Train form describes. `hparams` may hold every variant's fields (the form's union): only
     `variant`'s are read. Nets equal to the variant's own defaults are recorded as None (= "the variant's own")."""
     from ..variants import get_variant
 
-    corpus = corpus_spec(kind, k=k, path=path, upload=upload, upload_dir=upload_dir)
+    corpus = corpus_spec(kind, k=k, path=path, upload=upload, upload_dir=upload_dir, weights=weights)
     info = variant_info(variant, preset or "paper")
     hp = {name: value for name, value in hparams.items() if name in info["defaults"]}
     gen = form_net("generator", gkind, gsize, info["generator"])
@@ -306,7 +336,8 @@ def form_config(kind: str, k: Any, upload: str | None, path: str | None, preset:
 
 def run_identity(config) -> tuple:
     """The settings that make a different run (not just different hyperparameters): algorithm and corpus."""
-    return config.variant, config.corpus.get("kind"), config.corpus.get("k"), config.corpus.get("path")
+    return (config.variant, config.corpus.get("kind"), config.corpus.get("k"), config.corpus.get("path"),
+            config.corpus.get("weights", "uniform"))
 
 
 def describe_config(config) -> str:

@@ -97,6 +97,11 @@ class Sweep:
                 self.status = self._progress()
                 if self._stop or not self._slot():
                     break
+                old = self.out_root / name
+                if (old / "config.json").is_file():  # a rerun of the same comparison replaces its earlier run
+                    import shutil
+
+                    shutil.rmtree(old, ignore_errors=True)
                 try:
                     (outcome,) = run_trials([trial], opts, self.out_root, stop=lambda: self._stop,
                                             on_start=lambda t, run, name=name: self._started(name, run))

@@ -34,8 +34,9 @@ HIST_SAMPLES = 256
 class Session:
     """One live run, its worker thread, its control flags and its history.
 
-    States: idle (no run), preparing (building the corpus and nets), queued (waiting for a training slot), training, paused, stopped (worker ended, the
-    model kept), failed (NaN/inf or an error; the message says which), closed.
+    States: idle (no run), preparing (building the corpus and nets), queued (waiting for a training slot),
+    training, paused, stopped (worker ended, the model kept), failed (NaN/inf or an error; the message says
+    which), closed.
     """
 
     def __init__(self, config=None, lab: "Lab | None" = None, name: str = "session") -> None:
@@ -49,7 +50,6 @@ class Session:
         """Cap on iterations per second (0 = as fast as possible)."""
         self.max_steps: int | None = None
         """Stop by itself after this many steps (None = train until stopped)."""
-        self._rows: list[dict[str, float]] = []
         self._samples: list[tuple[str, int | None]] = []
         self._hist: tuple[int, list[int], int] | None = None  # (step, counts per mode, invalid count)
         self._version = 0
@@ -70,6 +70,22 @@ class Session:
         self._started_at: float | None = None
         self.first_scalars_s: float | None = None
         """Seconds from start() to the first Scalars event (what bench/app.py measures)."""
+        self.last_seen = time.monotonic()
+        """When a client last touched this session (a poll, a click): the lab closes sessions idle too long."""
+        self.trained_s = 0.0
+        """Seconds this session has spent training, against the lab's per-session budget."""
+
+    def touch(self) -> None:
+        self.last_seen = time.monotonic()
+
+    def _budget_left(self) -> float | None:
+        budget = self.lab.session_budget_s if self.lab is not None else None
+        return None if budget is None else budget - self.trained_s
+
+    def _budget_message(self) -> str:
+        minutes = self.lab.session_budget_s / 60
+        return (f"this session's training budget ({minutes:g} min) is used up at step {self.step_count}: Save the "
+                "run, or run the CLI on your own machine to train longer")
 
     # ---- control -------------------------------------------------------------------------------------------
 
@@ -98,6 +114,9 @@ class Session:
             return
         if self.run is None and self.config is None:
             raise LabError("no run settings: configure the session first")
+        left = self._budget_left()
+        if left is not None and left <= 0:
+            raise LabError(self._budget_message())
         self.max_steps = max_steps
         self._paused, self._stop = False, False
         self._started_at = time.perf_counter()
@@ -139,8 +158,8 @@ class Session:
         kept = self.autosave()
         with self._run_lock, self._lock:
             self.run = None
-            self._saved_step = None
-            self._rows, self._samples, self._hist = [], [], None
+            self._saved_step = self._saved_dir = None  # a new run asks before replacing the old one's save
+            self._samples, self._hist = [], None
             self.state, self.message = "idle", "reset: press Train to start a new run" + (
                 f" (the previous run was kept as {kept.name}: Compare → Continue training opens it)" if kept else "")
             self.run_id += 1
@@ -241,7 +260,7 @@ class Session:
             self._asked_overwrite = target.resolve()
             raise LabError(f"{target.name} already exists: press Save again to replace it, or type another name")
         self._asked_overwrite = None
-        return self.save(target)
+        return self.save(target, overwrite=target.exists())  # asked twice, or where this session last saved
 
     def autosave(self) -> Path | None:
         """Keep an unsaved run before it is discarded (Reset, a closed or reloaded tab) in the lab's autosave
@@ -254,13 +273,14 @@ class Session:
             traceback.print_exc()
             return None
 
-    def save(self, path: str | Path) -> Path:
-        """Write the run directory atomically (between iterations; training goes on)."""
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write the run directory atomically (between iterations; training goes on). Another run's directory is
+        replaced only with `overwrite=True` (see Run.check_target)."""
         with self._run_lock:
             if self.run is None:
                 raise LabError("nothing to save: train a run first")
             try:
-                out = self.run.save(path)
+                out = self.run.save(path, overwrite=overwrite)
             except (RuntimeError, ValueError, OSError) as e:
                 raise LabError(f"not saved: {e}") from None
             self._saved_step, self._saved_dir = self.run.step, Path(out).resolve()
@@ -274,18 +294,34 @@ class Session:
 
         self.stop()
         try:
-            run = Run.load(path, device=self.config.device if self.config else "auto")
+            run = Run.load(path, device=self.config.device if self.config else "auto",
+                           text_file=self._stored_upload(path))
         except (CheckpointError, ValueError, OSError) as e:
             raise LabError(f"cannot open {path}: {e}") from None
         with self._run_lock, self._lock:
             self.run, self.config, self.loaded = run, run.config, True
             self._saved_step, self._saved_dir = run.step, Path(path).resolve()
-            self._rows = [dict(r) for r in run.history]
             self._samples = [(s, None) for s in run.last_samples]
             self._hist = None
             self.run_id += 1
             self.state, self.message = "stopped", f"loaded {Path(path).name} at step {run.step}: press Train to continue"
             self._version += 1
+
+    def _stored_upload(self, path: str | Path) -> Path | None:
+        """The lab's stored copy of the upload a text run was trained on (uploads are kept under the checkpoints
+        folder, named by content hash), so a saved run continues training; None when there is none."""
+        if self.lab is None:
+            return None
+        from ..checkpoint import CheckpointError, read_json
+        from .server import UPLOADS_DIR
+
+        try:
+            spec = read_json(Path(path) / "config.json", dict).get("run", {}).get("corpus", {})
+        except CheckpointError:
+            return None  # Run.load says what is wrong with the file
+        name = Path(str(spec.get("path") or "")).name if isinstance(spec, dict) and spec.get("kind") == "text" else ""
+        candidate = self.lab.checkpoints / UPLOADS_DIR / name
+        return candidate if name.endswith(".txt") and candidate.is_file() else None
 
     # ---- what the UI polls ------------------------------------------------------------------------------------
 
@@ -304,8 +340,9 @@ class Session:
         corpus has modes (None before a run)."""
         import pandas as pd
 
+        run = self.run
+        rows = run.history.rows() if run is not None else []  # the run's own bounded copy, not a second one
         with self._lock:
-            rows = list(self._rows)
             samples = list(self._samples)
             hist = self._hist
             state, message, version = self.state, self.message, self._version
@@ -369,7 +406,8 @@ class Session:
         from ..run import Run
 
         before = (self.state, self.message)
-        self._set_state("preparing", BUILDING.get(self.config.corpus.get("kind"), "building the corpus and the nets…"))
+        kind = self.config.corpus.get("kind")
+        self._set_state("preparing", BUILDING.get(kind, "building the corpus and the nets…"))
         try:
             from ..corpora import build_corpus
 
@@ -384,7 +422,6 @@ class Session:
             raise LabError(str(e)) from None
         with self._lock:
             self.run = run
-            self._rows = []
             self._saved_step = self._saved_dir = None
             self.state, self.message = before
             self._version += 1
@@ -434,10 +471,15 @@ class Session:
                 if self.max_steps is not None and self.run.step >= self.max_steps:
                     self._set_state("stopped", f"done: {self.run.step} steps")
                     break
+                left = self._budget_left()
+                if left is not None and left <= 0:
+                    self._set_state("stopped", self._budget_message())
+                    break
                 t0 = time.perf_counter()
                 with self._run_lock:
                     for ev in self.run.steps(1):
                         self._handle(ev)
+                self.trained_s += time.perf_counter() - t0
                 if self.state == "failed":
                     break
                 if self.speed > 0:
@@ -468,11 +510,8 @@ class Session:
             self._set_state("failed", f"{ev.message} (the last saved checkpoint is kept)")
 
     def _record(self, row: dict[str, float]) -> None:
+        """The run has recorded the row in its history already; polls only need to know something changed."""
         with self._lock:
-            if self._rows and self._rows[-1]["step"] == row["step"]:
-                self._rows[-1] = {**self._rows[-1], **row}
-            else:
-                self._rows.append(row)
             self._version += 1
 
     def _on_samples(self, ev: Samples) -> None:

@@ -50,11 +50,16 @@ def net_config(registry: dict[str, tuple[type, type]], spec: dict[str, Any], wha
     unknown = set(spec) - names
     if unknown:
         raise ValueError(f"{what} {kind!r} has no setting(s) {sorted(unknown)}; it takes {sorted(names)}")
+    from ..checks import MAX_WIDTH, check_types
+
+    check_types(cfg_cls, spec, f"{what} {kind!r}")
     cfg = cfg_cls(**spec)
     for f in dataclasses.fields(cfg):
         value = getattr(cfg, f.name)
         if isinstance(value, int) and not isinstance(value, bool) and value <= 0 and f.name != "dropout":
             raise ValueError(f"{what} {kind!r}: {f.name} must be positive, got {value}")
+        if isinstance(value, int) and not isinstance(value, bool) and value > MAX_WIDTH:
+            raise ValueError(f"{what} {kind!r}: {f.name}={value:,} is over the {MAX_WIDTH:,} limit for a net size")
     return cls, cfg
 
 
