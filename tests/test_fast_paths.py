@@ -168,3 +168,16 @@ def test_cnn_rollout_logits_share_prefix_windows_exactly():
     got = v.rewards(tokens)
     ref = rollout_rewards(v.rollout_net, tokens, rollouts, v.score, torch.Generator().manual_seed(4))
     torch.testing.assert_close(got, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_rankgan_keeps_its_own_score():
+    """RankGAN (a SeqGAN subclass with its own `score`) never takes the CNN critic's fast rollout scoring."""
+    from types import SimpleNamespace
+
+    from textgan.nets.critics import CNNCritic, CNNCriticConfig
+    from textgan.variants.rankgan import RankGAN
+
+    gen = RNNGenerator(RNNGeneratorConfig(emb_dim=8, hidden=8), 50, 9, start_id=1)
+    critic = CNNCritic(CNNCriticConfig(emb_dim=6, widths=[2, 3], filters=5), 50, 9)
+    v = RankGAN(gen, critic, SimpleNamespace(vocab_size=50), RankGAN.Config(), torch.device("cpu"))
+    assert not v._scores_by_critic()

@@ -109,11 +109,16 @@ class SeqGAN(AdversarialVariant):
     def rollout_score(self, tokens: Tensor) -> Tensor:
         """`score` at the rollouts' precision (`score_precision`): only the discriminator runs in bf16, never
         the rollout policy, whose sampling stays exact."""
-        if not self._bf16_scores(tokens.device):
+        if not self._bf16_scores(tokens.device) or not self._scores_by_critic():
             return self.score(tokens)
         with torch.autocast(tokens.device.type, dtype=torch.bfloat16):
             logits = self.critic_logits(tokens)
         return torch.sigmoid(_from_bf16(logits))
+
+    def _scores_by_critic(self) -> bool:
+        """Whether `score` is this class's sigmoid of the critic's logits (subclasses such as RankGAN and PG-BLEU
+        score otherwise, and then the critic-specific fast paths must not replace their `score`)."""
+        return type(self).score is SeqGAN.score
 
     def _bf16_scores(self, device: torch.device) -> bool:
         precision = getattr(self.cfg, "score_precision", "fp32")
@@ -130,7 +135,8 @@ class SeqGAN(AdversarialVariant):
         """Per-token rewards `(B, L)` for a batch of samples (rollouts by the delayed network)."""
         if self.rollout_net is None:
             self.rollout_net = copy.deepcopy(self.gen).requires_grad_(False)
-        blocks = self.rollout_block_scores if shares_prefix_windows(self.critic) else None
+        shared = self._scores_by_critic() and shares_prefix_windows(self.critic)
+        blocks = self.rollout_block_scores if shared else None
         r = rollout_rewards(self.rollout_net, tokens, self.cfg.rollouts, self.rollout_score, self.rng,
                             score_rollouts=blocks)
         return rank_rescale(r, self.cfg.rescale_delta) if self.cfg.rescale else r
