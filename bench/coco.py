@@ -39,6 +39,9 @@ def main() -> None:
         run = Run.load(path, device=args.device)
         if index is None:
             index = ReferenceIndex([run.corpus.strip(r) for r in run.corpus.test], max_n=5)
+            real = index.bleu([run.corpus.strip(r) for r in run.corpus.train[:args.samples]], (2, 3, 4, 5))
+            print(f"| training captions (real data, first {args.samples}) | | | "
+                  + " | ".join(f"{real[n]:.3f}" for n in (2, 3, 4, 5)) + " | | |")
         per_seed = []
         for seed in args.seeds:
             seqs = [run.corpus.strip(r) for r in run.sample_tokens(args.samples, seed=seed).cpu()]
