@@ -140,3 +140,44 @@ def test_rollouts_through_the_buffered_head_are_the_plain_rollouts(temperature):
     fast = rollout_sequences(gen, tokens, 4, torch.Generator().manual_seed(1), temperature=temperature)
     plain = rollout_sequences(_StepOnly(gen), tokens, 4, torch.Generator().manual_seed(1), temperature=temperature)
     assert torch.equal(fast, plain)
+
+
+def test_cnn_rollout_logits_share_prefix_windows_exactly():
+    """The CNN critic's logits for all rollouts, with the real prefixes' windows pooled once, equal the critic on
+    every rollout row (float64; widths 1, 2, 4 and the full length), and SeqGAN's rewards through them equal the
+    rewards of the row-by-row scorer from the same random stream."""
+    from types import SimpleNamespace
+
+    from textgan.nets.critics import CNNCritic, CNNCriticConfig
+    from textgan.variants.rollout import cnn_rollout_logits, critic_logits, rollout_rewards, rollout_sequences
+    from textgan.variants.seqgan import SeqGAN, SeqGANConfig
+
+    torch.manual_seed(0)
+    vocab, length, batch, rollouts = 50, 9, 4, 3
+    gen = RNNGenerator(RNNGeneratorConfig(emb_dim=8, hidden=8), vocab, length, start_id=1).double()
+    critic = CNNCritic(CNNCriticConfig(emb_dim=6, widths=[1, 2, 4, 9], filters=5), vocab, length).double()
+    tokens = gen.sample(batch)
+    seqs = rollout_sequences(gen, tokens, rollouts, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        shared = cnn_rollout_logits(critic, seqs, tokens)
+        rows = critic_logits(critic, seqs.reshape(-1, length), vocab).view(length - 1, rollouts, batch)
+    torch.testing.assert_close(shared, rows, rtol=1e-12, atol=1e-12)
+
+    v = SeqGAN(gen, critic, SimpleNamespace(vocab_size=vocab), SeqGANConfig(rollouts=rollouts), torch.device("cpu"),
+               rng=torch.Generator().manual_seed(4))
+    got = v.rewards(tokens)
+    ref = rollout_rewards(v.rollout_net, tokens, rollouts, v.score, torch.Generator().manual_seed(4))
+    torch.testing.assert_close(got, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_rankgan_keeps_its_own_score():
+    """RankGAN (a SeqGAN subclass with its own `score`) never takes the CNN critic's fast rollout scoring."""
+    from types import SimpleNamespace
+
+    from textgan.nets.critics import CNNCritic, CNNCriticConfig
+    from textgan.variants.rankgan import RankGAN
+
+    gen = RNNGenerator(RNNGeneratorConfig(emb_dim=8, hidden=8), 50, 9, start_id=1)
+    critic = CNNCritic(CNNCriticConfig(emb_dim=6, widths=[2, 3], filters=5), 50, 9)
+    v = RankGAN(gen, critic, SimpleNamespace(vocab_size=50), RankGAN.Config(), torch.device("cpu"))
+    assert not v._scores_by_critic()

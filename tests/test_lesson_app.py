@@ -65,8 +65,15 @@ def test_every_train_control_has_a_line_of_help(served):
     import gradio as gr
 
     lab, demo, c = served
+    (train,) = [b for b in demo.blocks.values() if isinstance(b, gr.Tab) and b.label == "Train"]
+
+    def walk(block):
+        yield block
+        for child in getattr(block, "children", []) or []:
+            yield from walk(child)
+
     inputs = (gr.Number, gr.Slider, gr.Dropdown, gr.Radio, gr.Textbox, gr.Checkbox)
-    missing = [b.label for b in demo.blocks.values()
-               if isinstance(b, inputs) and b.interactive is not False and b.label and not b.info
-               and b.label not in ("link to these settings",)]
+    controls = [b for b in walk(train) if isinstance(b, inputs) and b.interactive is not False and b.label]
+    assert len(controls) > 20  # the form, the hyperparameters of every variant, step/speed/save
+    missing = [b.label for b in controls if not b.info and b.label not in ("link to these settings",)]
     assert missing == []

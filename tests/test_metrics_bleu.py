@@ -30,10 +30,13 @@ def random_corpus(rng, n, vocab="abcde", max_len=8):
 
 
 def test_bleu_equals_nltk_on_coco():
-    refs, train = read("test.txt"), read("train.txt")
+    all_refs, train = read("test.txt"), read("train.txt")
+    # nltk costs ~1 s per hypothesis against all 10,000 references: it is checked on 40 hypotheses against 2,000
+    # of them (the shipped COCO runs on every clone, so this test now always runs), ours on the whole set below.
+    refs = all_refs[:2000]
     rng = random.Random(0)
-    hyps = rng.sample(train, 100)
-    hyps += [rng.sample(h, len(h)) for h in hyps[:10]]  # shuffled: few high-order matches
+    hyps = rng.sample(train, 24)
+    hyps += [rng.sample(h, len(h)) for h in hyps[:6]]  # shuffled: few high-order matches
     hyps += [h[:k] for k, h in zip(range(6), hyps)]  # length 0..5: empty, shorter than n, brevity penalty
     hyps += [h + ["zzzunseen"] * 3 for h in hyps[:4]]  # tokens outside the reference vocabulary
     index = ReferenceIndex(refs, max_n=5)
@@ -43,7 +46,8 @@ def test_bleu_equals_nltk_on_coco():
     means = index.bleu(hyps, ORDERS)
     assert set(means) == set(ORDERS)
     assert means[4] == pytest.approx(ours[:, 2].mean(), abs=1e-12)
-    assert 0.2 < index.bleu(train[:500], 4) < 0.5  # real captions vs real captions: ~MLE's 0.3 in Texygen
+    full = ReferenceIndex(all_refs, max_n=4)
+    assert 0.2 < full.bleu(train[:500], 4) < 0.5  # real captions vs real captions: ~MLE's 0.3 in Texygen
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -33,9 +33,9 @@ class LessonParts:
 
 
 def build_top() -> LessonParts:
-    """Above the form: the lessons as buttons, what to watch, and the mode-collapse note."""
+    """The lessons as one row of buttons, and what to watch in the one started."""
     out = LessonParts()
-    with gr.Row(equal_height=True):  # one compact row: the Train tab's figures must stay above the fold at 720 px
+    with gr.Row(equal_height=True):
         gr.Markdown("**One-click lessons** (set the form and start):", min_height=0)
         for key, s in SCENARIOS.items():
             out.buttons[key] = gr.Button(s.title.split(" (")[0], size="sm", elem_id=f"scenario-{key}", min_width=100)

@@ -93,7 +93,6 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
     info0 = L.variant_info(default.variant, preset0)
     hp = L.forms.hp_fields(default.variant, preset0)
     with gr.Tab("Train") as tab_el:
-        lesson_parts = lesson.build_top()
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=280):
                 with gr.Row():
@@ -142,7 +141,7 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                 link = gr.Textbox(label="link to these settings", visible=False, elem_id="share-link",
                                   buttons=["copy"], interactive=False)
             with gr.Column(scale=3):
-                status = gr.Markdown("idle · press **Train**", elem_id="status")
+                status = gr.Markdown("idle · press **Train**, or a one-click lesson under the figures", elem_id="status")
                 with gr.Row():
                     train_btn = gr.Button("Train", variant="primary", elem_id="train", min_width=80)
                     pause_btn = gr.Button("Pause", elem_id="pause", min_width=80)
@@ -158,6 +157,7 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                 with gr.Row():
                     metrics_plot = gr.Plot(show_label=False, elem_id="metrics-plot", min_width=240)
                     modes_plot = gr.Plot(show_label=False, elem_id="modes-plot", min_width=240)
+                lesson_parts = lesson.build_top()  # below the figures: at 1280x720 the figures stay above the fold
                 lesson.build_live(lesson_parts)
                 with gr.Row():
                     step_kind = gr.Dropdown(STEP_KINDS, value="iteration", label="step", scale=1,

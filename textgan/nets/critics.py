@@ -51,9 +51,19 @@ class CNNCritic(nn.Module):
         e = self.embed(x).transpose(1, 2)  # (B, E, L)
         # relu after the max over time: the same values and gradients (relu is monotone), one pass less
         h = torch.cat([F.relu(conv(e).amax(-1)) for conv in self.convs], 1)  # (B, F*widths)
+        return self.highway_features(h)
+
+    def highway_features(self, h: Tensor) -> Tensor:
+        """The highway over pooled features `(.., F*widths)` (split out so that SeqGAN's rollouts can pool the
+        windows their real prefixes share once: variants/rollout.py, `cnn_rollout_logits`)."""
         t, g = self.highway(h).chunk(2, -1)
         gate = torch.sigmoid(g)
         return gate * F.relu(t) + (1 - gate) * h
+
+    def logits_from_pooled(self, h: Tensor) -> Tensor:
+        """Logits `(..,)` (or `(.., outputs)`) from relu'd, max-pooled convolution features `(.., F*widths)`."""
+        out = self.out(self.drop(self.highway_features(h)))  # (.., outputs)
+        return out.squeeze(-1) if self.cfg.outputs == 1 else out
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.out(self.drop(self.features(x)))  # (B, outputs)

@@ -182,15 +182,61 @@ def rollout_sequences(gen: nn.Module, tokens: Tensor, n_rollouts: int, rng: torc
 @torch.no_grad()
 def rollout_rewards(gen: nn.Module, tokens: Tensor, n_rollouts: int, score: Scorer,
                     rng: torch.Generator | None = None, temperature: float = 1.0, noise: Tensor | None = None,
-                    chunk: int = 8192, method: str = "auto") -> Tensor:
+                    chunk: int = 8192, method: str = "auto",
+                    score_rollouts: Callable[[Tensor, Tensor], Tensor] | None = None) -> Tensor:
     """SeqGAN's rewards `(B, L)`: `[b, t−1]` = mean score of the R rollouts of sentence b's prefix of length t
-    (t < L); the last column is the score of the complete sample itself (no rollout needed)."""
+    (t < L); the last column is the score of the complete sample itself (no rollout needed).
+
+    `score_rollouts(seqs (L−1, R, B, L), tokens (B, L)) -> (L−1, R, B)`, when given, scores the rollouts knowing
+    their layout (e.g. `cnn_rollout_logits`, which pools the windows of the real prefixes once); it must give
+    what `score` gives row by row."""
     B, L = tokens.shape
     seqs = rollout_sequences(gen, tokens, n_rollouts, rng, temperature, noise, method)  # (L−1, R, B, L)
+    if score_rollouts is not None:
+        roll = score_rollouts(seqs, tokens).mean(1)  # (L−1, B)
+        return torch.cat([roll.t(), score(tokens).unsqueeze(1)], 1)  # (B, L)
     flat = torch.cat([seqs.reshape(-1, L), tokens], 0)  # (N + B, L)
     scores = torch.cat([score(part) for part in flat.split(chunk)])  # (N + B,)
     roll = scores[:-B].view(L - 1, n_rollouts, B).mean(1)  # (L−1, B): the layout of rollout_sequences
     return torch.cat([roll.t(), scores[-B:].unsqueeze(1)], 1)  # (B, L)
+
+
+def shares_prefix_windows(critic: nn.Module) -> bool:
+    """Whether `cnn_rollout_logits` applies: a CNN critic (max-pooled convolutions, then `logits_from_pooled`)
+    with one logit per sentence and a bias-free `Linear(V, E)` embedding."""
+    embed = getattr(critic, "embed", None)
+    return (callable(getattr(critic, "logits_from_pooled", None)) and isinstance(embed, nn.Linear)
+            and embed.bias is None and getattr(critic.cfg, "outputs", 1) == 1)
+
+
+def cnn_rollout_logits(critic: nn.Module, seqs: Tensor, tokens: Tensor, chunk: int = 8192) -> Tensor:
+    """A CNN critic's logits `(L−1, R, B)` for the rollouts `seqs (L−1, R, B, L)` of `tokens (B, L)`, with the
+    convolution windows that lie inside the real prefix computed once per sentence instead of once per rollout.
+
+    A rollout of prefix length t keeps `tokens[b, :t]`, so a window of width w starting at s ≤ t − w reads only
+    real tokens: its value is the same for all R rollouts (and for every longer prefix). Max-pooling composes:
+    max over all windows = max(running max of the real windows up to t − w, max of the windows from t − w + 1 on,
+    which touch sampled tokens). At the oracle setting that skips ~32 % of the convolution FLOPs. Same values as
+    `critic(one_hot(seqs))` up to the convolutions' summation order (tests compare in float64).
+    """
+    n_prefix, R, B, L = seqs.shape
+    table = critic.embed.weight.t()  # (V, E): the embedding of one-hot rows
+    real = F.embedding(tokens, table).transpose(1, 2)  # (B, E, L)
+    pooled = []  # per width: (L−1, R, B, F)
+    for conv in critic.convs:
+        w = conv.kernel_size[0]
+        prefix_max = conv(real).cummax(-1).values  # (B, F, L−w+1): [.., s] = max over windows 0..s
+        blocks = []
+        for t in range(1, n_prefix + 1):  # prefix length t
+            start = max(0, t - w + 1)  # the first window that reads a sampled token
+            x = F.embedding(seqs[t - 1, :, :, start:].reshape(R * B, L - start), table).transpose(1, 2)
+            z = conv(x).amax(-1).view(R, B, -1)  # (R, B, F)
+            if start > 0:
+                z = torch.maximum(z, prefix_max[:, :, start - 1].unsqueeze(0))
+            blocks.append(z)
+        pooled.append(torch.stack(blocks))  # (L−1, R, B, F)
+    h = F.relu(torch.cat(pooled, -1)).view(n_prefix * R * B, -1)  # (N, F*widths)
+    return torch.cat([critic.logits_from_pooled(part) for part in h.split(chunk)]).view(n_prefix, R, B)
 
 
 def rank_rescale(rewards: Tensor, delta: float = 12.0) -> Tensor:

@@ -25,10 +25,16 @@ from torch import Tensor
 
 from ..device import fast_bf16
 from .base import AdversarialVariant, judging
-from .rollout import blend_, critic_logits, pg_loss, rank_rescale, rollout_rewards
+from .rollout import (blend_, cnn_rollout_logits, critic_logits, pg_loss, rank_rescale, rollout_rewards,
+                      shares_prefix_windows)
 
 
 SCORE_PRECISIONS = ("fp32", "bf16", "auto")
+
+
+def _from_bf16(x: Tensor) -> Tensor:
+    """Autocast's bf16 results back to fp32; other dtypes (a float64 critic in tests) unchanged."""
+    return x.float() if x.dtype == torch.bfloat16 else x
 
 
 @dataclass
@@ -103,19 +109,36 @@ class SeqGAN(AdversarialVariant):
     def rollout_score(self, tokens: Tensor) -> Tensor:
         """`score` at the rollouts' precision (`score_precision`): only the discriminator runs in bf16, never
         the rollout policy, whose sampling stays exact."""
-        precision = getattr(self.cfg, "score_precision", "fp32")
-        bf16 = precision == "bf16" or (precision == "auto" and fast_bf16(tokens.device))
-        if not bf16:
+        if not self._bf16_scores(tokens.device) or not self._scores_by_critic():
             return self.score(tokens)
         with torch.autocast(tokens.device.type, dtype=torch.bfloat16):
             logits = self.critic_logits(tokens)
-        return torch.sigmoid(logits.float())
+        return torch.sigmoid(_from_bf16(logits))
+
+    def _scores_by_critic(self) -> bool:
+        """Whether `score` is this class's sigmoid of the critic's logits (subclasses such as RankGAN and PG-BLEU
+        score otherwise, and then the critic-specific fast paths must not replace their `score`)."""
+        return type(self).score is SeqGAN.score
+
+    def _bf16_scores(self, device: torch.device) -> bool:
+        precision = getattr(self.cfg, "score_precision", "fp32")
+        return precision == "bf16" or (precision == "auto" and fast_bf16(device))
+
+    def rollout_block_scores(self, seqs: Tensor, tokens: Tensor) -> Tensor:
+        """Scores `(L−1, R, B)` of all rollouts at once, pooling the windows of the real prefixes once
+        (`cnn_rollout_logits`), at the rollouts' precision."""
+        with torch.autocast(tokens.device.type, dtype=torch.bfloat16, enabled=self._bf16_scores(tokens.device)):
+            logits = cnn_rollout_logits(self.critic, seqs, tokens)
+        return torch.sigmoid(_from_bf16(logits))
 
     def rewards(self, tokens: Tensor) -> Tensor:
         """Per-token rewards `(B, L)` for a batch of samples (rollouts by the delayed network)."""
         if self.rollout_net is None:
             self.rollout_net = copy.deepcopy(self.gen).requires_grad_(False)
-        r = rollout_rewards(self.rollout_net, tokens, self.cfg.rollouts, self.rollout_score, self.rng)
+        shared = self._scores_by_critic() and shares_prefix_windows(self.critic)
+        blocks = self.rollout_block_scores if shared else None
+        r = rollout_rewards(self.rollout_net, tokens, self.cfg.rollouts, self.rollout_score, self.rng,
+                            score_rollouts=blocks)
         return rank_rescale(r, self.cfg.rescale_delta) if self.cfg.rescale else r
 
     # ---- updates ------------------------------------------------------------------------------------------
