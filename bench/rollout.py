@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from textgan.nets.critics import CNNCritic, CNNCriticConfig
 from textgan.nets.rnn import RNNGenerator, RNNGeneratorConfig
 from textgan.device import fast_bf16
-from textgan.variants.rollout import critic_logits, pg_loss, rollout_rewards
+from textgan.variants.rollout import cnn_rollout_logits, critic_logits, pg_loss, rollout_rewards
 
 V, L, B, R = 5000, 20, 64, 16
 
@@ -107,6 +107,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--filters", type=int, default=143, help="filters per width (12 widths; 143 -> 1,716)")
     ap.add_argument("--reference-repeats", type=int, default=1)
+    ap.add_argument("--skip-critic-alone", action="store_true", help="do not time the discriminator by itself")
     ap.add_argument("--reference-rollouts", type=int, default=R,
                     help="time the reference loop with fewer rollouts and scale linearly to R (it is a loop over "
                          "R); 0 skips it")
@@ -130,10 +131,17 @@ def main() -> None:
                 return torch.sigmoid(critic_logits(critic, x, V).float())
         return score
 
-    def batched(method, low_precision, plain=False):
+    def shared(low_precision):
+        def score_rollouts(seqs, tokens):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=low_precision):
+                return torch.sigmoid(cnn_rollout_logits(critic, seqs, tokens).float())
+        return score_rollouts
+
+    def batched(method, low_precision, plain=False, share=False):
         def rewards(net, d, tokens):
             net = StepOnly(net) if plain else net
-            return rollout_rewards(net, tokens, R, scorer(low_precision), rng, method=method)
+            return rollout_rewards(net, tokens, R, scorer(low_precision), rng, method=method,
+                                   score_rollouts=shared(low_precision) if share else None)
         return rewards
 
     def reference(net, d, tokens):
@@ -141,11 +149,15 @@ def main() -> None:
 
     tokens = gen.sample(B)
     rows = tokens.repeat(R * (L - 1), 1)
+    t_critic = t_critic_bf16 = None
     with torch.no_grad():
-        t_critic = timed(lambda: scorer(False)(rows), device, args.repeats)
-        t_critic_bf16 = timed(lambda: scorer(True)(rows), device, args.repeats) if bf16 else None
-    ways = {"baseline (icdf, plain head, fp32 scores)": batched("icdf", False, plain=True),
+        if not args.skip_critic_alone:
+            t_critic = timed(lambda: scorer(False)(rows), device, args.repeats)
+            t_critic_bf16 = timed(lambda: scorer(True)(rows), device, args.repeats) if bf16 else None
+    ways = {"baseline (icdf, plain head, fp32 scores)": batched("icdf", False, plain=True),  # before issue 16
             "fast sampling (icdf2, buffered head), fp32 scores": batched("auto", False),
+            "fast sampling, fp32 scores with shared prefix windows (SeqGAN's default)": batched("auto", False,
+                                                                                                share=True),
             f"fast (icdf2, buffered head, scores in {'bf16' if bf16 else 'fp32'})": batched("auto", bf16)}
     for way in ways.values():
         gen_step(gen, opt, critic, rollout_net, way)  # warm-up
@@ -157,14 +169,15 @@ def main() -> None:
             times[name][1].append(c)
     print(f"device={device} threads={args.threads} V={V} L={L} B={B} R={R} rollout sequences={B * R * (L - 1)}; "
           f"critic {args.filters * 12} filters, {n_params / 1e6:.2f} M parameters; fast bf16 here: {bf16}")
-    print(f"discriminator alone on {B * R * (L - 1)} sequences: fp32 {t_critic[0]:.3f} s wall "
-          f"({t_critic[1]:.3f} s CPU)" + (f", bf16 {t_critic_bf16[0]:.3f} s wall ({t_critic_bf16[1]:.3f} s CPU)"
-                                          if t_critic_bf16 else ""))
+    if t_critic:
+        print(f"discriminator alone on {B * R * (L - 1)} sequences: fp32 {t_critic[0]:.3f} s wall "
+              f"({t_critic[1]:.3f} s CPU)" + (f", bf16 {t_critic_bf16[0]:.3f} s wall ({t_critic_bf16[1]:.3f} s CPU)"
+                                              if t_critic_bf16 else ""))
     best = {}
     for name, (w, c) in times.items():
         best[name] = (min(w), min(c))
         print(f"batched step, {name}: {min(w):.3f} s wall, {min(c):.3f} s CPU (best of {args.repeats})")
-    (bw, bc), (sw, sc), (fw, fc) = best.values()
+    (bw, bc), (sw, sc), _, (fw, fc) = best.values()
     print(f"ratio baseline/fast sampling: {bw / sw:.2f}x wall, {bc / sc:.2f}x CPU; baseline/fast: {bw / fw:.2f}x wall, "
           f"{bc / fc:.2f}x CPU")
     if args.reference_rollouts:
