@@ -223,7 +223,7 @@ def test_bad_input_gives_messages(tmp_path):
         L.make_config({"kind": "modes"}, "gan", batch_size=0)
     with pytest.raises(L.LabError, match="not a finite"):
         L.make_config({"kind": "modes"}, "gan", {"tau": float("inf")})
-    with pytest.raises(L.LabError, match="out of range|must be an integer in"):
+    with pytest.raises(L.LabError, match="out of range"):
         L.Session(L.make_config({"kind": "modes", "k": 1000}, "gan", device="cpu")).step("iteration")
     with pytest.raises(L.LabError, match="size"):
         L.net_spec("generator", "lstm", -3)

@@ -51,7 +51,7 @@ K_RANGE = (2, 64)
 class ModesCorpus(Corpus):
     """Corpus with `k` exactly-classifiable modes; see the module docstring."""
 
-    SIZE_LIMITS = {"k": K_RANGE, "n_train": (1, 1_000_000), "n_test": (1, 1_000_000), "seed": (0, 2**63 - 1)}
+    SIZE_LIMITS = {"n_train": (1, 1_000_000), "n_test": (1, 1_000_000), "seed": (0, 2**63 - 1)}
 
     def __init__(self, k: int = 8, weights: str | Sequence[float] = "uniform", n_train: int = 5000,
                  n_test: int = 1000, seed: int = 0) -> None:
