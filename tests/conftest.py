@@ -22,6 +22,11 @@ os.environ["TEXTGAN_CACHE"] = tempfile.mkdtemp(prefix="textgan-test-cache-")  # 
 atexit.register(shutil.rmtree, os.environ["TEXTGAN_CACHE"], True)
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Two workers share the machine's cores: one torch thread each, in this process and in the processes it starts
+    # (CLI, notebook kernels, Ray workers). Oversubscribed torch threads only spin.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ.setdefault("TEXTGAN_TORCH_THREADS", "1")
 for _var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN_PATH"):
     os.environ.pop(_var, None)
 
