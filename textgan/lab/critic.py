@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..variants.base import eval_mode
+
 
 class NoCritic(ValueError):
     """The run has no single-score critic to ask (MLE, pg-bleu, SentiGAN's class critic)."""
@@ -37,13 +39,9 @@ def critic_scores(run, ids: Tensor) -> list[float]:
     critic = _critic(run)
     if ids.numel() == 0:
         return []
-    was = critic.training
-    critic.eval()
-    try:
+    with eval_mode(critic):
         x = F.one_hot(ids.to(run.device), run.corpus.vocab_size).float()  # (B, L, V)
         s = critic(x)
-    finally:
-        critic.train(was)
     if s.dim() != 1:
         raise NoCritic(f"the {run.config.variant} critic gives {s.shape[-1]} scores per sentence, not one")
     return s.float().cpu().tolist()
@@ -66,16 +64,12 @@ def token_attribution(run, ids: Tensor) -> list[list[tuple[str, float]]]:
     critic = _critic(run)
     if ids.numel() == 0:
         return []
-    was = critic.training
-    critic.eval()
-    try:
+    with eval_mode(critic):
         x = F.one_hot(ids.to(run.device), run.corpus.vocab_size).float().requires_grad_(True)  # (B, L, V)
         s = critic(x)
         if s.dim() != 1:
             raise NoCritic(f"the {run.config.variant} critic gives {s.shape[-1]} scores per sentence, not one")
         (grad,) = torch.autograd.grad(s.sum(), x)  # (B, L, V)
-    finally:
-        critic.train(was)
     chosen = (grad * x.detach()).sum(-1)  # (B, L): gradient at the word actually there
     attr = (chosen - grad.mean(-1)).cpu()  # (B, L): relative to an average word at that position
     out = []

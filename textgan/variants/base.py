@@ -8,7 +8,8 @@ GPU synchronises only when it logs.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar, Iterable
+from contextlib import contextmanager
+from typing import Any, ClassVar, Iterable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -57,16 +58,23 @@ def judging(method):
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        nets = [m for m in (getattr(self, "critic", None), getattr(self, "lm", None)) if m is not None]
-        modes = [m.training for m in nets]
-        for m in nets:
-            m.eval()
-        try:
+        with eval_mode(getattr(self, "critic", None), getattr(self, "lm", None)):
             return method(self, *args, **kwargs)
-        finally:
-            for m, mode in zip(nets, modes):
-                m.train(mode)
     return wrapper
+
+
+@contextmanager
+def eval_mode(*nets: nn.Module | None) -> Iterator[None]:
+    """The given nets (None skipped) in eval mode for the block, each restored to its own mode afterwards."""
+    nets = tuple(m for m in nets if m is not None)
+    modes = [m.training for m in nets]
+    for m in nets:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(nets, modes):
+            m.train(mode)
 
 
 class Variant:
