@@ -71,7 +71,7 @@ class _Highway(torch.autograd.Function):
         if need_h:
             dh = one_minus.mul_(dy).addmm_(dtg, wp).to(ctx.in_dtypes[0])  # dy·(1 − gate) + d[t|g] W
         if need_w:
-            dw = (dtg.t() @ hp).to(ctx.in_dtypes[1])
+            dw = (dtg.t().contiguous() @ hp).to(ctx.in_dtypes[1])  # oneDNN: ~25 % faster than a transposed view
         if need_b:
             db = dtg.sum(0).to(ctx.in_dtypes[2])
         return dh, dw, db, None, None

@@ -105,10 +105,18 @@ class MultiRepCritic(nn.Module):
         self.fast = True
         """Run the one-pass window search (`winmax.py`) where it can; False: the reference path (benches, tests)."""
 
-    def scores(self, x: Tensor) -> Tensor:
-        """Per-representation logits `(B, R)`."""
-        B, L, _ = x.shape
-        e = self.embed(x).view(B, L, self.cfg.reps, self.e)  # (B, L, R, e)
+    def scores(self, x: Tensor | None, real: Tensor | None = None) -> Tensor:
+        """Per-representation logits `(B, R)` of the rows of `x` `(B, L, V)`; with `real` (token ids `(Br, L)`),
+        of the one-hot rows of `real` first, then `x`'s, without building the `(Br, L, V)` one-hot tensor (its
+        embedding is a lookup: the same values)."""
+        parts = []
+        if real is not None:
+            parts.append(F.embedding(real, self.embed.weight.t()))  # (Br, L, E) = embed(one_hot(real))
+        if x is not None:
+            parts.append(self.embed(x))  # (B, L, E)
+        e = parts[0] if len(parts) == 1 else torch.cat(parts)
+        B, L, _ = e.shape
+        e = e.view(B, L, self.cfg.reps, self.e)  # (B, L, R, e)
         if self.fast and use_kernel(e):
             h = conv_max_pool(self.convs, e)  # (B, R, F*widths)
         else:

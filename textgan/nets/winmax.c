@@ -9,9 +9,8 @@
 #include <string.h>
 #include <math.h>
 
-#define BLK 32
 
-#define WINMAX(T, SUFFIX)                                                                                      \
+#define WINMAX(T, V, VU, VI, SUFFIX)                                                                                      \
 /* x (rows, L*e); k (wmax*e, F): column f holds filter f's kernel in its first w_f*e rows; bias (F);        \
  * groups: columns [gstart, gend) have width gwidth. Writes out (rows, F) = relu(best) and idx (rows, F). */  \
 int winmax_fwd_##SUFFIX(const T *x, const T *k, const T *bias, long row0, long row1, long L, long e, long F,   \
@@ -24,25 +23,32 @@ int winmax_fwd_##SUFFIX(const T *x, const T *k, const T *bias, long row0, long r
         for (long g = 0; g < ngroups; g++) {                                                                    \
             const long s = gstart[g], en = gend[g], we = gwidth[g] * e, nt = L - gwidth[g] + 1;                \
             long f0 = s;                                                                                        \
-            /* blocks of BLK filters: their running maxima stay in vector registers over all windows */        \
-            for (; f0 + BLK <= en; f0 += BLK) {                                                                 \
-                T best[BLK], z[BLK], bi[BLK]; /* the index as a T: blends in the same vector width */           \
-                for (int b = 0; b < BLK; b++) { best[b] = -INFINITY; bi[b] = 0; }                               \
+            /* blocks of two vectors of filters: their running maxima and indices stay in registers over all  \
+               windows (GCC vector extensions; the index is kept as a T to blend at the same width) */         \
+            const long lanes = (long)(sizeof(V) / sizeof(T));                                                   \
+            for (; f0 + 2 * lanes <= en; f0 += 2 * lanes) {                                                     \
+                const V zero = {0}, bias0 = *(const VU *)(bias + f0), bias1 = *(const VU *)(bias + f0 + lanes); \
+                V b0 = zero - INFINITY, b1 = zero - INFINITY, i0 = zero, i1 = zero;                             \
                 for (long t = 0; t < nt; t++) {                                                                 \
-                    for (int b = 0; b < BLK; b++) z[b] = bias[f0 + b];                                          \
+                    V z0 = bias0, z1 = bias1;                                                                   \
                     for (long j = 0; j < we; j++) {                                                             \
                         const T u = xr[t * e + j];                                                              \
-                        const T *kj = k + j * F + f0;                                                           \
-                        for (int b = 0; b < BLK; b++) z[b] += u * kj[b];                                        \
+                        z0 += u * *(const VU *)(k + j * F + f0);                                                \
+                        z1 += u * *(const VU *)(k + j * F + f0 + lanes);                                        \
                     }                                                                                           \
-                    const T tt = (T)t;                                                                          \
-                    for (int b = 0; b < BLK; b++) {                                                             \
-                        const int better = z[b] > best[b];                                                      \
-                        best[b] = better ? z[b] : best[b];                                                      \
-                        bi[b] = better ? tt : bi[b];                                                            \
-                    }                                                                                           \
+                    const V tv = zero + (T)t;                                                                   \
+                    const VI m0 = z0 > b0, m1 = z1 > b1;                                                        \
+                    b0 = (V)(((VI)z0 & m0) | ((VI)b0 & ~m0));                                                   \
+                    b1 = (V)(((VI)z1 & m1) | ((VI)b1 & ~m1));                                                   \
+                    i0 = (V)(((VI)tv & m0) | ((VI)i0 & ~m0));                                                   \
+                    i1 = (V)(((VI)tv & m1) | ((VI)i1 & ~m1));                                                   \
                 }                                                                                               \
-                for (int b = 0; b < BLK; b++) { o[f0 + b] = best[b] > 0 ? best[b] : 0; id[f0 + b] = (unsigned char)bi[b]; }    \
+                *(VU *)(o + f0) = (V)((VI)b0 & (b0 > zero));                                                    \
+                *(VU *)(o + f0 + lanes) = (V)((VI)b1 & (b1 > zero));                                            \
+                for (long q = 0; q < lanes; q++) {                                                              \
+                    id[f0 + q] = (unsigned char)i0[q];                                                          \
+                    id[f0 + lanes + q] = (unsigned char)i1[q];                                                  \
+                }                                                                                               \
             }                                                                                                   \
             for (long f = f0; f < en; f++) { /* the remainder, one filter at a time */                          \
                 T best = -INFINITY;                                                                             \
@@ -94,5 +100,12 @@ int winmax_bwd_##SUFFIX(const T *x, const T *k, const T *out, const unsigned cha
     return 0;                                                                                                   \
 }
 
-WINMAX(float, f32)
-WINMAX(double, f64)
+typedef float vf32 __attribute__((vector_size(64)));
+typedef float vf32u __attribute__((vector_size(64), aligned(4)));
+typedef int vi32 __attribute__((vector_size(64)));
+typedef double vf64 __attribute__((vector_size(64)));
+typedef double vf64u __attribute__((vector_size(64), aligned(8)));
+typedef long long vi64 __attribute__((vector_size(64)));
+
+WINMAX(float, vf32, vf32u, vi32, f32)
+WINMAX(double, vf64, vf64u, vi64, f64)
