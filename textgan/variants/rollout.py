@@ -209,34 +209,64 @@ def shares_prefix_windows(critic: nn.Module) -> bool:
             and embed.bias is None and getattr(critic.cfg, "outputs", 1) == 1)
 
 
-def cnn_rollout_logits(critic: nn.Module, seqs: Tensor, tokens: Tensor, chunk: int = 8192) -> Tensor:
+def cnn_rollout_logits(critic: nn.Module, seqs: Tensor, tokens: Tensor, chunk: int = 8192,
+                       by_product: bool | None = None) -> Tensor:
     """A CNN critic's logits `(L−1, R, B)` for the rollouts `seqs (L−1, R, B, L)` of `tokens (B, L)`, with the
     convolution windows that lie inside the real prefix computed once per sentence instead of once per rollout.
 
     A rollout of prefix length t keeps `tokens[b, :t]`, so a window of width w starting at s ≤ t − w reads only
     real tokens: its value is the same for all R rollouts (and for every longer prefix). Max-pooling composes:
     max over all windows = max(running max of the real windows up to t − w, max of the windows from t − w + 1 on,
-    which touch sampled tokens). At the oracle setting that skips ~32 % of the convolution FLOPs. Same values as
-    `critic(one_hot(seqs))` up to the convolutions' summation order (tests compare in float64).
+    which touch sampled tokens). At the oracle setting that skips ~32 % of the convolution FLOPs.
+
+    The rollouts are embedded once, in the autocast dtype when autocast is on. In bf16 each block's windows are
+    one matrix product (`_window_conv_max`): on a CPU 1.2x faster for the whole scoring than bf16 Conv1d, whose
+    `(N, F, T)` output also makes the max over time slow; in fp32 Conv1d stays faster (`by_product`: None
+    chooses by dtype, as here; True/False force one, for tests). Same values as
+    `critic(one_hot(seqs))` up to summation order and the bias being added after the max (tests compare in
+    float64).
     """
     n_prefix, R, B, L = seqs.shape
-    table = critic.embed.weight.t()  # (V, E): the embedding of one-hot rows
-    real = F.embedding(tokens, table).transpose(1, 2)  # (B, E, L)
-    pooled = []  # per width: (L−1, R, B, F)
+    device_type = seqs.device.type
+    dtype = torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) \
+        else critic.embed.weight.dtype
+    by_product = dtype == torch.bfloat16 if by_product is None else by_product
+    table = critic.embed.weight.t().to(dtype)  # (V, E): the embedding of one-hot rows
+    E = table.shape[1]
+    x = F.embedding(seqs.reshape(n_prefix, R * B, L), table).view(n_prefix, R * B, L * E)  # token-major rows
+    real = F.embedding(tokens, table).view(B, L * E)
+    pooled = []  # per width: (L−1, R·B, F)
     for conv in critic.convs:
         w = conv.kernel_size[0]
-        prefix_max = conv(real).cummax(-1).values  # (B, F, L−w+1): [.., s] = max over windows 0..s
-        blocks = []
-        for t in range(1, n_prefix + 1):  # prefix length t
-            start = max(0, t - w + 1)  # the first window that reads a sampled token
-            x = F.embedding(seqs[t - 1, :, :, start:].reshape(R * B, L - start), table).transpose(1, 2)
-            z = conv(x).amax(-1).view(R, B, -1)  # (R, B, F)
-            if start > 0:
-                z = torch.maximum(z, prefix_max[:, :, start - 1].unsqueeze(0))
-            blocks.append(z)
-        pooled.append(torch.stack(blocks))  # (L−1, R, B, F)
+        weight = conv.weight.to(dtype)  # (F, E, w)
+        # the real windows' running max: [b, s] = max over the windows 0..s of sentence b
+        prefix_max = _window_conv_max(real, weight, w, E, 0, by_product, running=True)  # (B, L−w+1, F)
+        blocks = [_window_conv_max(x[:w - 1].reshape(-1, L * E), weight, w, E, 0, by_product).view(w - 1, R * B, -1)] \
+            if w > 1 else []  # prefix lengths t < w: every window touches a sampled token
+        for t in range(max(w, 1), n_prefix + 1):
+            start = t - w + 1  # the first window that reads a sampled token
+            z = _window_conv_max(x[t - 1], weight, w, E, start, by_product).view(R, B, -1)  # (R, B, F)
+            blocks.append(torch.maximum(z, prefix_max[:, start - 1].unsqueeze(0)).view(1, R * B, -1))
+        pooled.append(torch.cat(blocks) + conv.bias.to(dtype))  # max(z) + bias = max(z + bias)
     h = F.relu(torch.cat(pooled, -1)).view(n_prefix * R * B, -1)  # (N, F*widths)
     return torch.cat([critic.logits_from_pooled(part) for part in h.split(chunk)]).view(n_prefix, R, B)
+
+
+def _window_conv_max(rows: Tensor, weight: Tensor, w: int, emb: int, start: int, by_product: bool,
+                     running: bool = False) -> Tensor:
+    """Bias-free convolution of width `w` (`weight (F, E, w)`) over embedded rows `(N, L·E)` (token-major), over
+    the windows from `start` on, then the max over those windows `(N, F)` — or, with `running`, the running max
+    `(N, T, F)`. `by_product`: one matrix product of the windows (a window is `w·E` contiguous numbers of a row)
+    with the `(w·E, F)` weight; otherwise Conv1d."""
+    n = rows.shape[0]
+    if by_product:
+        windows = rows.unfold(1, w * emb, emb)[:, start:]  # (N, T, w·E), a view
+        t = windows.shape[1]
+        z = (windows.reshape(n * t, w * emb) @ weight.permute(2, 1, 0).reshape(w * emb, -1)).view(n, t, -1)
+        return z.cummax(1).values if running else z.amax(1)  # over T
+    x = rows.view(n, -1, emb)[:, start:].transpose(1, 2)  # (N, E, L − start)
+    z = F.conv1d(x, weight)  # (N, F, T)
+    return z.cummax(-1).values.transpose(1, 2) if running else z.amax(-1)
 
 
 def rank_rescale(rewards: Tensor, delta: float = 12.0) -> Tensor:
