@@ -126,12 +126,16 @@ class _StepOnly(torch.nn.Module):
         return self.gen.repeat_state(s, r)
 
 
-@pytest.mark.parametrize("temperature", [1.0, 0.7])
-def test_rollouts_through_the_buffered_head_are_the_plain_rollouts(temperature):
+@pytest.mark.parametrize("temperature,draw_rows", [(1.0, 256), (0.7, 256), (1.0, 7)])
+def test_rollouts_through_the_buffered_head_are_the_plain_rollouts(temperature, draw_rows, monkeypatch):
     """The rollout's fast path (generator's `step_hidden` + the linear head written into a reused buffer, bias as
-    a column of ones, temperature folded into the weights, probabilities in place) draws exactly the tokens of
-    the plain `step` path from the same random stream (float64, so no rounding tie decides a token)."""
+    a column of ones, temperature folded into the weights, probabilities in place, `draw_rows` rows at a time)
+    draws exactly the tokens of the plain `step` path from the same random stream (float64, so no rounding tie
+    decides a token)."""
+    from textgan.variants import rollout
     from textgan.variants.rollout import _HeadIntoBuffer, rollout_sequences
+
+    monkeypatch.setattr(rollout, "DRAW_ROWS", draw_rows)  # 7: the 5 × 4 rows of a block span several chunks
 
     torch.manual_seed(0)
     gen = RNNGenerator(RNNGeneratorConfig(emb_dim=8, hidden=8), 600, 9, start_id=1).double()
