@@ -24,7 +24,7 @@ Differs from the paper / its code (Guo et al.'s TensorFlow code, "authors' code"
 - rank rescaling is the paper's σ(δ·(0.5 − rank/B)) per time step, δ = 12 (the code: δ = 16, with a buggy rank);
 - the discriminator is SeqGAN's CNN (4 widths) with a highway layer, small by default (64 features; the paper's
   has 12 widths and 1720 features); dropout off; no L2 penalty;
-- no temperature α in sampling (the code samples at 1.5 outside adversarial updates);
+- no temperature α in sampling (the code scales the logits by 1.5 when it samples outside adversarial updates);
 - losses are means over tokens and sentences; no learning-rate decay (the code: ×0.96 every 200 pre-training and
   every 30 adversarial steps); discriminator schedule as in seqgan.py
   (`critic_warmup`, `critic_steps` single batches instead of 10 × 5 × 3 epochs);
