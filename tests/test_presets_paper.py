@@ -133,7 +133,7 @@ def test_each_paper_preset_trains(variant, one_thread):
                            eval_every=0, sample_every=0)
     gen, critic = config.net_specs()
     fields = {f.name for f in dataclasses.fields(get_variant(variant).Config)}
-    skip = {k: 0 for k in ("critic_warmup", "pretrain_steps") if k in fields}
+    skip = {k: 0 for k in ("critic_warmup", "pretrain_steps", "critic_burst") if k in fields}
     config = dataclasses.replace(
         config, variant_config={**config.variant_config, **skip, **({"rollouts": 2} if "rollouts" in fields else {})},
         generator={**gen, **SMALL_NETS[gen["kind"]]},
@@ -197,3 +197,39 @@ def test_multirep_separate_highway_is_relgan_s_form():
     torch.testing.assert_close(critic.scores(x), expected)
     with pytest.raises(ValueError, match="highway"):
         MultiRepCritic(MultiRepCriticConfig(highway="both"), 7, 6)
+
+
+def test_wgan_critic_bursts_follow_the_authors_code(one_thread):
+    """Arjovsky's code trains the critic 100 steps per generator iteration for the first 25 iterations and every
+    500th, else 5; the burst counts only the iterations `step` makes, and survives a save/load."""
+    from textgan.run import Run
+
+    config = preset_config("paper", "wgan", batch_size=4, device="cpu", corpus={"kind": "modes", "k": 2},
+                           eval_every=0, sample_every=0, generator={"kind": "lstm", "emb_dim": 4, "hidden": 4},
+                           critic={"kind": "cnn", "emb_dim": 4, "filters": 2},
+                           variant_config={"critic_burst": 3, "critic_steps": 2})
+    run = Run(config)
+    v = run.variant
+    schedule = []
+    for n in (0, 24, 25, 499, 500, 501, 1000):
+        v.gen_iters = n
+        schedule.append(v.batches_per_step)
+    assert schedule == [3, 3, 2, 2, 3, 2, 3]
+
+    def updates(name):
+        return max(s["step"] for s in v.optimizers[name].state.values()).item()
+
+    v.gen_iters = 0
+    list(run.steps(1))
+    assert (updates("critic"), updates("gen"), v.gen_iters) == (3, 1, 1)
+    v.gen_iters = 25
+    list(run.steps(1))
+    assert (updates("critic"), updates("gen"), v.gen_iters) == (5, 2, 26)
+    restored = type(v).__new__(type(v))
+    restored.optimizers, restored.pretrain_opt = v.optimizers, None
+    restored.load_state_dict(v.state_dict())
+    assert restored.gen_iters == 26
+    assert preset_config("paper", "wgan").variant_config["critic_burst"] == 100
+    assert get_variant("wgan").Config().critic_burst == 0  # off by default: the app and the demo keep 5
+    with pytest.raises(ValueError, match="critic_burst"):
+        Run(dataclasses.replace(config, variant_config={"critic_burst": -1}))
