@@ -158,3 +158,27 @@ def test_real_tokens_scored_without_one_hot_rows_equal_the_one_hot_pass():
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
     torch.testing.assert_close(critic.scores(None, real=real), critic.scores(F.one_hot(real, V).double()),
                                rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("relaxation", ["gumbel", "st", "softmax"])
+def test_relational_relaxed_with_one_head_product_equals_the_step_path(relaxation):
+    """RelGAN's generator step: with gradients on, the head runs once on all memories. Same tokens for the same
+    noise, the step-by-step path's relaxed vectors and parameter gradients (float64)."""
+    from textgan.nets import build_generator
+    from textgan.nets.autoregressive import AutoregressiveGenerator
+
+    torch.manual_seed(5)
+    V, L = 40, 6
+    gen = build_generator({"kind": "relational", "emb_dim": 8, "mem_slots": 2, "heads": 2, "head_size": 8},
+                          V, L, 1).double()
+    out = {}
+    for name, fn in (("batched", gen.relaxed), ("steps", lambda *a: AutoregressiveGenerator.relaxed(gen, *a))):
+        tokens, soft = fn(5, relaxation, 0.5, torch.Generator().manual_seed(7))
+        u = torch.randn(soft.shape, generator=torch.Generator().manual_seed(8), dtype=torch.float64)
+        out[name] = (tokens, soft, torch.autograd.grad((soft * u).sum(), list(gen.parameters())))
+    assert torch.equal(out["batched"][0], out["steps"][0])
+    torch.testing.assert_close(out["batched"][1], out["steps"][1], rtol=0, atol=1e-12)
+    for a, b in zip(out["batched"][2], out["steps"][2]):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    with torch.no_grad():  # without gradients: the step path itself
+        assert torch.equal(gen.relaxed(5, relaxation, 0.5, torch.Generator().manual_seed(7))[0], out["steps"][0])
