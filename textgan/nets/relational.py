@@ -84,6 +84,8 @@ class RelationalGenerator(AutoregressiveGenerator):
         self.embed = nn.Embedding(vocab_size, cfg.emb_dim)
         self.memory = RelationalMemory(cfg.emb_dim, cfg.mem_slots, cfg.heads, cfg.head_size)
         self.out = nn.Linear(cfg.mem_slots * cfg.heads * cfg.head_size, vocab_size)
+        self.batched_head = True
+        """`relaxed` with gradients runs the head once on all memories; False: step by step (benches, tests)."""
 
 
 
@@ -103,7 +105,7 @@ class RelationalGenerator(AutoregressiveGenerator):
         step; issue 16). Each step's token comes from a no-grad head on that step's memory and that step's noise,
         exactly as the step-by-step path draws it (same noise, same tokens); the relaxed vectors come from the
         batched head and equal the step-by-step path's up to rounding."""
-        if not torch.is_grad_enabled():
+        if not (torch.is_grad_enabled() and self.batched_head):
             return super().relaxed(n, relaxation, tau, rng)
         token = self._start(n).squeeze(1)
         state = self.memory.initial(n, token.device)
