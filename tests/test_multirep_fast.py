@@ -29,7 +29,7 @@ def _grads(out, u, params, create_graph=False):
 def test_window_kernel_equals_conv2d_values_and_gradients(e, spec):
     """Kernel vs relu(Conv2d).amax over time, float64: values, first-order gradients through the kernel's own
     backward (the training path) and second-order gradients (a gradient penalty's path)."""
-    B, L, R = 4, 9, 3
+    B, L, R = 5, 9, 3  # 15 rows: the kernel's row pairs end with a lone row
     convs = _convs(e, spec)
     x = torch.randn(B, L, R, e, dtype=torch.float64, requires_grad=True)
 

@@ -72,6 +72,8 @@ def _pool(n: int) -> ThreadPoolExecutor:
     with _lock:
         pool = _state.get("pool")
         if pool is None or pool._max_workers != n:  # torch's thread count changed
+            if pool is not None:
+                pool.shutdown(wait=False)
             pool = _state["pool"] = ThreadPoolExecutor(n, thread_name_prefix="winmax")
         return pool
 
