@@ -1,5 +1,6 @@
 """Steps per second of every registered variant at its default sizes, on the CPU (and on CUDA when present).
-Pre-training and discriminator warm-up are skipped: a row times the variant's own adversarial iteration.
+Pre-training, discriminator warm-up and WGAN's critic bursts are skipped: a row times the variant's own steady
+adversarial iteration.
 
 Each row also gives the ratio to MLE measured in the same run, so numbers from different machines compare.
 Usage: python bench/engine.py [--steps 30] [--corpus modes|oracle] [--preset paper|demo]
@@ -56,7 +57,7 @@ def main() -> None:
             run = Run(preset_config(args.preset, name, corpus=corpus, device=dev, seed=0, **nets))
             # Time the algorithm's own iteration, not its MLE pre-training or discriminator warm-up.
             fields = {f.name for f in dataclasses.fields(run.variant.cfg)}
-            run.variant.update(**{f: 0 for f in ("pretrain_steps", "critic_warmup") if f in fields})
+            run.variant.update(**{f: 0 for f in ("pretrain_steps", "critic_warmup", "critic_burst") if f in fields})
             rate = steps_per_second(run, args.steps, run.device)
             rates.setdefault(name, rate)
             critic = run.critic.cfg.kind if run.critic is not None else "-"

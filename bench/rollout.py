@@ -11,7 +11,8 @@ does per step). The reference is the loop structure of TextGAN-PyTorch's rollout
 prefix length: replay the prefix and sample the rest, batch B, multinomial sampling, one discriminator call each).
 "baseline" is the batched step as before issue 16: one-level inverse-CDF sampling, logits in fresh memory every
 step, fp32 scoring; "fast sampling" adds the two-level sampler and the generator head writing into a reused buffer;
-"fast" adds bf16 scoring where the hardware makes it fast (SeqGAN's `score_precision='auto'`).
+"fast" adds bf16 scoring where the hardware makes it fast, with the shared prefix windows (SeqGAN's
+`score_precision='auto'`).
 Wall time and this process's CPU time are printed: on a loaded machine CPU time is the steadier measure.
 
     python bench/rollout.py [--device cpu|cuda] [--threads 2] [--repeats 3] [--reference-rollouts 16|0]
@@ -158,7 +159,8 @@ def main() -> None:
             "fast sampling (icdf2, buffered head), fp32 scores": batched("auto", False),
             "fast sampling, fp32 scores with shared prefix windows (SeqGAN's default)": batched("auto", False,
                                                                                                 share=True),
-            f"fast (icdf2, buffered head, scores in {'bf16' if bf16 else 'fp32'})": batched("auto", bf16)}
+            f"fast (icdf2, buffered head, shared prefix windows, scores in {'bf16' if bf16 else 'fp32'}: SeqGAN's "
+            "score_precision='auto')": batched("auto", bf16, share=True)}
     for way in ways.values():
         gen_step(gen, opt, critic, rollout_net, way)  # warm-up
     times = {name: ([], []) for name in ways}

@@ -13,6 +13,16 @@ TINY = {"corpus": "modes", "K (modes)": 4, "variant": "gan", "batch size": 16, "
         "generator": "lstm", "generator size": 16, "critic": "cnn", "critic size": 8}
 
 
+def wait_until(cond, timeout: float = 60.0) -> None:
+    """Poll `cond()` every 20 ms until it holds; fail the test after `timeout` seconds."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

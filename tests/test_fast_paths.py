@@ -126,12 +126,16 @@ class _StepOnly(torch.nn.Module):
         return self.gen.repeat_state(s, r)
 
 
-@pytest.mark.parametrize("temperature", [1.0, 0.7])
-def test_rollouts_through_the_buffered_head_are_the_plain_rollouts(temperature):
+@pytest.mark.parametrize("temperature,draw_rows", [(1.0, 256), (0.7, 256), (1.0, 7)])
+def test_rollouts_through_the_buffered_head_are_the_plain_rollouts(temperature, draw_rows, monkeypatch):
     """The rollout's fast path (generator's `step_hidden` + the linear head written into a reused buffer, bias as
-    a column of ones, temperature folded into the weights, probabilities in place) draws exactly the tokens of
-    the plain `step` path from the same random stream (float64, so no rounding tie decides a token)."""
+    a column of ones, temperature folded into the weights, probabilities in place, `draw_rows` rows at a time)
+    draws exactly the tokens of the plain `step` path from the same random stream (float64, so no rounding tie
+    decides a token)."""
+    from textgan.variants import rollout
     from textgan.variants.rollout import _HeadIntoBuffer, rollout_sequences
+
+    monkeypatch.setattr(rollout, "DRAW_ROWS", draw_rows)  # 7: the 5 × 4 rows of a block span several chunks
 
     torch.manual_seed(0)
     gen = RNNGenerator(RNNGeneratorConfig(emb_dim=8, hidden=8), 600, 9, start_id=1).double()
@@ -142,9 +146,11 @@ def test_rollouts_through_the_buffered_head_are_the_plain_rollouts(temperature):
     assert torch.equal(fast, plain)
 
 
-def test_cnn_rollout_logits_share_prefix_windows_exactly():
+@pytest.mark.parametrize("by_product", [False, True])
+def test_cnn_rollout_logits_share_prefix_windows_exactly(by_product):
     """The CNN critic's logits for all rollouts, with the real prefixes' windows pooled once, equal the critic on
-    every rollout row (float64; widths 1, 2, 4 and the full length), and SeqGAN's rewards through them equal the
+    every rollout row (float64; widths 1, 2, 4 and the full length; by Conv1d and by one matrix product of the
+    windows, bf16's way), and SeqGAN's rewards through them equal the
     rewards of the row-by-row scorer from the same random stream."""
     from types import SimpleNamespace
 
@@ -159,7 +165,7 @@ def test_cnn_rollout_logits_share_prefix_windows_exactly():
     tokens = gen.sample(batch)
     seqs = rollout_sequences(gen, tokens, rollouts, torch.Generator().manual_seed(0))
     with torch.no_grad():
-        shared = cnn_rollout_logits(critic, seqs, tokens)
+        shared = cnn_rollout_logits(critic, seqs, tokens, by_product=by_product)
         rows = critic_logits(critic, seqs.reshape(-1, length), vocab).view(length - 1, rollouts, batch)
     torch.testing.assert_close(shared, rows, rtol=1e-12, atol=1e-12)
 

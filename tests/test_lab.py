@@ -6,6 +6,7 @@ import time
 import pytest
 import torch
 
+from app_helpers import wait_until
 from textgan import lab as L
 from textgan.run import Run
 
@@ -18,15 +19,6 @@ def tiny(variant="gan", k=4, **kw):
     kw.setdefault("eval_samples", 64)
     return L.make_config({"kind": "modes", "k": k}, variant, generator=gen, critic=critic, batch_size=16,
                          device="cpu", **kw)
-
-
-def wait(cond, timeout=60.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture
@@ -47,7 +39,7 @@ def test_train_pause_step_update_resume_stop_save(lab, tmp_path):
     s = lab.session("tab-1")
     s.configure(tiny())
     s.start()
-    wait(lambda: s.step_count >= 12)
+    wait_until(lambda: s.step_count >= 12)
     s.pause()
     time.sleep(0.2)  # the iteration in flight finishes
     n = s.step_count
@@ -81,7 +73,7 @@ def test_train_pause_step_update_resume_stop_save(lab, tmp_path):
         s.update_hyperparameters(gp_lambda=5.0)  # gan has no gradient penalty
 
     s.resume()
-    wait(lambda: s.step_count >= n + 10)
+    wait_until(lambda: s.step_count >= n + 10)
     with pytest.raises(L.LabError, match="pause first"):
         s.update_hyperparameters(lr_gen=1e-3)
     with pytest.raises(L.LabError, match="pause first"):
@@ -95,7 +87,7 @@ def test_train_pause_step_update_resume_stop_save(lab, tmp_path):
     # Train after Stop continues the same run; Reset discards it.
     before = s.step_count
     s.start()
-    wait(lambda: s.step_count > before + 3)
+    wait_until(lambda: s.step_count > before + 3)
     s.reset()
     assert s.run is None and s.state == "idle" and s.snapshot()["history"].empty
 
@@ -105,7 +97,7 @@ def test_speed_cap(lab):
     s.configure(tiny(sample_every=0, eval_every=0))
     s.set_speed(5)
     s.start()
-    wait(lambda: s.step_count >= 1)
+    wait_until(lambda: s.step_count >= 1)
     t0, n0 = time.time(), s.step_count
     time.sleep(1.2)
     assert s.step_count - n0 <= 5 * (time.time() - t0) + 2
@@ -122,17 +114,17 @@ def test_sessions_are_isolated_and_slots_queue(tmp_path):
         a.configure(tiny(seed=1))
         b.configure(tiny(seed=2))
         a.start()
-        wait(lambda: a.state == "training" and a.step_count > 0)
+        wait_until(lambda: a.state == "training" and a.step_count > 0)
         b.start()
-        wait(lambda: b.state == "queued")
+        wait_until(lambda: b.state == "queued")
         assert "server busy" in b.status_line() and b.step_count == 0
         a.pause()  # a paused run frees its slot
-        wait(lambda: b.step_count > 3)
+        wait_until(lambda: b.step_count > 3)
         assert a.run is not b.run and a.run.config.seed == 1 and b.run.config.seed == 2
         lab.close("b")  # the tab closed: the run is stopped and freed
         assert b.state == "closed" and b.run is None and lab.get("b") is None
         a.resume()
-        wait(lambda: a.state == "training")
+        wait_until(lambda: a.state == "training")
     finally:
         lab.close_all()
 
@@ -151,7 +143,7 @@ def test_failed_run_stops_with_its_message_and_keeps_the_checkpoint(lab, tmp_pat
 
     s.run.train_step = diverge
     s.start()
-    wait(lambda: s.state == "failed")
+    wait_until(lambda: s.state == "failed")
     assert "loss/critic became nan" in s.message and "checkpoint is kept" in s.message
     with pytest.raises(L.LabError, match="not saved"):
         s.save(tmp_path / "good")
@@ -160,7 +152,7 @@ def test_failed_run_stops_with_its_message_and_keeps_the_checkpoint(lab, tmp_pat
         s.start()
     s.reset()
     s.start()
-    wait(lambda: s.step_count >= 2)
+    wait_until(lambda: s.step_count >= 2)
 
 
 def test_an_exception_in_the_worker_becomes_a_message(lab):
@@ -173,7 +165,7 @@ def test_an_exception_in_the_worker_becomes_a_message(lab):
 
     s.run.train_step = boom
     s.start()
-    wait(lambda: s.state == "failed")
+    wait_until(lambda: s.state == "failed")
     assert "RuntimeError: simulated engine bug" in s.message
     assert lab.training_count() == 0  # the slot was released
 

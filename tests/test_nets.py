@@ -85,3 +85,17 @@ def test_critic_first_layer_is_an_embedding_on_one_hot():
     c = build_critic({"kind": "cnn", "emb_dim": 4}, V, L)
     tokens = torch.randint(0, V, (2, L))
     assert torch.allclose(c.embed(F.one_hot(tokens, V).float()), c.embed.weight.T[tokens])
+
+
+def test_cnn_critic_highway_is_seqgan_s():
+    """SeqGAN's highway, separate transform and gate: gate·relu(W_t h) + (1 − gate)·h (computed as one lerp)."""
+    from textgan.nets.critics import CNNCritic, CNNCriticConfig
+
+    torch.manual_seed(0)
+    critic = CNNCritic(CNNCriticConfig(emb_dim=4, widths=[2, 3], filters=3), 7, 6).double()
+    h = torch.randn(5, 6, dtype=torch.float64)
+    w_t, w_g = critic.highway.weight.chunk(2, 0)
+    b_t, b_g = critic.highway.bias.chunk(2, 0)
+    gate = torch.sigmoid(h @ w_g.T + b_g)
+    expected = gate * torch.relu(h @ w_t.T + b_t) + (1 - gate) * h
+    torch.testing.assert_close(critic.highway_features(h), expected, rtol=1e-12, atol=1e-12)

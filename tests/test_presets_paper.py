@@ -1,5 +1,6 @@
 """The README's paper-preset tables and textgan/presets.py say the same: every backticked setting's "ours" value is
-what `--preset paper` builds. Plus RelGAN's schedule horizon (`beta_horizon`) and its gradient clipping."""
+what `--preset paper` builds, for every registered variant. Plus the values a reader checks first, that each paper
+preset trains, RelGAN's schedule horizon (`beta_horizon`) and its gradient clipping."""
 
 import dataclasses
 import json
@@ -10,8 +11,8 @@ import pytest
 import torch
 
 from textgan.nets import CRITICS, GENERATORS, net_config
-from textgan.presets import preset_config
-from textgan.variants import get_variant
+from textgan.presets import PAPER_NETS_AND_CONFIG, preset_config
+from textgan.variants import VARIANTS, get_variant
 from textgan.variants.relgan import RelGAN, RelGANConfig
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -58,7 +59,8 @@ def parse(value: str):
 
 def test_readme_tables_match_the_paper_presets():
     tables = paper_tables()
-    assert {"mle", "seqgan", "wgan-gp", "relgan"} <= set(tables)
+    assert sorted(tables) == sorted(VARIANTS)  # a new variant needs its table and its paper preset
+    assert sorted(PAPER_NETS_AND_CONFIG) == sorted(VARIANTS)
     for variant, rows in tables.items():
         assert len(rows) >= 5, variant
         config = preset_config("paper", variant)
@@ -76,6 +78,73 @@ def test_the_issue_s_paper_values():
     relgan = preset_config("paper", "relgan")
     assert [actual(relgan, s) for s in ("generator.head_size", "critic.reps", "critic.filters", "critic.hidden",
                                         "clip_grad")] == [256, 64, 300, 100, 5.0]
+
+
+def test_the_papers_headline_values():
+    """One line per variant: the constants of its algorithm, as its paper or its authors' code has them."""
+    def values(variant, *settings):
+        config = preset_config("paper", variant)
+        return [actual(config, s) for s in settings]
+
+    assert values("gan", "relaxation", "tau", "critic_steps") == ["gumbel", 1.0, 1]
+    assert values("wgan", "clip", "lr_critic", "lr_gen", "critic_steps") == [0.01, 5e-5, 5e-5, 5]
+    assert values("maligan", "lr_gen", "critic.dropout", "clip_grad") == [0.01, 0.25, 5.0]
+    assert values("rankgan", "gamma", "ref_size", "rollouts", "rollout_rate", "baseline") == [1.0, 16, 16, 0.8, "none"]
+    assert values("dpgan", "generator.emb_dim", "generator.hidden", "clip_grad") == [128, 256, 2.0]
+    assert values("pg-bleu", "rollouts", "baseline", "lr_gen") == [16, "none", 0.01]
+    assert values("leakgan", "generator.goal_size", "generator.step_size", "rescale_delta", "rollouts",
+                  "lr_critic", "lr_gen", "mle_every") == [16, 4, 12.0, 4, 5e-5, 1.5e-3, 15]
+    assert values("sentigan", "generator.kind", "generator.hidden", "baseline", "rollouts") == \
+        ["mixture", 200, "none", 16]
+    # LeakGAN's goals live in the discriminator's feature space: 1,720 features, as the authors' CNN has
+    leakgan = preset_config("paper", "leakgan")
+    gen_spec, _ = get_variant("leakgan").fit_specs(*leakgan.net_specs(), None)
+    assert gen_spec["feature_dim"] == 1720
+
+
+def test_maligan_weights_are_the_papers_normalised_odds():
+    """Che et al.'s r_D = D/(1−D), normalised over the m samples, minus the baseline 1/m."""
+    from textgan.variants.maligan import mali_loss, mali_weights
+
+    logits = torch.tensor([-2.0, 0.3, 1.5, 0.0], dtype=torch.float64)
+    d = torch.sigmoid(logits)
+    odds = d / (1 - d)
+    torch.testing.assert_close(mali_weights(logits), odds / odds.sum())
+    log_p = torch.tensor([-3.0, -1.0, -2.0, -4.0], dtype=torch.float64, requires_grad=True)
+    mali_loss(log_p, logits).backward()
+    torch.testing.assert_close(log_p.grad, -(odds / odds.sum() - 0.25))
+
+
+SMALL_NETS = {  # the paper nets' kinds at a size that steps in well under a second
+    "lstm": {"emb_dim": 8, "hidden": 8}, "leakgan": {"emb_dim": 8, "hidden": 8, "goal_size": 4},
+    "mixture": {"emb_dim": 8, "hidden": 8}, "relational": {"emb_dim": 8, "head_size": 8},
+    "conv": {"channels": 8, "blocks": 1}, "cnn": {"emb_dim": 8, "filters": 4},
+    "multirep": {"emb_dim": 4, "reps": 2, "filters": 4, "hidden": 4},
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_each_paper_preset_trains(variant, one_thread):
+    """`--preset paper` starts and its first iteration updates the generator, for every variant: the preset's
+    settings are valid for the variant and its nets' kinds fit it (sizes shrunk, warm-ups skipped)."""
+    from textgan.run import Run
+
+    config = preset_config("paper", variant, batch_size=8, device="cpu", corpus={"kind": "modes", "k": 2},
+                           eval_every=0, sample_every=0)
+    gen, critic = config.net_specs()
+    fields = {f.name for f in dataclasses.fields(get_variant(variant).Config)}
+    skip = {k: 0 for k in ("critic_warmup", "pretrain_steps", "critic_burst") if k in fields}
+    config = dataclasses.replace(
+        config, variant_config={**config.variant_config, **skip, **({"rollouts": 2} if "rollouts" in fields else {})},
+        generator={**gen, **SMALL_NETS[gen["kind"]]},
+        critic={**critic, **SMALL_NETS[critic["kind"]]} if critic is not None else None)
+    run = Run(config)
+    before = [p.detach().clone() for p in run.gen.parameters()]
+    events = list(run.steps(1))
+    assert not [e for e in events if type(e).__name__ == "Failed"], events
+    assert any(not torch.equal(a, b) for a, b in zip(before, run.gen.parameters()))
+    if variant == "wgan":  # the paper's optimizer
+        assert all(isinstance(o, torch.optim.RMSprop) for o in run.variant.optimizers.values())
 
 
 def test_beta_horizon_reproduces_the_released_code():
@@ -128,3 +197,39 @@ def test_multirep_separate_highway_is_relgan_s_form():
     torch.testing.assert_close(critic.scores(x), expected)
     with pytest.raises(ValueError, match="highway"):
         MultiRepCritic(MultiRepCriticConfig(highway="both"), 7, 6)
+
+
+def test_wgan_critic_bursts_follow_the_authors_code(one_thread):
+    """Arjovsky's code trains the critic 100 steps per generator iteration for the first 25 iterations and every
+    500th, else 5; the burst counts only the iterations `step` makes, and survives a save/load."""
+    from textgan.run import Run
+
+    config = preset_config("paper", "wgan", batch_size=4, device="cpu", corpus={"kind": "modes", "k": 2},
+                           eval_every=0, sample_every=0, generator={"kind": "lstm", "emb_dim": 4, "hidden": 4},
+                           critic={"kind": "cnn", "emb_dim": 4, "filters": 2},
+                           variant_config={"critic_burst": 3, "critic_steps": 2})
+    run = Run(config)
+    v = run.variant
+    schedule = []
+    for n in (0, 24, 25, 499, 500, 501, 1000):
+        v.gen_iters = n
+        schedule.append(v.batches_per_step)
+    assert schedule == [3, 3, 2, 2, 3, 2, 3]
+
+    def updates(name):
+        return max(s["step"] for s in v.optimizers[name].state.values()).item()
+
+    v.gen_iters = 0
+    list(run.steps(1))
+    assert (updates("critic"), updates("gen"), v.gen_iters) == (3, 1, 1)
+    v.gen_iters = 25
+    list(run.steps(1))
+    assert (updates("critic"), updates("gen"), v.gen_iters) == (5, 2, 26)
+    restored = type(v).__new__(type(v))
+    restored.optimizers, restored.pretrain_opt = v.optimizers, None
+    restored.load_state_dict(v.state_dict())
+    assert restored.gen_iters == 26
+    assert preset_config("paper", "wgan").variant_config["critic_burst"] == 100
+    assert get_variant("wgan").Config().critic_burst == 0  # off by default: the app and the demo keep 5
+    with pytest.raises(ValueError, match="critic_burst"):
+        Run(dataclasses.replace(config, variant_config={"critic_burst": -1}))

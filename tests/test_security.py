@@ -13,6 +13,7 @@ import pytest
 import torch
 from huggingface_hub import HfApi, hf_hub_download
 
+from app_helpers import wait_until
 from hub_server import VALID_TOKENS
 from textgan import checkpoint, hub
 from textgan.checkpoint import CheckpointError, validate_run_dir
@@ -415,17 +416,6 @@ def lab_config(**kw):
                          batch_size=8, device="cpu", sample_every=0, eval_every=0, **kw)
 
 
-def wait_for(cond, timeout=60.0):
-    import time
-
-    end = time.time() + timeout
-    while time.time() < end:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out")
-
-
 @pytest.fixture
 def make_lab(tmp_path):
     from textgan import lab as L
@@ -469,16 +459,16 @@ def test_sessions_nobody_polls_are_closed_and_free_their_slot(make_lab):
     walked_away = lab.session("curl-1")
     walked_away.configure(lab_config())
     walked_away.start()
-    wait_for(lambda: walked_away.state == "training" and walked_away.step_count > 0)
+    wait_until(lambda: walked_away.state == "training" and walked_away.step_count > 0)
     assert not lab.has_free_slot()
     time.sleep(0.7)
     visitor = lab.session("browser")  # any request closes the idle sessions first
     assert lab.get("curl-1") is None
-    wait_for(lambda: walked_away.state == "closed")
-    wait_for(lab.has_free_slot)
+    wait_until(lambda: walked_away.state == "closed")
+    wait_until(lab.has_free_slot)
     visitor.configure(lab_config())
     visitor.start()
-    wait_for(lambda: visitor.state == "training" and visitor.step_count > 0)
+    wait_until(lambda: visitor.state == "training" and visitor.step_count > 0)
 
 
 def test_a_session_trains_within_its_budget(make_lab):
@@ -488,7 +478,7 @@ def test_a_session_trains_within_its_budget(make_lab):
     s = lab.session("tab")
     s.configure(lab_config())
     s.start()
-    wait_for(lambda: s.state == "stopped")
+    wait_until(lambda: s.state == "stopped")
     assert "budget" in s.message and s.trained_s >= 0.3
     with pytest.raises(L.LabError, match="budget"):
         s.start()

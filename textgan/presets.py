@@ -43,9 +43,26 @@ DEMO_NETS: dict[str, dict[str, Any]] = {
 # variant's Config defaults and default nets (which stay small enough for the app and the tests). The README's
 # "Paper presets" tables list every setting with the paper's, the code's and our value; tests/test_presets_paper.py
 # checks those tables against these presets, so the two cannot drift.
+SEQGAN_CRITIC = {"kind": "cnn", "emb_dim": 64, "filters": 64, "dropout": 0.25}
+"""SeqGAN's CNN discriminator as our CNN holds it (one filter count for all widths: README, `seqgan` table); the
+RL variants built on SeqGAN's code (MaliGAN, RankGAN, SentiGAN) use the same one."""
 PAPER_NETS_AND_CONFIG: dict[str, dict[str, Any]] = {
     "mle": {"generator": {"kind": "lstm", "emb_dim": 32, "hidden": 32}, "variant_config": {"lr_gen": 1e-2}},
-    "seqgan": {"critic": {"kind": "cnn", "emb_dim": 64, "filters": 64, "dropout": 0.25}},
+    "seqgan": {"critic": dict(SEQGAN_CRITIC)},
+    # gan: its Config defaults and default nets are already what the README table lists
+    "gan": {},
+    "wgan": {"variant_config": {"critic_burst": 100}},
+    "pg-bleu": {"variant_config": {"baseline": "none"}},
+    "maligan": {"critic": dict(SEQGAN_CRITIC), "variant_config": {"lr_gen": 1e-2}},
+    "rankgan": {"critic": dict(SEQGAN_CRITIC),
+                "variant_config": {"lr_gen": 1e-2, "gamma": 1.0, "ref_size": 16, "comparison_size": 64,
+                                   "baseline": "none"}},
+    "dpgan": {"generator": {"kind": "lstm", "emb_dim": 128, "hidden": 256}, "variant_config": {"clip_grad": 2.0}},
+    # 430 filters × 4 widths = the 1,720 features (and goal size) of the authors' discriminator
+    "leakgan": {"generator": {"kind": "leakgan", "emb_dim": 32, "hidden": 32, "goal_size": 16, "step_size": 4},
+                "critic": {"kind": "cnn", "emb_dim": 64, "filters": 430}, "variant_config": {"lr_critic": 5e-5}},
+    "sentigan": {"generator": {"kind": "mixture", "cell": "lstm", "emb_dim": 200, "hidden": 200},
+                 "critic": dict(SEQGAN_CRITIC), "variant_config": {"lr_critic": 1e-4}},
     "wgan-gp": {"generator": {"kind": "conv", "channels": 512}, "critic": {"kind": "conv", "channels": 512},
                 "variant_config": {"critic_steps": 10, "relaxation": "softmax"}},
     "relgan": {"generator": {"kind": "relational"}, "critic": {"kind": "multirep", "dropout": 0.25,

@@ -11,9 +11,12 @@ Q_t = R(y) + Σ_{i≥t} γ^{i−t} R(y_i) / Σ_{i≥t} γ^{i−t} (normalised so
 with each time step's batch mean subtracted (the rewards are all positive). Only a sentence's words and its EOS
 count, as in the authors' code: PAD and whatever follows EOS are masked out of D's loss and of the returns.
 
-Differs from the paper: the real-text term of D's loss is capped at log V (a uniform LM's cross-entropy) —
-unbounded, it diverges on CPU-scale runs; D shares the generator's architecture (the paper's LM is a separate
-LSTM of its own size); the LM's weights live in the variant's state (state.safetensors), not critic.safetensors.
+Differs from the paper / the authors' code (`lancopku/DPGAN`): the real-text term of D's loss is capped at log V (a
+uniform LM's cross-entropy) — unbounded, it diverges on CPU-scale runs (the code caps each word reward at 12
+nats instead); D is a separate LSTM language model with the generator's sizes (the code sizes both with the same
+flags), flat rather than the code's sentence- and word-level decoders; Adam where the code uses Adagrad (lr 0.6);
+no extra reward-weighted step on the real batch (the code takes one per iteration); the LM's weights live in the
+variant's state (state.safetensors), not critic.safetensors.
 """
 
 from __future__ import annotations

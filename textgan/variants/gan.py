@@ -5,6 +5,10 @@ non-saturating loss -log D(G(z)) rather than log(1 - D(G(z))), which gives it gr
 wins easily. Discrete tokens block gradients, so the critic reads a relaxed output: the plain softmax, the
 Gumbel-softmax (Jang et al. 2017; Kusner & Hernández-Lobato 2016) or the straight-through estimator (Bengio et
 al. 2013). Comparing the three on one corpus is the point of the `relaxation` switch.
+
+Kusner & Hernández-Lobato's discriminator is an LSTM and they anneal the temperature; our default critic is the CNN
+of `wgan`/`seqgan` (like for like across the relaxed family) and `tau` is fixed. The README's `gan` table lists what
+we could and could not verify of their settings.
 """
 
 from __future__ import annotations
@@ -39,8 +43,9 @@ class GAN(AdversarialVariant):
     Config = GANConfig
     summary = ("A critic tells real from fake; the generator's relaxed (Gumbel/softmax/straight-through) one-hots let its "
                "gradient flow back.")
-    paper = "Goodfellow et al. 2014, Generative Adversarial Nets (arXiv:1406.2661), with Gumbel-softmax / " \
-            "straight-through relaxations (Jang et al. 2017, arXiv:1611.01144)"
+    paper = ("Goodfellow et al. 2014, Generative Adversarial Nets (arXiv:1406.2661); on token sequences with the "
+             "Gumbel-softmax as Kusner & Hernández-Lobato 2016 (arXiv:1611.04051; Jang et al. 2017, "
+             "arXiv:1611.01144) or straight-through (Bengio et al. 2013, arXiv:1308.3432)")
     default_generator = {"kind": "lstm"}
     default_critic = {"kind": "cnn"}
     lr_fields = {"gen": "lr_gen", "critic": "lr_critic"}

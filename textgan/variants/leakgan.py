@@ -24,7 +24,9 @@ Differs from the paper / its code (Guo et al.'s TensorFlow code, "authors' code"
 - rank rescaling is the paper's σ(δ·(0.5 − rank/B)) per time step, δ = 12 (the code: δ = 16, with a buggy rank);
 - the discriminator is SeqGAN's CNN (4 widths) with a highway layer, small by default (64 features; the paper's
   has 12 widths and 1720 features); dropout off; no L2 penalty;
-- losses are means over tokens and sentences; no learning-rate decay; discriminator schedule as in seqgan.py
+- no temperature α in sampling (the code scales the logits by 1.5 when it samples outside adversarial updates);
+- losses are means over tokens and sentences; no learning-rate decay (the code: ×0.96 every 200 pre-training and
+  every 30 adversarial steps); discriminator schedule as in seqgan.py
   (`critic_warmup`, `critic_steps` single batches instead of 10 × 5 × 3 epochs);
 - rollouts use the current generator by default (`rollout_rate` 0, as the code); set it for SeqGAN's delay.
 """
@@ -48,7 +50,8 @@ class LeakGANConfig:
     lr_gen: float = 1.5e-3
     """Adam learning rate of the manager and the worker in adversarial updates (authors' code: 0.0015 at L=20)."""
     lr_critic: float = 1e-4
-    """Adam learning rate of the discriminator (as SeqGAN: 1e-4)."""
+    """Adam learning rate of the discriminator. SeqGAN's 1e-4; LeakGAN's authors' code uses 5e-5 (the `paper`
+    preset's value)."""
     rollouts: int = 4
     """Monte-Carlo rollouts per prefix (authors' code: 4)."""
     rollout_rate: float = 0.0

@@ -8,7 +8,8 @@ Since D/(1−D) = exp(logit), the normalised odds are exactly softmax(logits) ov
 
 Differs from the paper: no mixed MLE/MaliGAN schedule on prefixes (the paper's variance-reduction for long
 sequences; here the whole sequence is weighted); the sequence log-likelihood is averaged over tokens; the
-discriminator is SeqGAN's CNN, trained and pre-trained exactly as in `seqgan`.
+discriminator is SeqGAN's CNN, trained and pre-trained exactly as in `seqgan`. We found no code released by the
+authors; Texygen's re-implementation normalises D itself rather than the odds D/(1−D) (ours is the paper's form).
 """
 
 from __future__ import annotations

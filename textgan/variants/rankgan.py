@@ -7,9 +7,14 @@ P(s|u, C) = exp(γα(s|u)) / Σ_{s' ∈ C ∪ {s}} exp(γα(s'|u)), and R(s|U, C
 log R(real | U, C⁻) + log(1 − R(fake | U, C⁺)), with C⁻ generated and C⁺ real sentences. The generator is
 rewarded, via SeqGAN's Monte-Carlo rollouts, with the rank score of its sentences against real ones, R(· | U, C⁺).
 
-Differs from the paper: references and comparison sets are drawn from the training split with the variant's
-RNG at every update (paper: sampled per batch as well, sizes unstated for the oracle); γ is a config field;
-the generator's reward is R itself (as SeqGAN's D(·)), the per-time-step batch mean is subtracted.
+Differs from the paper / the authors' code (Dianqi Li's TensorFlow code, `cookielee77/RankGan-NIPS2017`):
+- references (|U|) and comparison sets (|C|) are drawn from the training split with the variant's RNG at every
+  update, C⁻ from fresh samples; the code draws 16 references per batch and ranks each sentence against the rest of
+  its batch (64 mixed real and generated for the ranker, the 32 generated sentences of a rollout step for rewards);
+- the code's rank score is a softmax over C of γ·Σ_u cos(s, u) (one softmax of the summed relevances), ours the
+  paper's mean over u of the per-reference softmax; γ = 1 in the code (the `paper` preset), 4 by default here;
+- the generator's reward is R itself (as SeqGAN's D(·)); by default (`baseline='mean'`) each time step's batch
+  mean is subtracted, which neither paper nor code does (the `paper` preset sets 'none').
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ class RankGANConfig:
     lr_critic: float = 1e-4
     """Adam learning rate of the ranker."""
     gamma: float = 4.0
-    """Inverse temperature of the rank softmax over cosine relevances (paper: set empirically)."""
+    """Inverse temperature of the rank softmax over cosine relevances (paper: set empirically; authors' code: 1)."""
     ref_size: int = 16
     """Reference sentences U per update."""
     comparison_size: int = 16

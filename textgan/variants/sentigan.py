@@ -78,8 +78,9 @@ def critic_loss(real_logits: Tensor, labels: Tensor, fake_logits: Tensor) -> tup
 @dataclass
 class SentiGANConfig:
     lr_gen: float = 1e-4
-    """Adam learning rate of the adversarial generator updates. SeqGAN's code (SentiGAN's base) uses 0.01; with
-    Adam that wipes out the pre-trained generators of `modes` within 30 iterations, 1e-4 keeps them."""
+    """Adam learning rate of the adversarial generator updates. SentiGAN's code uses 0.01 (RMSProp; SeqGAN's code,
+    its base, 0.01 with Adam); with Adam that wipes out the pre-trained generators of `modes` within 30
+    iterations, 1e-4 keeps them."""
     lr_critic: float = 1e-3
     """Adam learning rate of the discriminator (SeqGAN's code: 1e-4, with epochs of updates where we do one)."""
     rollouts: int = 16
