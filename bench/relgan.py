@@ -1,84 +1,116 @@
 """RelGAN speed on the oracle configuration: vocab 5,000, length 20, batch 64, relational memory 1 slot x 2 heads x
-256, the paper's multi-representation critic (64 reps, 4 widths x 300 filters). Times one 64 x 20 Gumbel sample,
-one generator step, one critic step and one adversarial iteration (1 generator + 5 critic steps).
+256, the paper's multi-representation critic (64 reps, widths 2-5 x 300 filters, highway 1,200, hidden 100).
+One adversarial iteration = 1 generator step + 5 critic steps (`RelGAN.step` on 5 x 64 real rows).
 
-    python bench/relgan.py [--device cpu|cuda] [--threads 2] [--iters 3] [--bf16] [--critic-bf16] [--compile]
+    python bench/relgan.py [--threads 2] [--critic-bf16] [--rounds 3] [--highway shared|separate] [--device cuda]
 
---bf16 wraps the steps in torch.autocast(bfloat16); --critic-bf16 runs only the critic under it (RelGAN's
-`critic_bf16` setting); --compile applies torch.compile to the critic's `scores` (the generator's loop is Python).
-Reference (TextGAN-PyTorch, measured for the issue): 0.54 s / iteration on an H100,
-~36 s on 2 CPU cores, 28 ms per Gumbel sample on the H100.
+The reference is our iteration as it was before issue 16's work on it (the critic's `fast = False`: the per-width
+window search + gather recompute, and glibc's default of returning big freed blocks to the kernel); the new path
+is the default (the one-pass window search kernel, freed pages kept). Both run in this process on the same weights
+and data, interleaved round by round (the order alternates), so the ratio holds even on a busy machine; each
+round prints wall time and this process's CPU time. `--critic-bf16` gives the NEW path RelGAN's `critic_bf16`
+setting; the reference stays fp32, the issue's setting (TextGAN-PyTorch: 20.9 s; ours 7.9 s before: 10x the peer
+is <= 2.1 s, i.e. a ratio >= 3.8 against the reference on the same quiet machine). `--reference-bf16` gives the
+reference bf16 too. `--parts` also times a 64 x 20 Gumbel sample, a generator step and a critic step per path.
+`--compile` applies torch.compile to both critics' `scores` (~1 min of compilation first).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import copy
+import statistics
 import time
 from types import SimpleNamespace
 
 import torch
 
+from textgan.device import keep_freed_pages
 from textgan.nets import build_critic, build_generator
 from textgan.variants.relgan import RelGAN, RelGANConfig
 
+V, L, B = 5000, 20, 64
 
-def timed(fn, iters: int, device: torch.device) -> float:
-    fn()  # warm-up
+
+def clocked(fn, device: torch.device) -> tuple[float, float]:
+    """(wall s, this process's CPU s) of one call."""
     if device.type == "cuda":
         torch.cuda.synchronize()
-    t = time.perf_counter()
-    for _ in range(iters):
-        fn()
+    w, c = time.perf_counter(), time.process_time()
+    fn()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return (time.perf_counter() - t) / iters
+    return time.perf_counter() - w, time.process_time() - c
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--iters", type=int, default=3)
-    ap.add_argument("--bf16", action="store_true")
-    ap.add_argument("--critic-bf16", action="store_true")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--critic-bf16", action="store_true", help="RelGAN's critic_bf16 for the new path")
+    ap.add_argument("--reference-bf16", action="store_true", help="critic_bf16 for the reference too")
+    ap.add_argument("--highway", default="shared", choices=("shared", "separate"))
+    ap.add_argument("--parts", action="store_true", help="also time sample / G step / D step")
     ap.add_argument("--compile", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     dev = torch.device(a.device)
-    V, L, B = 5000, 20, 64
     torch.manual_seed(0)
     gen = build_generator({"kind": "relational"}, V, L, 1).to(dev)
-    critic = build_critic({"kind": "multirep"}, V, L).to(dev)
-    if a.compile:  # RelGAN calls critic.scores (per-representation logits), so that is what gets compiled
-        critic.scores = torch.compile(critic.scores)
-    corpus = SimpleNamespace(vocab_size=V)
-    rng = torch.Generator(dev).manual_seed(0)
-    v = RelGAN(gen, critic, corpus, RelGANConfig(critic_bf16=a.critic_bf16), dev, rng=rng)
+    critic = build_critic({"kind": "multirep", "highway": a.highway}, V, L).to(dev)
     real = torch.randint(4, V, (5 * B, L), device=dev)
-    amp = torch.autocast(dev.type, dtype=torch.bfloat16) if a.bf16 else contextlib.nullcontext()
+    corpus = SimpleNamespace(vocab_size=V)
 
-    def sample():
-        with torch.no_grad(), amp:
-            gen.relaxed(B, "gumbel", 1.0, rng)
+    def variant(fast: bool, bf16: bool) -> RelGAN:
+        g, c = copy.deepcopy(gen), copy.deepcopy(critic)
+        c.fast = fast
+        if a.compile:
+            c.scores = torch.compile(c.scores)
+        rng = torch.Generator(dev).manual_seed(0)
+        return RelGAN(g, c, corpus, RelGANConfig(critic_bf16=bf16), dev, rng=rng)
 
-    def g_step():
-        with amp:
-            v.gen_step(B, real[:B])
-
-    def d_step():
-        with amp:
-            v.critic_step(real[:B])
-
-    def iteration():
-        with amp:
-            v.step(real)
-
-    res = {"sample_ms": 1e3 * timed(sample, a.iters, dev), "gen_step_s": timed(g_step, a.iters, dev),
-           "critic_step_s": timed(d_step, a.iters, dev), "iteration_s": timed(iteration, a.iters, dev)}
-    chosen = (("bf16", a.bf16), ("critic-bf16", a.critic_bf16), ("compile", a.compile))
-    flags = "+".join(f for f, on in chosen if on) or "fp32 eager"
-    print(f"device={a.device} threads={a.threads} {flags}: " + ", ".join(f"{k}={x:.3g}" for k, x in res.items()))
+    paths = {"reference": (variant(False, a.reference_bf16), False),
+             "new": (variant(True, a.critic_bf16), True)}
+    for name, (v, keep) in paths.items():  # warm-up (and compilation)
+        keep_freed_pages(keep)
+        v.step(real)
+    times: dict[str, list[tuple[float, float]]] = {n: [] for n in paths}
+    parts: dict[str, dict[str, list[float]]] = {n: {"sample_ms": [], "gen_step_s": [], "critic_step_s": []}
+                                                for n in paths}
+    print(f"device={a.device} threads={a.threads} highway={a.highway} new: critic_bf16={a.critic_bf16} "
+          f"reference: critic_bf16={a.reference_bf16} compile={a.compile}", flush=True)
+    for r in range(a.rounds):
+        order = list(paths) if r % 2 == 0 else list(reversed(paths))
+        for name in order:
+            v, keep = paths[name]
+            keep_freed_pages(keep)
+            wall, cpu = clocked(lambda: v.step(real), dev)
+            times[name].append((wall, cpu))
+            print(f"round {r + 1} {name:9s} iteration: wall {wall:6.2f} s  cpu {cpu:6.2f} s", flush=True)
+            if a.parts:
+                def sample():
+                    with torch.no_grad():
+                        v.gen.relaxed(B, "gumbel", 1.0, v.rng)
+                parts[name]["sample_ms"].append(1e3 * clocked(sample, dev)[0])
+                parts[name]["gen_step_s"].append(clocked(lambda: v.gen_step(B, real[:B]), dev)[0])
+                parts[name]["critic_step_s"].append(clocked(lambda: v.critic_step(real[:B]), dev)[0])
+    keep_freed_pages(True)
+    med = {n: (statistics.median(w for w, _ in t), statistics.median(c for _, c in t)) for n, t in times.items()}
+    (rw, rc), (nw, nc) = med["reference"], med["new"]
+    print(f"\nRelGAN iteration (1 G + 5 D), medians of {a.rounds} interleaved rounds, {a.threads} thread(s):")
+    print(f"  reference (before issue 16's critic work{', critic_bf16' if a.reference_bf16 else ', fp32'}): "
+          f"wall {rw:.2f} s, cpu {rc:.2f} s")
+    print(f"  new ({'critic_bf16' if a.critic_bf16 else 'fp32'}): wall {nw:.2f} s, cpu {nc:.2f} s")
+    print(f"  ratio reference/new: wall {rw / nw:.2f}x, cpu {rc / nc:.2f}x")
+    if a.parts:
+        for n, p in parts.items():
+            print(f"  {n}: " + ", ".join(f"{k}={statistics.median(x):.3g}" for k, x in p.items()))
+    if a.device == "cpu" and not a.reference_bf16:
+        # The issue measured 7.9 s for the reference and 20.9 s for TextGAN-PyTorch on the same quiet machine.
+        print(f"  issue 16 target (<= 2.1 s quiet = ratio >= {7.9 / 2.1:.1f}x against the fp32 reference): "
+              f"{'met' if rw / nw >= 7.9 / 2.1 else 'not met'} in this run (peer-relative: "
+              f"{20.9 / 7.9 * rw / nw:.1f}x TextGAN-PyTorch)")
 
 
 if __name__ == "__main__":

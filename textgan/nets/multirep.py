@@ -24,6 +24,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from .highway import highway as fused_highway
+from .highway import reference as reference_highway
+from .winmax import conv_max_pool, use_kernel
+
 
 @dataclass
 class MultiRepCriticConfig:
@@ -98,23 +102,34 @@ class MultiRepCritic(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         self.hidden = nn.Linear(total, cfg.hidden)
         self.out = nn.Linear(cfg.hidden, 1)
+        self.fast = True
+        """Run the one-pass window search (`winmax.py`) where it can; False: the reference path (benches, tests)."""
 
-    def scores(self, x: Tensor) -> Tensor:
-        """Per-representation logits `(B, R)`."""
-        B, L, _ = x.shape
-        e = self.embed(x).view(B, L, self.cfg.reps, self.e)  # (B, L, R, e)
-        h = torch.cat([conv_max_over_time(conv, e) for conv in self.convs], 1)  # (B, F*widths, R)
-        h = h.transpose(1, 2)  # (B, R, F*widths)
-        if self.cfg.highway == "shared":
-            # One projection serves as gate and transform: TextGAN-PyTorch's form of the highway. RelGAN's code
-            # (like SeqGAN's, and our CNN critic) projects the gate and the transform separately: 'separate'.
-            t = self.highway(h)
-            gate = torch.sigmoid(t)
+    def scores(self, x: Tensor | None, real: Tensor | None = None) -> Tensor:
+        """Per-representation logits `(B, R)` of the rows of `x` `(B, L, V)`; with `real` (token ids `(Br, L)`),
+        of the one-hot rows of `real` first, then `x`'s, without building the `(Br, L, V)` one-hot tensor (its
+        embedding is a lookup: the same values)."""
+        parts = []
+        if real is not None:
+            parts.append(F.embedding(real, self.embed.weight.t()))  # (Br, L, E) = embed(one_hot(real))
+        if x is not None:
+            parts.append(self.embed(x))  # (B, L, E)
+        e = parts[0] if len(parts) == 1 else torch.cat(parts)
+        B, L, _ = e.shape
+        e = e.view(B, L, self.cfg.reps, self.e)  # (B, L, R, e)
+        if self.fast and use_kernel(e):
+            h = conv_max_pool(self.convs, e)  # (B, R, F*widths)
         else:
-            t, g = self.highway(h).chunk(2, -1)
-            gate = torch.sigmoid(g)
-        h = h + gate * (F.relu(t) - h)  # = gate·relu(t) + (1 − gate)·h, with two fewer (B, R, F·widths) tensors
-        return self.out(self.hidden(self.drop(h))).squeeze(-1)  # (B, R)
+            h = torch.cat([conv_max_over_time(conv, e) for conv in self.convs], 1)  # (B, F*widths, R)
+            h = h.transpose(1, 2)  # (B, R, F*widths)
+        # 'shared': one projection serves as gate and transform: TextGAN-PyTorch's form of the highway. RelGAN's code
+        # (like SeqGAN's, and our CNN critic) projects the gate and the transform separately: 'separate'.
+        shared = self.cfg.highway == "shared"
+        if self.fast:  # (B·R, F·widths): plain 2-D products, also in the backward pass
+            h = fused_highway(h.reshape(B * self.cfg.reps, -1), self.highway.weight, self.highway.bias, shared)
+        else:  # the path before issue 16 (autograd ops on (B, R, F·widths))
+            h = reference_highway(h, self.highway.weight, self.highway.bias, shared)
+        return self.out(self.hidden(self.drop(h))).view(B, self.cfg.reps)  # (B, R)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.scores(x).mean(-1)  # (B,)

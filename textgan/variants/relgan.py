@@ -141,17 +141,23 @@ class RelGAN(AdversarialVariant):
         _, soft = self.gen.relaxed(n, self.cfg.relaxation, 1.0 / self.beta, self.rng)  # (n, L, V)
         return soft
 
-    def _scores(self, x: Tensor) -> Tensor:
+    def _scores(self, real: Tensor | None, fake: Tensor | None = None) -> Tensor:
+        """Critic logits of the one-hot rows of `real` (token ids), then of `fake`'s rows, in one pass."""
         score = getattr(self.critic, "scores", None) or self.critic
-        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.cfg.critic_bf16):
-            return score(x).float()  # (B, R) or (B,)
+        device = (real if real is not None else fake).device
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.cfg.critic_bf16):
+            if getattr(self.critic, "fast", False):  # the multirep critic looks real tokens up: no one-hot rows
+                return score(fake, real=real).float()  # (B, R)
+            parts = [] if real is None else [one_hot(real, self.corpus.vocab_size)]
+            parts += [] if fake is None else [fake]
+            return score(parts[0] if len(parts) == 1 else torch.cat(parts)).float()  # (B, R) or (B,)
 
     def critic_step(self, real: Tensor, fake: Tensor | None = None) -> dict[str, Tensor]:
         self._last_real = real
         if fake is None:
             with torch.no_grad():
                 fake = self.fake(real.shape[0])  # (B, L, V)
-        d = self._scores(torch.cat([one_hot(real, self.corpus.vocab_size), fake]))  # one pass for both halves
+        d = self._scores(real, fake)  # one pass for both halves
         d_real, d_fake = d.chunk(2)
         loss = F.softplus(-(d_real - d_fake)).mean()
         norm = self.optimize("critic", loss, list(self.critic.parameters()), clip=self.clip)
@@ -167,10 +173,10 @@ class RelGAN(AdversarialVariant):
         # Only D(fake) depends on the generator: D(real) is a constant here, and the critic's own weights need no
         # gradients, so the backward pass runs through the fake half's activations only.
         with torch.no_grad():
-            d_real = self._scores(one_hot(real[:batch_size], self.corpus.vocab_size))
+            d_real = self._scores(real[:batch_size])
         self.critic.requires_grad_(False)
         try:
-            d_fake = self._scores(fake)
+            d_fake = self._scores(None, fake)
         finally:
             self.critic.requires_grad_(True)
         loss = F.softplus(-(d_fake - d_real)).mean()
