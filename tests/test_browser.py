@@ -110,8 +110,10 @@ def test_click_train_and_watch_the_loss_curve(app):
 
 
 def test_a_shared_link_restores_the_form(app):
-    page = open_page(app, "?variant=mle&preset=paper&corpus=modes&k=5&seed=7&lr_gen=0.003&bogus=1&seed2=x")
+    page = open_page(app, "?variant=mle&preset=paper&corpus=modes&k=5&weights=skewed&seed=7&lr_gen=0.003&bogus=1"
+                          "&seed2=x")
     assert page.input_value("#variant input") == "mle"
+    assert page.is_checked("#weights input[value=skewed]")  # the rare-modes lesson's weights
     assert page.input_value("#seed input") == "7"
     assert page.input_value("#k input[type=number]") == "5"
     page.get_by_text("hyperparameters (the preset").click()  # the accordion opens
@@ -125,6 +127,7 @@ def test_a_shared_link_restores_the_form(app):
                            " return t && t.value.startsWith('http'); }", timeout=20_000)
     link = page.locator("#share-link textarea, #share-link input").first.input_value()
     assert "variant=mle" in link and "seed=11" in link and "k=5" in link and "lr_gen=0.003" in link, link
+    assert "weights=skewed" in link, link
     # ... and opening it restores the same form.
     again = app[0].new_page(viewport={"width": 1280, "height": 720})
     again.goto(link)
@@ -132,6 +135,7 @@ def test_a_shared_link_restores_the_form(app):
     again.wait_for_timeout(1500)
     again.get_by_text("hyperparameters (the preset").click()
     assert again.input_value("#seed input") == "11" and again.input_value("#variant input") == "mle"
+    assert again.is_checked("#weights input[value=skewed]")
     assert float(again.input_value("#hp-lr_gen input")) == 0.003
     again.close()
     page.close()

@@ -153,3 +153,26 @@ def test_a_link_round_trips_the_form_and_ignores_bad_parameters():
     assert any("seed" in n for n in notices) and any("lr_gen" in n for n in notices)
     _, notices = L.forms.form_from_query({f"p{i}": "1" for i in range(100)})
     assert "only the first 64" in notices[0]
+
+
+def test_a_link_carries_the_mode_weights():
+    """The rare-modes lesson trains on skewed mode weights: a link to its form must open on the same weights (it
+    opened on uniform ones: the link did not carry them), and a bad value is named, not applied."""
+    from urllib.parse import parse_qsl
+
+    query, notices = L.forms.share_query("modes", 8, "demo", "gan", None, 0, None, None, None, None, {},
+                                         weights="skewed")
+    assert notices == [] and "weights=skewed" in query
+    values, notices = L.forms.form_from_query(dict(parse_qsl(query[1:])))
+    assert notices == [] and values["weights"] == "skewed" and values["corpus"] == "modes"
+    query, _ = L.forms.share_query("modes", 8, "demo", "gan", None, 0, None, None, None, None, {}, weights="uniform")
+    assert "weights" not in query  # the default stays out of the link
+    query, _ = L.forms.share_query("oracle", 8, "demo", "gan", None, 0, None, None, None, None, {}, weights="skewed")
+    assert "weights" not in query  # only the modes corpus has mode weights
+    values, notices = L.forms.form_from_query({"corpus": "modes", "weights": "zipf"})
+    assert "weights" not in values and len(notices) == 1 and "weights='zipf'" in notices[0], notices
+    assert "uniform" in notices[0] and "skewed" in notices[0]
+    values, notices = L.forms.form_from_query({"weights": "s" * 200})
+    assert "weights" not in values and "too long" in notices[0]
+    with pytest.raises(L.LabError, match="mode weights"):
+        L.forms.share_query("modes", 8, "demo", "gan", None, 0, None, None, None, None, {}, weights="zipf")

@@ -298,14 +298,14 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
         if notices:
             ctx.session(request).tell("the link's settings were restored except: " + "; ".join(notices))
         corpus = values.get("corpus", "modes")
-        return [corpus, values.get("k", default.corpus.get("k", 8)), preset, variant, values.get("seed", default.seed),
-                *picked]
+        return [corpus, values.get("k", default.corpus.get("k", 8)), values.get("weights", "uniform"), preset,
+                variant, values.get("seed", default.seed), *picked]
 
     @errors(status_only=False)
     def make_link(*form):
-        kind, k, _, _, preset, variant, batch, seed, _, gkind, gsize, ckind, csize, _weights, *hp = form
+        kind, k, _, _, preset, variant, batch, seed, _, gkind, gsize, ckind, csize, weights, *hp = form
         query, notices = L.forms.share_query(kind, k, preset, variant, batch, seed, gkind, gsize, ckind, csize,
-                                             dict(zip(hp_names, hp)))
+                                             dict(zip(hp_names, hp)), weights=weights)
         return gr.update(value=query, visible=True, info="; ".join(notices) or None)
 
     form, version = tab.form, gr.State(-1)
@@ -329,7 +329,8 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
     c["preset"].input(pick_variant, [c["variant"], c["preset"]], picked, api_name=False)
     c["kind"].change(show_corpus_inputs, c["kind"], [c["k"], c["upload"], c["path"], p["modes"], c["weights"]],
                      api_name=False)
-    demo.load(restore, None, [c["kind"], c["k"], c["preset"], c["variant"], c["seed"], *picked], api_name=False)
+    demo.load(restore, None, [c["kind"], c["k"], c["weights"], c["preset"], c["variant"], c["seed"], *picked],
+              api_name=False)
     demo.load(page_load, None, [tab.device, tab.device_md], api_name=False)
     c["link_btn"].click(make_link, form, c["link"], api_name="share_link").then(
         None, c["link"], c["link"], js=LINK_JS)

@@ -371,9 +371,11 @@ MAX_QUERY_PARAMS, MAX_QUERY_VALUE = 64, 64
 
 
 def share_query(kind: str, k: Any, preset: str | None, variant: str, batch: Any, seed: Any, gkind: str | None,
-                gsize: Any, ckind: str | None, csize: Any, hparams: dict[str, Any]) -> tuple[str, list[str]]:
+                gsize: Any, ckind: str | None, csize: Any, hparams: dict[str, Any],
+                weights: str | None = "uniform") -> tuple[str, list[str]]:
     """The query string ("?corpus=modes&variant=gan&...") that restores this form, and notices about what a link
-    cannot carry. Hyperparameters, batch size and nets are included only where they differ from the preset."""
+    cannot carry. Hyperparameters, batch size, nets and the modes corpus' weights are included only where they
+    differ from the defaults (the preset's; uniform weights)."""
     from urllib.parse import urlencode
 
     notices = []
@@ -383,6 +385,10 @@ def share_query(kind: str, k: Any, preset: str | None, variant: str, batch: Any,
         params["corpus"] = kind
         if kind == "modes":
             params["k"] = _as_int(k, "K (number of modes)")
+            if weights not in (None, "", *MODE_WEIGHTS):
+                raise LabError(f"mode weights {weights!r}: choose one of {MODE_WEIGHTS}")
+            if weights not in (None, "", "uniform"):
+                params["weights"] = weights
     else:
         notices.append(f"a link cannot carry the {kind} corpus (the file stays on this server): it opens on modes")
     params["seed"] = _as_int(seed, "seed")
@@ -407,7 +413,7 @@ def share_query(kind: str, k: Any, preset: str | None, variant: str, batch: Any,
 
 
 def form_from_query(params: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
-    """What a link's query parameters set in the form, checked field by field: {"corpus", "k", "preset",
+    """What a link's query parameters set in the form, checked field by field: {"corpus", "k", "weights", "preset",
     "variant", "seed", "batch", "generator", "generator_size", "critic", "critic_size", "hparams": {...}} (only
     the keys the link sets, with valid values), and one notice per parameter ignored (unknown, bad, too many)."""
     notices: list[str] = []
@@ -451,6 +457,7 @@ def form_from_query(params: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     take("preset", one_of(presets()))
     take("corpus", one_of(SHARED_CORPORA))
     take("k", whole(2, 64, "K"))
+    take("weights", one_of(MODE_WEIGHTS))
     take("seed", whole(0, 2**32 - 1, "seed"))
     take("batch", whole(1, 65536, "batch size"))
     take("generator", one_of(net_kinds("generator")))

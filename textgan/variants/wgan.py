@@ -4,8 +4,9 @@ The critic maximises E[f(real)] - E[f(fake)] over functions kept (roughly) K-Lip
 weight into [-c, c] after each update; the generator minimises -E[f(fake)]. Defaults are the paper's: c = 0.01,
 RMSprop with learning rate 5e-5 (momentum-based optimizers were unstable for them), 5 critic steps per generator
 step; their code also runs 100 critic steps for the first 25 generator iterations and every 500th, so the critic
-stays near optimal while the generator moves fastest (`critic_burst`, on in the `paper` preset). Clipping is known to push critics towards too-simple functions; WGAN-GP was the fix. Nets and relaxation
-default to those of `gan` (LSTM generator, Gumbel-softmax, CNN critic) so the three compare like for like.
+stays near optimal while the generator moves fastest (`critic_burst`, on in the `paper` preset). Clipping is known
+to push critics towards too-simple functions; WGAN-GP was the fix. Nets and relaxation default to those of `gan`
+(LSTM generator, Gumbel-softmax, CNN critic) so the three compare like for like.
 """
 
 from __future__ import annotations
