@@ -106,7 +106,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             eval_every=args.eval_every, save_every=args.save_every, out=str(out))
         run = Run(config)
     info = run.corpus.describe()
-    print(f"{run.variant.name} on {run.config.corpus.get('kind', info['name'])} (vocab {info['vocab_size']}, length {info['seq_len']}, "
+    corpus_name = run.config.corpus.get("kind", info["name"])
+    print(f"{run.variant.name} on {corpus_name} (vocab {info['vocab_size']}, length {info['seq_len']}, "
           f"{info['n_train']} train) on {describe_device(run.device)}", file=sys.stderr)
     if info.get("truncated_lines"):
         print(f"note: {info['truncated_lines']} lines were longer than max_len and were truncated", file=sys.stderr)
