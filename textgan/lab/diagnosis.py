@@ -134,8 +134,8 @@ def _critic_winning(adv: Sequence[dict[str, float]]) -> Finding | None:
               "sentence. ")
     if vanished:
         detail += (f"The generator's gradient has shrunk to {g_now:.1g}, {g_now / peak:.0%} of its peak "
-                   f"{peak:.2g}: the critic's verdict is so sure that it no longer tells the generator which way to "
-                   "improve, so the generator stops learning.")
+                   f"{peak:.2g}: the generator stops learning (a critic this sure can saturate its loss, and a generator "
+                   "sure of every word passes almost no gradient back through its softmax).")
         headline = "The critic is winning, and the generator's gradient is vanishing."
     else:
         detail += "The generator still gets a gradient, but the critic is far ahead."
