@@ -3,6 +3,7 @@
 second-order gradients (float64), and bf16 stays within a bound of fp32."""
 
 import copy
+import warnings
 
 import pytest
 import torch
@@ -182,3 +183,17 @@ def test_relational_relaxed_with_one_head_product_equals_the_step_path(relaxatio
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
     with torch.no_grad():  # without gradients: the step path itself
         assert torch.equal(gen.relaxed(5, relaxation, 0.5, torch.Generator().manual_seed(7))[0], out["steps"][0])
+
+
+def test_a_failing_compiler_warns_once_and_the_torch_path_runs(monkeypatch):
+    """A broken compiler is not silent: one RuntimeWarning naming the way to the quiet fallback, no kernel."""
+    monkeypatch.setattr(winmax, "_state", {})
+    monkeypatch.setenv("CC", "false")  # a "compiler" that always fails
+    with pytest.warns(RuntimeWarning, match="TEXTGAN_NO_C_KERNELS"):
+        assert winmax._load() is None
+    assert not winmax.use_kernel(torch.zeros(2, 5, 3, 1))
+    monkeypatch.setattr(winmax, "_state", {})
+    monkeypatch.setenv("TEXTGAN_NO_C_KERNELS", "1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert winmax._load() is None  # chosen: quiet
