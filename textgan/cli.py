@@ -65,11 +65,12 @@ def corpus_spec(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .device import describe_device
+    from .device import describe_device, keep_freed_pages
     from .events import Failed, Metrics, Saved, Scalars
     from .presets import preset_config
     from .run import Run
 
+    keep_freed_pages()  # one run per process: reuse freed big blocks instead of page-faulting them in again
     scenario = None
     if args.scenario:
         from .lab.scenarios import get_scenario
