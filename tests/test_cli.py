@@ -38,6 +38,22 @@ def test_train_sample_eval_resume(tmp_path):
     assert json.loads((out / "config.json").read_text())["step"] == 8
 
 
+def test_resume_names_the_run_s_own_corpus(tmp_path):
+    """`--corpus coco --resume` continues a coco run (the flag's help: "with --resume, the corpus the run was
+    trained on"); another named corpus is refused in one line, naming both."""
+    out = tmp_path / "coco"
+    r = cli("train", "--corpus", "coco", "--variant", "mle", "--steps", "1", "--generator", "lstm", "--gen-set", "hidden=8",
+            "--eval-every", "0", "--out", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr
+    r = cli("train", "--corpus", "coco", "--resume", "--steps", "1", "--eval-every", "0", "--out", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "config.json").read_text())["step"] == 2
+    for other in ("oracle", "hub:someone/else"):
+        r = cli("train", "--corpus", other, "--resume", "--steps", "1", "--out", str(out), "--quiet")
+        assert r.returncode == 2 and "trained on the 'coco' corpus" in r.stderr, (other, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1
+
+
 def test_train_text_file_with_settings(tmp_path):
     corpus = tmp_path / "c.txt"
     corpus.write_text("\n".join(f"the cat number {i} sat on the mat" for i in range(40)), encoding="utf-8")

@@ -3,6 +3,7 @@
 second-order gradients (float64), and bf16 stays within a bound of fp32."""
 
 import copy
+import warnings
 
 import pytest
 import torch
@@ -29,7 +30,7 @@ def _grads(out, u, params, create_graph=False):
 def test_window_kernel_equals_conv2d_values_and_gradients(e, spec):
     """Kernel vs relu(Conv2d).amax over time, float64: values, first-order gradients through the kernel's own
     backward (the training path) and second-order gradients (a gradient penalty's path)."""
-    B, L, R = 4, 9, 3
+    B, L, R = 5, 9, 3  # 15 rows: the kernel's row pairs end with a lone row
     convs = _convs(e, spec)
     x = torch.randn(B, L, R, e, dtype=torch.float64, requires_grad=True)
 
@@ -158,3 +159,41 @@ def test_real_tokens_scored_without_one_hot_rows_equal_the_one_hot_pass():
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
     torch.testing.assert_close(critic.scores(None, real=real), critic.scores(F.one_hot(real, V).double()),
                                rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("relaxation", ["gumbel", "st", "softmax"])
+def test_relational_relaxed_with_one_head_product_equals_the_step_path(relaxation):
+    """RelGAN's generator step: with gradients on, the head runs once on all memories. Same tokens for the same
+    noise, the step-by-step path's relaxed vectors and parameter gradients (float64)."""
+    from textgan.nets import build_generator
+    from textgan.nets.autoregressive import AutoregressiveGenerator
+
+    torch.manual_seed(5)
+    V, L = 40, 6
+    gen = build_generator({"kind": "relational", "emb_dim": 8, "mem_slots": 2, "heads": 2, "head_size": 8},
+                          V, L, 1).double()
+    out = {}
+    for name, fn in (("batched", gen.relaxed), ("steps", lambda *a: AutoregressiveGenerator.relaxed(gen, *a))):
+        tokens, soft = fn(5, relaxation, 0.5, torch.Generator().manual_seed(7))
+        u = torch.randn(soft.shape, generator=torch.Generator().manual_seed(8), dtype=torch.float64)
+        out[name] = (tokens, soft, torch.autograd.grad((soft * u).sum(), list(gen.parameters())))
+    assert torch.equal(out["batched"][0], out["steps"][0])
+    torch.testing.assert_close(out["batched"][1], out["steps"][1], rtol=0, atol=1e-12)
+    for a, b in zip(out["batched"][2], out["steps"][2]):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    with torch.no_grad():  # without gradients: the step path itself
+        assert torch.equal(gen.relaxed(5, relaxation, 0.5, torch.Generator().manual_seed(7))[0], out["steps"][0])
+
+
+def test_a_failing_compiler_warns_once_and_the_torch_path_runs(monkeypatch):
+    """A broken compiler is not silent: one RuntimeWarning naming the way to the quiet fallback, no kernel."""
+    monkeypatch.setattr(winmax, "_state", {})
+    monkeypatch.setenv("CC", "false")  # a "compiler" that always fails
+    with pytest.warns(RuntimeWarning, match="TEXTGAN_NO_C_KERNELS"):
+        assert winmax._load() is None
+    assert not winmax.use_kernel(torch.zeros(2, 5, 3, 1))
+    monkeypatch.setattr(winmax, "_state", {})
+    monkeypatch.setenv("TEXTGAN_NO_C_KERNELS", "1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert winmax._load() is None  # chosen: quiet

@@ -106,7 +106,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             eval_every=args.eval_every, save_every=args.save_every, out=str(out))
         run = Run(config)
     info = run.corpus.describe()
-    print(f"{run.variant.name} on {info['name']} (vocab {info['vocab_size']}, length {info['seq_len']}, "
+    corpus_name = run.config.corpus.get("kind", info["name"])
+    print(f"{run.variant.name} on {corpus_name} (vocab {info['vocab_size']}, length {info['seq_len']}, "
           f"{info['n_train']} train) on {describe_device(run.device)}", file=sys.stderr)
     if info.get("truncated_lines"):
         print(f"note: {info['truncated_lines']} lines were longer than max_len and were truncated", file=sys.stderr)
@@ -137,6 +138,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+NAMED_CORPORA = ("modes", "oracle", "coco")
+"""`--corpus` values that name a built-in corpus rather than a text file."""
 RESUME_FIXED = {"generator": "--generator", "critic": "--critic", "gen_set": "--gen-set", "critic_set": "--critic-set",
                 "corpus_set": "--corpus-set", "preset": "--preset", "seed": "--seed", "k": "--k",
                 "weights": "--weights", "level": "--level", "max_len": "--max-len", "vocab_cap": "--vocab-cap"}
@@ -145,7 +148,9 @@ RESUME_FIXED = {"generator": "--generator", "critic": "--critic", "gen_set": "--
 def _resume(args: argparse.Namespace, out: Path):
     """Continue the run in `out`. What a run is made of (variant, nets, corpus, seed) cannot change; variant
     settings (--set) and the batch size are applied explicitly, as the app's live edits are, and reported."""
+    from .checkpoint import validate_run_dir
     from .checks import check_types
+    from .corpora.hub import parse_hub_corpus
     from .run import Run
 
     parser_defaults = build_parser().parse_args(["train"])
@@ -153,10 +158,14 @@ def _resume(args: argparse.Namespace, out: Path):
     if changed:
         raise ValueError(f"{', '.join(changed)} cannot change when resuming: they define the run; start a new run "
                          "with another --out instead")
-    text_file = args.corpus if args.corpus not in (None, "modes", "oracle") else None
+    named = args.corpus in NAMED_CORPORA or (args.corpus or "").startswith("hub:")
+    if named:  # checked on the saved spec, before the corpus is built
+        trained_on = validate_run_dir(out)["run"]["corpus"]
+        wanted = parse_hub_corpus(args.corpus) if args.corpus.startswith("hub:") else {"kind": args.corpus}
+        if any(trained_on.get(key) != value for key, value in wanted.items()):
+            raise ValueError(f"{out} was trained on the {trained_on.get('kind')!r} corpus, not {args.corpus!r}")
+    text_file = args.corpus if args.corpus is not None and not named else None
     run = Run.load(out, device=args.device, text_file=text_file, test_file=args.test_file)
-    if args.corpus in ("modes", "oracle") and run.corpus.name != args.corpus:
-        raise ValueError(f"{out} was trained on the {run.corpus.name!r} corpus, not {args.corpus!r}")
     if args.variant and args.variant != run.variant.name:
         raise ValueError(f"{out} is a {run.variant.name!r} run: --variant {args.variant} cannot resume it (start a "
                          "new run with another --out)")
@@ -340,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--corpus",
                    help="modes (default) | oracle | coco (COCO captions, shipped) | hub:OWNER/NAME[:FILE] (a text file "
                         "of a Hub dataset repo; FILE defaults to train.txt) | PATH to a text file (one sentence per "
-                        "line); with --resume, the text file the run was trained on")
+                        "line); with --resume, the corpus (or text file) the run was trained on")
     t.add_argument("--k", type=int, default=8, help="modes: number of modes (2-64)")
     t.add_argument("--weights", default="uniform", help="modes: uniform | skewed")
     t.add_argument("--test-file", help="text: a separate test file (default: 10%% split); hub: a file of the same repo")

@@ -22,6 +22,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from .autoregressive import AutoregressiveGenerator
+from .relax import gumbel_noise, relax
 
 
 @dataclass
@@ -83,6 +84,8 @@ class RelationalGenerator(AutoregressiveGenerator):
         self.embed = nn.Embedding(vocab_size, cfg.emb_dim)
         self.memory = RelationalMemory(cfg.emb_dim, cfg.mem_slots, cfg.heads, cfg.head_size)
         self.out = nn.Linear(cfg.mem_slots * cfg.heads * cfg.head_size, vocab_size)
+        self.batched_head = True
+        """`relaxed` with gradients runs the head once on all memories; False: step by step (benches, tests)."""
 
 
 
@@ -94,6 +97,31 @@ class RelationalGenerator(AutoregressiveGenerator):
             state = self.memory.initial(token.shape[0], token.device)
         state = self.memory(self.embed(token), state)
         return self.out(state.flatten(1)), state
+
+    def relaxed(self, n: int, relaxation: str = "gumbel", tau: float = 1.0,
+                rng: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+        """As `AutoregressiveGenerator.relaxed`, but with gradients on, the linear head (the largest product) runs
+        once on all L memories: one large product forward and backward instead of L small ones (RelGAN's generator
+        step; issue 16). Each step's token comes from a no-grad head on that step's memory and that step's noise,
+        exactly as the step-by-step path draws it (same noise, same tokens); the relaxed vectors come from the
+        batched head and equal the step-by-step path's up to rounding."""
+        if not (torch.is_grad_enabled() and self.batched_head):
+            return super().relaxed(n, relaxation, tau, rng)
+        token = self._start(n).squeeze(1)
+        state = self.memory.initial(n, token.device)
+        memories, tokens, noise = [], [], []
+        for _ in range(self.seq_len):
+            state = self.memory(self.embed(token), state)
+            flat = state.flatten(1)  # (n, S·D)
+            with torch.no_grad():
+                logits = self.out(flat)  # (n, V)
+                g = gumbel_noise(logits.shape, rng, logits.device, logits.dtype)
+                token = (logits + g).argmax(-1)  # relax's Gumbel-max token
+            memories.append(flat)
+            tokens.append(token)
+            noise.append(g)
+        _, soft = relax(self.out(torch.stack(memories, 1)), relaxation, tau, rng, noise=torch.stack(noise, 1))
+        return torch.stack(tokens, 1), soft
 
     def forward(self, tokens: Tensor) -> Tensor:
         """Teacher-forced logits `(B, L, V)`. The memory is recurrent, so this loops over L; the linear head,

@@ -38,19 +38,21 @@ def sample_logits(logits: Tensor, temperature: float = 1.0, method: str = "gumbe
     raise ValueError(f"unknown sampling method {method!r}; use 'gumbel' or 'multinomial'")
 
 
-def relax(logits: Tensor, relaxation: str, tau: float, rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
+def relax(logits: Tensor, relaxation: str, tau: float, rng: torch.Generator | None,
+          noise: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Sampled token ids `(...)` and the differentiable vector `(..., V)` the critic sees.
 
     - softmax: softmax(logits / tau); the token is a Gumbel-max sample (fed back, not differentiated).
     - gumbel:  Gumbel-softmax, softmax((logits + g) / tau); the token is its argmax.
     - st:      straight-through: forward is the exact one-hot of the Gumbel-max token, the backward pass is
                the gradient of the Gumbel-softmax.
+    `noise`: Gumbel noise drawn earlier (same shape as `logits`) instead of a fresh draw from `rng`.
     """
     if relaxation not in RELAXATIONS:
         raise ValueError(f"unknown relaxation {relaxation!r}; choose one of {RELAXATIONS}")
     if tau <= 0:
         raise ValueError(f"relaxation temperature must be > 0, got {tau}")
-    g = gumbel_noise(logits.shape, rng, logits.device, logits.dtype)
+    g = gumbel_noise(logits.shape, rng, logits.device, logits.dtype) if noise is None else noise
     perturbed = logits + g
     tokens = perturbed.argmax(-1)
     if relaxation == "softmax":

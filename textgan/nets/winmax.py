@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -37,9 +38,11 @@ def _load() -> ctypes.CDLL | None:
     with _lock:
         if "lib" in _state:
             return _state["lib"]
-        lib = None
+        lib, why = None, "no C compiler found (cc, gcc or $CC)"
         cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-        if cc and os.environ.get("TEXTGAN_NO_C_KERNELS") != "1":
+        if os.environ.get("TEXTGAN_NO_C_KERNELS") == "1":
+            cc, why = None, ""  # asked for: no warning
+        if cc:
             tmp = tempfile.mkdtemp(prefix="textgan-winmax-")
             try:
                 so = os.path.join(tmp, "winmax.so")
@@ -48,6 +51,7 @@ def _load() -> ctypes.CDLL | None:
                 if done.returncode != 0:  # an exotic compiler without -march=native: try the portable build
                     done = subprocess.run([cc, "-O3", "-shared", "-fPIC", "-o", so, str(_SOURCE)],
                                           capture_output=True, timeout=120)
+                why = f"{cc} failed: {done.stderr.decode(errors='replace')[-300:]}"
                 if done.returncode == 0:
                     lib = ctypes.CDLL(so)  # mapped: the file can go
                     ptr, n, arr = ctypes.c_void_p, ctypes.c_long, ctypes.POINTER(ctypes.c_long)
@@ -56,10 +60,14 @@ def _load() -> ctypes.CDLL | None:
                         fwd.argtypes = [ptr] * 3 + [n] * 6 + [arr] * 3 + [ptr] * 2
                         bwd.argtypes = [ptr] * 5 + [n] * 6 + [arr] * 3 + [ptr] * 3
                         fwd.restype = bwd.restype = ctypes.c_int
-            except (OSError, subprocess.SubprocessError):
-                lib = None
+            except (OSError, subprocess.SubprocessError) as err:
+                lib, why = None, f"{cc}: {err}"
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
+        if lib is None and why:
+            warnings.warn(f"textgan: the critic's window-search kernel is not available ({why}); the multirep "
+                          "critic runs the slower torch path (set TEXTGAN_NO_C_KERNELS=1 to choose it quietly)",
+                          RuntimeWarning, stacklevel=3)
         _state["lib"] = lib
         return lib
 
@@ -72,6 +80,8 @@ def _pool(n: int) -> ThreadPoolExecutor:
     with _lock:
         pool = _state.get("pool")
         if pool is None or pool._max_workers != n:  # torch's thread count changed
+            if pool is not None:
+                pool.shutdown(wait=False)
             pool = _state["pool"] = ThreadPoolExecutor(n, thread_name_prefix="winmax")
         return pool
 
