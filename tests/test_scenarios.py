@@ -56,3 +56,18 @@ def test_cli_trains_a_scenario_with_its_settings(tmp_path):
     s = get_scenario("collapse")
     assert run["variant"] == "gan" and run["variant_config"] == s.variant_config and run["seed"] == 0
     assert run["generator"]["hidden"] == 64 and run["critic"]["filters"] == 32
+
+
+def test_the_explanation_says_oscillating_on_a_real_run():
+    """The gp-fix lesson's start with one critic step per generator step (instead of 3) and the generator's rate
+    doubled: the critic never gets ahead, and the effective modes swing up and down (7.4 → 3.5 → 2.3 → 4.1 ... at
+    seed 1). The panel, reading only the run's history, must say so while it happens."""
+    s = get_scenario("gp-fix")
+    run, _ = run_scenario("gp-fix", steps=300, seed=1, device="cpu", sample_every=0, eval_every=20,
+                          variant_config={**s.variant_config, "critic_steps": 1, "lr_gen": 1e-3})
+    history = run.history
+    said = [int(r["step"]) for i, r in enumerate(history) if "eval/modes/effective" in r
+            and "oscillating" in [f.kind for f in diagnose(history[:i + 1], k=s.k)]]
+    assert said, [round(r["eval/modes/effective"], 1) for r in history if "eval/modes/effective" in r]
+    kinds = [f.kind for f in diagnose(history, k=s.k)]
+    assert "critic_winning" not in kinds and "diverged" not in kinds, kinds
