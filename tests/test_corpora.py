@@ -49,6 +49,23 @@ def test_invalid_sentences_are_minus_one():
     assert c.classify([" ".join(swapped)]) == [-1]
 
 
+def test_modes_alike_patterns_differ_only_in_words():
+    """patterns='alike': every mode has the one pattern `ALIKE_PATTERN` (its own subjects, its own words), every
+    sentence still classifies to exactly its mode, and the setting is in the spec (and absent by default, so
+    older runs' specs stay as they were)."""
+    from textgan.corpora.modes import ALIKE_PATTERN
+
+    c = ModesCorpus(k=8, weights="skewed", patterns="alike", n_train=400)
+    assert all(len(g) == 1 and len(g[0]) == len(ALIKE_PATTERN.split()) for g in c.grammars)
+    assert (c.classify_ids(c.train) >= 0).all()
+    subjects = [set(g[0][ALIKE_PATTERN.split().index("S")]) for g in c.grammars]
+    assert all(a.isdisjoint(b) for i, a in enumerate(subjects) for b in subjects[i + 1:])
+    assert c.spec["patterns"] == "alike" and "patterns" not in ModesCorpus(k=4, n_train=10).spec
+    assert build_corpus(c.spec).vocab == c.vocab
+    with pytest.raises(CorpusError, match="patterns"):
+        ModesCorpus(k=4, patterns="same")
+
+
 def test_modes_deterministic_and_seeded():
     a, b, c = ModesCorpus(k=8, seed=1), ModesCorpus(k=8, seed=1), ModesCorpus(k=8, seed=2)
     assert torch.equal(a.train, b.train) and a.vocab == b.vocab

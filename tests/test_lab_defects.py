@@ -176,3 +176,21 @@ def test_a_link_carries_the_mode_weights():
     assert "weights" not in values and "too long" in notices[0]
     with pytest.raises(L.LabError, match="mode weights"):
         L.forms.share_query("modes", 8, "demo", "gan", None, 0, None, None, None, None, {}, weights="zipf")
+
+
+def test_the_rare_modes_lesson_s_corpus_survives_form_and_link():
+    """The rare-modes lesson trains on skewed weights with one sentence pattern for every mode: the form's
+    'skewed-alike' choice builds exactly that corpus, and a link carries it back."""
+    from urllib.parse import parse_qsl
+
+    from textgan.lab.scenarios import form_values, get_scenario
+
+    lesson = get_scenario("rare-modes")
+    assert lesson.corpus == {"kind": "modes", "k": 8, "weights": "skewed", "patterns": "alike"}
+    assert form_values("rare-modes")["weights"] == "skewed-alike"
+    assert L.forms.corpus_spec("modes", 8, weights="skewed-alike") == lesson.corpus
+    assert L.forms.corpus_spec("modes", 8, weights="skewed") == {"kind": "modes", "k": 8, "weights": "skewed"}
+    query, notices = L.forms.share_query("modes", 8, "demo", "gan", None, 0, None, None, None, None, {},
+                                         weights="skewed-alike")
+    values, notices = L.forms.form_from_query(dict(parse_qsl(query[1:])))
+    assert notices == [] and values["weights"] == "skewed-alike"

@@ -104,7 +104,7 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                 kind = gr.Radio(CORPORA, value="modes", label="corpus", elem_id="corpus", info=H.CONTROLS["corpus"])
                 k = gr.Slider(2, 64, value=default.corpus.get("k", 8), step=1, label="K (modes)", elem_id="k",
                               info=H.CONTROLS["k"])
-                weights = gr.Radio(list(L.forms.MODE_WEIGHTS), value="uniform", label="mode weights",
+                weights = gr.Radio(L.forms.MODE_WEIGHT_LABELS, value="uniform", label="mode weights",
                                    elem_id="weights", info=H.CONTROLS["weights"])
                 upload = gr.File(label="upload a .txt corpus (one sentence per line)", type="filepath",
                                  file_types=[".txt"], visible=False, elem_id="upload")  # its label says what

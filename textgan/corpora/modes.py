@@ -5,7 +5,9 @@ holds exactly one subject slot, subjects are owned by exactly one mode, and word
 two sentences of different modes always differ at some position: any token sequence belongs to one mode or to
 none. That makes mode collapse measurable exactly — the point of the corpus.
 Modes share adjectives, verbs, objects and places, so their vocabularies overlap, and their patterns have
-different lengths.
+different lengths. `patterns="alike"` gives every mode the one pattern `ALIKE_PATTERN` instead, so modes differ only
+in their words and weights: with 'varied' patterns a GAN loses the long-sentence modes first whatever their
+weight, which hides the effect of rarity (the rare-modes lesson; bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ PATTERNS = [
     "the A S T the A O near the P",
     "a S T the O",
 ]
+ALIKE_PATTERN = "the A S T the O"
+"""Every mode's one pattern under `patterns="alike"`."""
+PATTERN_CHOICES = ("varied", "alike")
 K_RANGE = (2, 64)
 
 
@@ -54,15 +59,17 @@ class ModesCorpus(Corpus):
     SIZE_LIMITS = {"n_train": (1, 1_000_000), "n_test": (1, 1_000_000), "seed": (0, 2**63 - 1)}
 
     def __init__(self, k: int = 8, weights: str | Sequence[float] = "uniform", n_train: int = 5000,
-                 n_test: int = 1000, seed: int = 0) -> None:
+                 n_test: int = 1000, seed: int = 0, patterns: str = "varied") -> None:
         if not K_RANGE[0] <= k <= K_RANGE[1]:
             raise CorpusError(f"modes: k={k} is out of range; choose {K_RANGE[0]}..{K_RANGE[1]} modes")
+        if patterns not in PATTERN_CHOICES:
+            raise CorpusError(f"modes: patterns={patterns!r}; use one of {PATTERN_CHOICES}")
         if n_train < 1 or n_test < 1:
             raise CorpusError(f"modes: n_train and n_test must be >= 1 (got {n_train}, {n_test})")
         self.k = k
         self.weights = _mode_weights(k, weights)
         rng = random.Random(seed)
-        self.grammars = _make_grammars(k, rng)
+        self.grammars = _make_grammars(k, rng, alike=patterns == "alike")
         words = sorted({w for g in self.grammars for slots in g for slot in slots for w in slot})
         vocab = SPECIALS + words
         index = {w: i for i, w in enumerate(vocab)}
@@ -77,7 +84,8 @@ class ModesCorpus(Corpus):
         train = pad_rows(self._sample(n_train, rng), seq_len)
         test = pad_rows(self._sample(n_test, rng), seq_len)
         spec = {"kind": "modes", "k": k, "weights": weights if isinstance(weights, str) else list(weights),
-                "n_train": n_train, "n_test": n_test, "seed": seed}
+                "n_train": n_train, "n_test": n_test, "seed": seed,
+                **({"patterns": patterns} if patterns != "varied" else {})}  # older runs' specs stay valid
         super().__init__(name="modes", vocab=vocab, train=train, test=test, spec=spec,
                          info={"k": k, "mode_weights": self.weights,
                                "sentences_per_mode": self.sentences_per_mode()})
@@ -159,8 +167,9 @@ def _mode_weights(k: int, weights: str | Sequence[float]) -> list[float]:
     return [x / total for x in w]
 
 
-def _make_grammars(k: int, rng: random.Random) -> list[list[list[list[str]]]]:
-    """Per mode: 1-2 patterns, each a list of slots (a slot = the words allowed at that position)."""
+def _make_grammars(k: int, rng: random.Random, alike: bool = False) -> list[list[list[list[str]]]]:
+    """Per mode: 1-2 patterns (`alike`: `ALIKE_PATTERN` alone), each a list of slots (a slot = the words allowed at
+    that position)."""
     per_mode = max(1, min(3, len(SUBJECTS) // k))
     subjects = SUBJECTS[:]
     rng.shuffle(subjects)
@@ -170,7 +179,7 @@ def _make_grammars(k: int, rng: random.Random) -> list[list[list[list[str]]]]:
         for cls, words in CLASSES.items():
             if cls != "S":
                 own[cls] = rng.sample(words, 2)  # shared classes: each mode takes an overlapping subset
-        patterns = rng.sample(PATTERNS, rng.choice([1, 2]))
+        patterns = [ALIKE_PATTERN] if alike else rng.sample(PATTERNS, rng.choice([1, 2]))
         grammars.append([[own[w] if w in own else [w] for w in p.split()] for p in patterns])
     return grammars
 

@@ -140,8 +140,25 @@ def check_upload(path: str | Path) -> None:
                        "again") from None
 
 
-MODE_WEIGHTS = ("uniform", "skewed")
-"""The form's choices for how often each mode occurs (skewed: Zipf, mode i has weight 1/(i+1))."""
+MODE_WEIGHTS = ("uniform", "skewed", "skewed-alike")
+"""The form's choices for how often each mode occurs (skewed: Zipf, mode i has weight 1/(i+1)); 'skewed-alike'
+also gives every mode the same sentence pattern, so that only the weights tell the modes apart."""
+MODE_WEIGHT_LABELS = [("uniform", "uniform"), ("skewed", "skewed"), ("skewed, one sentence pattern", "skewed-alike")]
+"""(label, value) pairs for the form's radio."""
+
+
+def modes_settings(weights: str | None) -> dict[str, Any]:
+    """The `modes` corpus settings of the form's weights choice: {} for uniform, else weights (and patterns)."""
+    if weights not in (None, "", *MODE_WEIGHTS):
+        raise LabError(f"mode weights {weights!r}: choose one of {MODE_WEIGHTS}")
+    if weights == "skewed-alike":
+        return {"weights": "skewed", "patterns": "alike"}
+    return {"weights": weights} if weights == "skewed" else {}
+
+
+def form_weights(weights: str = "uniform", patterns: str = "varied") -> str:
+    """The form's weights choice for a `modes` corpus' settings (the inverse of `modes_settings`)."""
+    return "skewed-alike" if weights == "skewed" and patterns == "alike" else weights
 
 
 def corpus_roots() -> list[Path]:
@@ -175,9 +192,7 @@ def corpus_spec(kind: str, k: int = 8, path: str | None = None, upload: str | No
     path is allowed only inside `roots` (default: `corpus_roots()`, empty unless the operator lists folders)."""
     if kind == "modes":
         k = _as_int(k, "K (number of modes)")
-        if weights not in (None, "", *MODE_WEIGHTS):
-            raise LabError(f"mode weights {weights!r}: choose one of {MODE_WEIGHTS}")
-        return {"kind": "modes", "k": k, **({"weights": weights} if weights == "skewed" else {})}
+        return {"kind": "modes", "k": k, **modes_settings(weights)}
     if kind == "oracle":
         return {"kind": "oracle"}
     if kind == "coco":  # shipped with textgan: the published conventions (treebank words, train+test vocabulary)
@@ -337,7 +352,7 @@ def form_config(kind: str, k: Any, upload: str | None, path: str | None, preset:
 def run_identity(config) -> tuple:
     """The settings that make a different run (not just different hyperparameters): algorithm and corpus."""
     return (config.variant, config.corpus.get("kind"), config.corpus.get("k"), config.corpus.get("path"),
-            config.corpus.get("weights", "uniform"))
+            config.corpus.get("weights", "uniform"), config.corpus.get("patterns", "varied"))
 
 
 def describe_config(config) -> str:

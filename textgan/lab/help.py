@@ -16,7 +16,8 @@ CONTROLS = {
     "corpus": "modes: K known grammars (collapse measured exactly); the others: benchmarks or your own text.",
     "k": "How many modes (grammars) the modes corpus has; every sentence belongs to exactly one.",
     "weights": "How often each mode occurs in the real data: uniform, or skewed (Zipf: mode 0 is K times as common "
-               "as mode K-1), to see rare modes dropped.",
+               "as mode K-1), to see rare modes dropped; 'one sentence pattern' gives every mode the same pattern, "
+               "so only rarity tells them apart.",
     "upload": "A UTF-8 .txt file, one sentence per line (at most 20 MB).",
     "path": "A text file already on the server (only paths the operator allows).",
     "preset": "demo: a CPU minute; paper: published settings.",
