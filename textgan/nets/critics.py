@@ -14,6 +14,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from .highway import reference as reference_highway
+
 
 @dataclass
 class CNNCriticConfig:
@@ -56,9 +58,7 @@ class CNNCritic(nn.Module):
     def highway_features(self, h: Tensor) -> Tensor:
         """The highway over pooled features `(.., F*widths)` (split out so that SeqGAN's rollouts can pool the
         windows their real prefixes share once: variants/rollout.py, `cnn_rollout_logits`)."""
-        t, g = self.highway(h).chunk(2, -1)
-        # gate·relu(t) + (1 − gate)·h as one fused op: 2.3x faster than the four elementwise passes in fp32
-        return torch.lerp(h, F.relu(t), torch.sigmoid(g))
+        return reference_highway(h, self.highway.weight, self.highway.bias, shared=False)  # gate, transform apart
 
     def logits_from_pooled(self, h: Tensor) -> Tensor:
         """Logits `(..,)` (or `(.., outputs)`) from relu'd, max-pooled convolution features `(.., F*widths)`."""
