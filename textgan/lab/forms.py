@@ -400,9 +400,7 @@ def share_query(kind: str, k: Any, preset: str | None, variant: str, batch: Any,
         params["corpus"] = kind
         if kind == "modes":
             params["k"] = _as_int(k, "K (number of modes)")
-            if weights not in (None, "", *MODE_WEIGHTS):
-                raise LabError(f"mode weights {weights!r}: choose one of {MODE_WEIGHTS}")
-            if weights not in (None, "", "uniform"):
+            if modes_settings(weights):  # checks the choice; uniform (the default) stays out of the link
                 params["weights"] = weights
     else:
         notices.append(f"a link cannot carry the {kind} corpus (the file stays on this server): it opens on modes")
