@@ -149,13 +149,13 @@ class _WindowMax(torch.autograd.Function):
         _run([lambda a=a, b=b: fwd(*ptrs, a, b, L, e, F, len(layout.widths), *layout.groups, _ptr(out), _ptr(idx))
               for a, b in _split(rows)])
         ctx.layout, ctx.convs, ctx.x_dtype = layout, convs, x.dtype
-        ctx.save_for_backward(x, out, idx, *params)
+        ctx.save_for_backward(x, out, idx, xs, k, *params)  # xs, k: the backward kernel reads them as they are
         ctx.mark_non_differentiable(idx)
         return out, idx
 
     @staticmethod
     def backward(ctx, grad, _grad_idx):
-        x, out, idx, *params = ctx.saved_tensors
+        x, out, idx, xs, k, *params = ctx.saved_tensors
         layout: _Layout = ctx.layout
         if torch.is_grad_enabled():  # create_graph: differentiate through the gather recompute instead
             return (None, *_differentiable_grads(ctx.convs, layout, x, idx, params, grad))
@@ -164,8 +164,6 @@ class _WindowMax(torch.autograd.Function):
         lib = _load()
         rows, F = B * R, layout.total
         need_x, need_params = ctx.needs_input_grad[1], any(ctx.needs_input_grad[2:])
-        xs = x.detach().to(dtype).permute(0, 2, 1, 3).contiguous()
-        k = _kernel_matrix(layout, list(params[0::2]))
         grad = grad.to(dtype).contiguous()
         gx = torch.empty(B, R, L, e, dtype=dtype) if need_x else None
         ranges = _split(rows)
