@@ -141,11 +141,14 @@ class _HeadIntoBuffer:
         return cls(head, temperature)
 
     def __call__(self, h: Tensor, max_rows: int) -> Tensor:
-        n = h.shape[0]
+        return self._logits(torch.cat([h, h.new_ones(h.shape[0], 1)], 1), max_rows)
+
+    def _logits(self, h_aug: Tensor, max_rows: int) -> Tensor:
+        """Logits `(n, V)`, a view of the buffer (grown to `max_rows` rows at once), for `h_aug` `(n, H+1)`."""
+        n = h_aug.shape[0]
         if self.buffer is None or self.buffer.shape[0] < n:
-            self.buffer = h.new_empty(max(n, max_rows), self.w_t.shape[1])
-        h_aug = torch.cat([h, h.new_ones(n, 1)], 1)  # (n, H+1)
-        return torch.mm(h_aug, self.w_t, out=self.buffer[:n])  # (n, V), a view of the buffer
+            self.buffer = h_aug.new_empty(max(n, max_rows), self.w_t.shape[1])
+        return torch.mm(h_aug, self.w_t, out=self.buffer[:n])
 
     def draw(self, h: Tensor, rng: torch.Generator | None) -> Tensor:
         """Tokens `(n,)` for hidden states `(n, H)`: 'icdf2' on logits made and used `rows` rows at a time, so
@@ -155,12 +158,10 @@ class _HeadIntoBuffer:
         n, rows = h.shape[0], DRAW_ROWS
         uniform = torch.rand(n, 1, generator=rng, device=h.device, dtype=h.dtype)
         h_aug = torch.cat([h, h.new_ones(n, 1)], 1)  # (n, H+1)
-        if self.buffer is None or self.buffer.shape[0] < rows:
-            self.buffer = h.new_empty(rows, self.w_t.shape[1])
         tokens = torch.empty(n, dtype=torch.long, device=h.device)
         for a in range(0, n, rows):
             b = min(a + rows, n)
-            logits = torch.mm(h_aug[a:b], self.w_t, out=self.buffer[:b - a])  # (rows, V)
+            logits = self._logits(h_aug[a:b], rows)  # (≤ rows, V)
             tokens[a:b] = _icdf_two_level(logits, None, overwrite=True, uniform=uniform[a:b])
         return tokens
 
