@@ -15,95 +15,39 @@ with the saved window indices, so `create_graph=True` still works. Dimension let
 from __future__ import annotations
 
 import ctypes
-import os
-import shutil
-import subprocess
-import tempfile
 import threading
-import warnings
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
+from .native import compile_library, ptr, row_ranges, run_parallel
+
 _SOURCE = Path(__file__).with_name("winmax.c")
 _lock = threading.Lock()
 _state: dict = {}
 
 
+def _declare(lib: ctypes.CDLL) -> None:
+    vp, n, arr = ctypes.c_void_p, ctypes.c_long, ctypes.POINTER(ctypes.c_long)
+    for t in ("f32", "f64"):
+        fwd, bwd = getattr(lib, f"winmax_fwd_{t}"), getattr(lib, f"winmax_bwd_{t}")
+        fwd.argtypes = [vp] * 3 + [n] * 6 + [arr] * 3 + [vp] * 2
+        bwd.argtypes = [vp] * 5 + [n] * 6 + [arr] * 3 + [vp] * 3
+        fwd.restype = bwd.restype = ctypes.c_int
+
+
 def _load() -> ctypes.CDLL | None:
     """Compile `winmax.c` (once per process) and load it; None when there is no compiler or it fails."""
     with _lock:
-        if "lib" in _state:
-            return _state["lib"]
-        lib, why = None, "no C compiler found (cc, gcc or $CC)"
-        cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-        if os.environ.get("TEXTGAN_NO_C_KERNELS") == "1":
-            cc, why = None, ""  # asked for: no warning
-        if cc:
-            tmp = tempfile.mkdtemp(prefix="textgan-winmax-")
-            try:
-                so = os.path.join(tmp, "winmax.so")
-                flags = ["-O3", "-march=native", "-shared", "-fPIC"]
-                done = subprocess.run([cc, *flags, "-o", so, str(_SOURCE)], capture_output=True, timeout=120)
-                if done.returncode != 0:  # an exotic compiler without -march=native: try the portable build
-                    done = subprocess.run([cc, "-O3", "-shared", "-fPIC", "-o", so, str(_SOURCE)],
-                                          capture_output=True, timeout=120)
-                why = f"{cc} failed: {done.stderr.decode(errors='replace')[-300:]}"
-                if done.returncode == 0:
-                    lib = ctypes.CDLL(so)  # mapped: the file can go
-                    ptr, n, arr = ctypes.c_void_p, ctypes.c_long, ctypes.POINTER(ctypes.c_long)
-                    for t in ("f32", "f64"):
-                        fwd, bwd = getattr(lib, f"winmax_fwd_{t}"), getattr(lib, f"winmax_bwd_{t}")
-                        fwd.argtypes = [ptr] * 3 + [n] * 6 + [arr] * 3 + [ptr] * 2
-                        bwd.argtypes = [ptr] * 5 + [n] * 6 + [arr] * 3 + [ptr] * 3
-                        fwd.restype = bwd.restype = ctypes.c_int
-            except (OSError, subprocess.SubprocessError) as err:
-                lib, why = None, f"{cc}: {err}"
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-        if lib is None and why:
-            warnings.warn(f"textgan: the critic's window-search kernel is not available ({why}); the multirep "
-                          "critic runs the slower torch path (set TEXTGAN_NO_C_KERNELS=1 to choose it quietly)",
-                          RuntimeWarning, stacklevel=3)
-        _state["lib"] = lib
-        return lib
+        if "lib" not in _state:
+            _state["lib"] = compile_library(_SOURCE, _declare, "critic's window-search")
+        return _state["lib"]
 
 
 def kernel_available() -> bool:
     return _load() is not None
-
-
-def _pool(n: int) -> ThreadPoolExecutor:
-    with _lock:
-        pool = _state.get("pool")
-        if pool is None or pool._max_workers != n:  # torch's thread count changed
-            if pool is not None:
-                pool.shutdown(wait=False)
-            pool = _state["pool"] = ThreadPoolExecutor(n, thread_name_prefix="winmax")
-        return pool
-
-
-def _split(rows: int) -> list[tuple[int, int]]:
-    """Row ranges, one per torch thread (the kernel releases the GIL through ctypes)."""
-    n = max(1, min(torch.get_num_threads(), rows // 64 or 1))
-    step = -(-rows // n)
-    return [(a, min(rows, a + step)) for a in range(0, rows, step)]
-
-
-def _run(calls: list) -> None:
-    if len(calls) == 1:
-        codes = [calls[0]()]
-    else:
-        codes = list(_pool(len(calls)).map(lambda f: f(), calls))
-    if any(codes):
-        raise MemoryError("winmax kernel: out of memory")
-
-
-def _ptr(t: Tensor | None) -> ctypes.c_void_p:
-    return ctypes.c_void_p(t.data_ptr() if t is not None else 0)
 
 
 class _Layout:
@@ -145,9 +89,10 @@ class _WindowMax(torch.autograd.Function):
         out = torch.empty(B, R, F, dtype=dtype)
         idx = torch.empty(B, R, F, dtype=torch.uint8)
         fwd = lib.winmax_fwd_f64 if dtype == torch.float64 else lib.winmax_fwd_f32
-        ptrs = [_ptr(xs), _ptr(k), _ptr(bias)]
-        _run([lambda a=a, b=b: fwd(*ptrs, a, b, L, e, F, len(layout.widths), *layout.groups, _ptr(out), _ptr(idx))
-              for a, b in _split(rows)])
+        ptrs = [ptr(xs), ptr(k), ptr(bias)]
+        run_parallel([lambda a=a, b=b: fwd(*ptrs, a, b, L, e, F, len(layout.widths), *layout.groups, ptr(out),
+                                           ptr(idx))
+                      for a, b in row_ranges(rows)], "winmax")
         ctx.layout, ctx.convs, ctx.x_dtype = layout, convs, x.dtype
         ctx.save_for_backward(x, out, idx, xs, k, *params)  # xs, k: the backward kernel reads them as they are
         ctx.mark_non_differentiable(idx)
@@ -166,14 +111,14 @@ class _WindowMax(torch.autograd.Function):
         need_x, need_params = ctx.needs_input_grad[1], any(ctx.needs_input_grad[2:])
         grad = grad.to(dtype).contiguous()
         gx = torch.empty(B, R, L, e, dtype=dtype) if need_x else None
-        ranges = _split(rows)
+        ranges = row_ranges(rows)
         gks = [torch.zeros(layout.rows_k, F, dtype=dtype) for _ in ranges] if need_params else [None] * len(ranges)
         gbs = [torch.zeros(F, dtype=dtype) for _ in ranges] if need_params else [None] * len(ranges)
         bwd = lib.winmax_bwd_f64 if dtype == torch.float64 else lib.winmax_bwd_f32
-        head = [_ptr(xs), _ptr(k), _ptr(out), _ptr(idx), _ptr(grad)]
-        _run([lambda a=a, b=b, gk=gk, gb=gb: bwd(*head, a, b, L, e, F, len(layout.widths), *layout.groups,
-                                                  _ptr(gx), _ptr(gk), _ptr(gb))
-              for (a, b), gk, gb in zip(ranges, gks, gbs)])
+        head = [ptr(xs), ptr(k), ptr(out), ptr(idx), ptr(grad)]
+        run_parallel([lambda a=a, b=b, gk=gk, gb=gb: bwd(*head, a, b, L, e, F, len(layout.widths), *layout.groups,
+                                                          ptr(gx), ptr(gk), ptr(gb))
+                      for (a, b), gk, gb in zip(ranges, gks, gbs)], "winmax")
         grads: list[Tensor | None] = [None, None]
         grads[0] = gx.permute(0, 2, 1, 3).to(ctx.x_dtype) if need_x else None
         if need_params:

@@ -1,0 +1,87 @@
+"""Small C kernels compiled on first use, and the row split that runs them on torch's threads.
+
+Why C at all: a few hot loops (the multi-representation critic's window search, Gumbel sampling over a wide
+vocabulary) are memory-bound in eager torch, which writes and re-reads a large intermediate per op; a loop that
+keeps a row in the core's cache does the same arithmetic several times faster. Each source is compiled once per
+process with the system C compiler (`cc -O3 -march=native`) into a temporary folder that is deleted once the library
+is mapped. Without a compiler, when it fails, or with `TEXTGAN_NO_C_KERNELS=1`, `compile_library` returns None and
+the caller keeps its torch path (with one warning, unless the variable chose it).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+_lock = threading.Lock()
+_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def compile_library(source: Path, declare: Callable[[ctypes.CDLL], None], purpose: str,
+                    extra_flags: Sequence[str] = (), libs: Sequence[str] = ()) -> ctypes.CDLL | None:
+    """Compile `source` into a shared library and load it; `declare` sets the functions' argument types.
+
+    `purpose` names what falls back in the warning. `extra_flags` are tried with `-march=native` first; a compiler
+    that rejects them gets a plain `-O3` build (`libs` are linked either way when the first build fails only on
+    them, the plain build goes without)."""
+    if os.environ.get("TEXTGAN_NO_C_KERNELS") == "1":
+        return None  # asked for: no warning
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    why = "no C compiler found (cc, gcc or $CC)"
+    lib = None
+    if cc:
+        tmp = tempfile.mkdtemp(prefix="textgan-kernel-")
+        try:
+            so = os.path.join(tmp, source.stem + ".so")
+            base = ["-O3", "-shared", "-fPIC", "-o", so, str(source)]
+            for flags in (["-march=native", *extra_flags, *base, *[f"-l{n}" for n in libs]], base):
+                done = subprocess.run([cc, *flags], capture_output=True, timeout=120)
+                if done.returncode == 0:
+                    lib = ctypes.CDLL(so)  # mapped: the file can go
+                    declare(lib)
+                    break
+                why = f"{cc} failed: {done.stderr.decode(errors='replace')[-300:]}"
+        except (OSError, subprocess.SubprocessError, AttributeError) as err:
+            lib, why = None, f"{cc}: {err}"
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if lib is None:
+        warnings.warn(f"textgan: the {purpose} kernel is not available ({why}); the slower torch path runs "
+                      "(set TEXTGAN_NO_C_KERNELS=1 to choose it quietly)", RuntimeWarning, stacklevel=4)
+    return lib
+
+
+def row_ranges(rows: int, min_rows: int = 64) -> list[tuple[int, int]]:
+    """Row ranges, one per torch thread and at least `min_rows` each (ctypes releases the GIL while a kernel runs)."""
+    n = max(1, min(torch.get_num_threads(), rows // min_rows or 1))
+    step = -(-rows // n)
+    return [(a, min(rows, a + step)) for a in range(0, rows, step)]
+
+
+def run_parallel(calls: list[Callable[[], int]], what: str) -> None:
+    """Run kernel calls (one per row range) on a pool of torch's thread count; a non-zero code is out of memory."""
+    if len(calls) == 1:
+        codes = [calls[0]()]
+    else:
+        with _lock:
+            pool = _pools.get(len(calls))
+            if pool is None:
+                pool = _pools[len(calls)] = ThreadPoolExecutor(len(calls), thread_name_prefix="textgan-kernel")
+        codes = list(pool.map(lambda f: f(), calls))
+    if any(codes):
+        raise MemoryError(f"{what} kernel: out of memory")
+
+
+def ptr(t: Tensor | None) -> ctypes.c_void_p:
+    return ctypes.c_void_p(t.data_ptr() if t is not None else 0)
