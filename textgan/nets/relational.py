@@ -21,6 +21,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from . import gumbel
 from .autoregressive import AutoregressiveGenerator
 from .relax import gumbel_noise, relax
 
@@ -115,8 +116,11 @@ class RelationalGenerator(AutoregressiveGenerator):
             flat = state.flatten(1)  # (n, S·D)
             with torch.no_grad():
                 logits = self.out(flat)  # (n, V)
-                g = gumbel_noise(logits.shape, rng, logits.device, logits.dtype)
-                token = (logits + g).argmax(-1)  # relax's Gumbel-max token
+                if gumbel.use_kernel(logits):  # relax's kernel: the same seed draw, so the same noise
+                    token, _, g = gumbel.sample(logits, tau, rng, soft=False, noise=True)
+                else:
+                    g = gumbel_noise(logits.shape, rng, logits.device, logits.dtype)
+                    token = (logits + g).argmax(-1)  # relax's Gumbel-max token
             memories.append(flat)
             tokens.append(token)
             noise.append(g)

@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import gumbel
+
 RELAXATIONS = ("softmax", "gumbel", "st")
 
 
@@ -47,11 +49,15 @@ def relax(logits: Tensor, relaxation: str, tau: float, rng: torch.Generator | No
     - st:      straight-through: forward is the exact one-hot of the Gumbel-max token, the backward pass is
                the gradient of the Gumbel-softmax.
     `noise`: Gumbel noise drawn earlier (same shape as `logits`) instead of a fresh draw from `rng`.
+    Fresh noise over a wide vocabulary on a CPU comes from the one-pass kernel (`gumbel.py`: its own random
+    stream, seeded from `rng`; the same distribution).
     """
     if relaxation not in RELAXATIONS:
         raise ValueError(f"unknown relaxation {relaxation!r}; choose one of {RELAXATIONS}")
     if tau <= 0:
         raise ValueError(f"relaxation temperature must be > 0, got {tau}")
+    if noise is None and gumbel.use_kernel(logits):
+        return _kernel_relax(logits, relaxation, tau, rng)
     g = gumbel_noise(logits.shape, rng, logits.device, logits.dtype) if noise is None else noise
     perturbed = logits + g
     tokens = perturbed.argmax(-1)
@@ -62,6 +68,36 @@ def relax(logits: Tensor, relaxation: str, tau: float, rng: torch.Generator | No
         return tokens, soft
     hard = F.one_hot(tokens, logits.shape[-1]).to(soft.dtype)
     return tokens, _StraightThrough.apply(soft, hard)
+
+
+def _kernel_relax(logits: Tensor, relaxation: str, tau: float, rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
+    """`relax` through the one-pass kernel: the same outputs for the kernel's noise."""
+    if relaxation == "softmax":
+        tokens, _, _ = gumbel.sample(logits, tau, rng, soft=False)
+        return tokens, F.softmax(logits / tau, -1)
+    soft, tokens = _KernelGumbelSoftmax.apply(logits, tau, rng)
+    if relaxation == "gumbel":
+        return tokens, soft
+    hard = F.one_hot(tokens, logits.shape[-1]).to(soft.dtype)
+    return tokens, _StraightThrough.apply(soft, hard)
+
+
+class _KernelGumbelSoftmax(torch.autograd.Function):
+    """softmax((logits + g) / tau) and its Gumbel-max tokens from the kernel; the backward pass is the softmax's,
+    scaled by 1 / tau (first order)."""
+
+    @staticmethod
+    def forward(ctx, logits: Tensor, tau: float, rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
+        tokens, soft, _ = gumbel.sample(logits, tau, rng)
+        ctx.tau = tau
+        ctx.save_for_backward(soft)
+        ctx.mark_non_differentiable(tokens)
+        return soft, tokens
+
+    @staticmethod
+    def backward(ctx, grad: Tensor, _grad_tokens: Tensor | None) -> tuple[Tensor, None, None]:
+        (soft,) = ctx.saved_tensors
+        return soft * (grad - (grad * soft).sum(-1, keepdim=True)) / ctx.tau, None, None
 
 
 class _StraightThrough(torch.autograd.Function):
