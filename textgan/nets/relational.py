@@ -101,16 +101,16 @@ class RelationalGenerator(AutoregressiveGenerator):
 
     def relaxed(self, n: int, relaxation: str = "gumbel", tau: float = 1.0,
                 rng: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
-        """As `AutoregressiveGenerator.relaxed`, but with gradients on, the linear head (the largest product) runs
-        once on all L memories: one large product forward and backward instead of L small ones (RelGAN's generator
-        step; issue 16). Each step's token comes from a no-grad head on that step's memory and that step's noise,
-        exactly as the step-by-step path draws it (same noise, same tokens); the relaxed vectors come from the
-        batched head and equal the step-by-step path's up to rounding."""
+        """As `AutoregressiveGenerator.relaxed`, but with gradients on, the linear head's backward pass (the largest
+        products) runs once on all L memories: two large products instead of 2L small ones (RelGAN's generator
+        step; issue 16). Each step's logits come from a no-grad head on that step's memory and its token from that
+        step's noise, exactly as the step-by-step path draws them (same noise, same tokens, the same relaxed
+        vectors); the step's logits are kept for the relaxed vectors, so the head runs forward once per step."""
         if not (torch.is_grad_enabled() and self.batched_head):
             return super().relaxed(n, relaxation, tau, rng)
         token = self._start(n).squeeze(1)
         state = self.memory.initial(n, token.device)
-        memories, tokens, noise = [], [], []
+        memories, tokens, noise, step_logits = [], [], [], []
         for _ in range(self.seq_len):
             state = self.memory(self.embed(token), state)
             flat = state.flatten(1)  # (n, S·D)
@@ -124,7 +124,10 @@ class RelationalGenerator(AutoregressiveGenerator):
             memories.append(flat)
             tokens.append(token)
             noise.append(g)
-        _, soft = relax(self.out(torch.stack(memories, 1)), relaxation, tau, rng, noise=torch.stack(noise, 1))
+            step_logits.append(logits)
+        logits = _KnownLinear.apply(torch.stack(memories, 1), self.out.weight, self.out.bias,
+                                    torch.stack(step_logits, 1))  # (n, L, V), with the head's gradients
+        _, soft = relax(logits, relaxation, tau, rng, noise=torch.stack(noise, 1))
         return torch.stack(tokens, 1), soft
 
     def forward(self, tokens: Tensor) -> Tensor:
@@ -142,3 +145,23 @@ class RelationalGenerator(AutoregressiveGenerator):
             state = self.memory(emb[:, t], state)
             states.append(state.flatten(1))
         return torch.stack(states, 1)  # (B, L, S·D)
+
+
+class _KnownLinear(torch.autograd.Function):
+    """`F.linear(x, weight, bias)` whose value was already computed (`known`): the forward pass returns it, the
+    backward pass is the linear layer's, with 2-D products over all leading dimensions at once."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, known: Tensor) -> Tensor:
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        return known
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, weight = ctx.saved_tensors
+        g2, x2 = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
+        dx = (g2 @ weight).view(x.shape) if ctx.needs_input_grad[0] else None
+        dw = g2.t() @ x2 if ctx.needs_input_grad[1] else None
+        db = g2.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
+        return dx, dw, db, None
