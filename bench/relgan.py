@@ -6,21 +6,24 @@ One adversarial iteration = 1 generator step + 5 critic steps (`RelGAN.step` on 
 
 The reference is our iteration as it was before issue 16's work on it (the critic's `fast = False`: the per-width
 window search + gather recompute, the autograd highway, one-hot real rows; the generator's `batched_head = False`:
-its head step by step; glibc's default of returning big freed blocks to the kernel). The new path is the default
-(the one-pass window search kernel, the fused highway, real rows by lookup, the generator's head batched in its
-backward) with glibc told to keep freed pages (`textgan.device.keep_freed_pages`, a process setting the bench
+its head step by step; Gumbel noise from torch's ops (`gumbel.torch_path`); glibc's default of returning big freed
+blocks to the kernel). The new path is the default (the one-pass window search kernel, the fused highway, real
+rows by lookup, the generator's head backward batched over its 20 steps with their logits kept, the one-pass Gumbel
+kernel) with glibc told to keep freed pages (`textgan.device.keep_freed_pages`, a process setting the bench
 turns on for the new path only; `--default-malloc` leaves it off). Both run in this process on the same weights
 and data, interleaved round by round (the order alternates), so the ratio holds even on a busy machine; each
 round prints wall time and this process's CPU time. `--critic-bf16` gives the NEW path RelGAN's `critic_bf16`
 setting; the reference stays fp32, the issue's setting (TextGAN-PyTorch: 20.9 s; ours 7.9 s before: 10x the peer
 is <= 2.1 s, i.e. a ratio >= 3.8 against the reference on the same quiet machine). `--reference-bf16` gives the
-reference bf16 too. `--parts` also times a 64 x 20 Gumbel sample, a generator step and a critic step per path.
+reference bf16 too; `--head-bf16` gives the new path RelGAN's `head_bf16` (the generator's output layer in bf16 when
+sampling). `--parts` also times a 64 x 20 Gumbel sample, a generator step and a critic step per path.
 `--compile` applies torch.compile to both critics' `scores` (~1 min of compilation first).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import statistics
 import time
@@ -29,7 +32,7 @@ from types import SimpleNamespace
 import torch
 
 from textgan.device import keep_freed_pages
-from textgan.nets import build_critic, build_generator
+from textgan.nets import build_critic, build_generator, gumbel
 from textgan.variants.relgan import RelGAN, RelGANConfig
 
 V, L, B = 5000, 20, 64
@@ -53,6 +56,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--critic-bf16", action="store_true", help="RelGAN's critic_bf16 for the new path")
     ap.add_argument("--reference-bf16", action="store_true", help="critic_bf16 for the reference too")
+    ap.add_argument("--head-bf16", action="store_true", help="RelGAN's head_bf16 for the new path (its generator's "
+                    "output layer in bf16 when sampling)")
     ap.add_argument("--highway", default="shared", choices=("shared", "separate"))
     ap.add_argument("--parts", action="store_true", help="also time sample / G step / D step")
     ap.add_argument("--compile", action="store_true")
@@ -67,47 +72,50 @@ def main() -> None:
     real = torch.randint(4, V, (5 * B, L), device=dev)
     corpus = SimpleNamespace(vocab_size=V)
 
-    def variant(fast: bool, bf16: bool) -> RelGAN:
+    def variant(fast: bool, bf16: bool, head_bf16: bool = False) -> RelGAN:
         g, c = copy.deepcopy(gen), copy.deepcopy(critic)
         c.fast = g.batched_head = fast
         if a.compile:
             c.scores = torch.compile(c.scores)
         rng = torch.Generator(dev).manual_seed(0)
-        return RelGAN(g, c, corpus, RelGANConfig(critic_bf16=bf16), dev, rng=rng)
+        return RelGAN(g, c, corpus, RelGANConfig(critic_bf16=bf16, head_bf16=head_bf16), dev, rng=rng)
 
     paths = {"reference": (variant(False, a.reference_bf16), False),
-             "new": (variant(True, a.critic_bf16), not a.default_malloc)}
+             "new": (variant(True, a.critic_bf16, a.head_bf16), not a.default_malloc)}
     for name, (v, keep) in paths.items():  # warm-up (and compilation)
         keep_freed_pages(keep)
-        v.step(real)
+        with gumbel.torch_path() if name == "reference" else contextlib.nullcontext():
+            v.step(real)
     times: dict[str, list[tuple[float, float]]] = {n: [] for n in paths}
     parts: dict[str, dict[str, list[float]]] = {n: {"sample_ms": [], "gen_step_s": [], "critic_step_s": []}
                                                 for n in paths}
     print(f"device={a.device} threads={a.threads} highway={a.highway} new: critic_bf16={a.critic_bf16} "
-          f"keep_freed_pages={not a.default_malloc} reference: critic_bf16={a.reference_bf16} compile={a.compile}",
+          f"head_bf16={a.head_bf16} keep_freed_pages={not a.default_malloc} reference: critic_bf16={a.reference_bf16} compile={a.compile}",
           flush=True)
     for r in range(a.rounds):
         order = list(paths) if r % 2 == 0 else list(reversed(paths))
         for name in order:
             v, keep = paths[name]
             keep_freed_pages(keep)
-            wall, cpu = clocked(lambda: v.step(real), dev)
-            times[name].append((wall, cpu))
-            print(f"round {r + 1} {name:9s} iteration: wall {wall:6.2f} s  cpu {cpu:6.2f} s", flush=True)
-            if a.parts:
-                def sample():
-                    with torch.no_grad():
-                        v.gen.relaxed(B, "gumbel", 1.0, v.rng)
-                parts[name]["sample_ms"].append(1e3 * clocked(sample, dev)[0])
-                parts[name]["gen_step_s"].append(clocked(lambda: v.gen_step(B, real[:B]), dev)[0])
-                parts[name]["critic_step_s"].append(clocked(lambda: v.critic_step(real[:B]), dev)[0])
+            with gumbel.torch_path() if name == "reference" else contextlib.nullcontext():
+                wall, cpu = clocked(lambda: v.step(real), dev)
+                times[name].append((wall, cpu))
+                print(f"round {r + 1} {name:9s} iteration: wall {wall:6.2f} s  cpu {cpu:6.2f} s", flush=True)
+                if a.parts:
+                    def sample():
+                        with torch.no_grad():
+                            v.gen.relaxed(B, "gumbel", 1.0, v.rng)
+                    parts[name]["sample_ms"].append(1e3 * clocked(sample, dev)[0])
+                    parts[name]["gen_step_s"].append(clocked(lambda: v.gen_step(B, real[:B]), dev)[0])
+                    parts[name]["critic_step_s"].append(clocked(lambda: v.critic_step(real[:B]), dev)[0])
     keep_freed_pages(True)
     med = {n: (statistics.median(w for w, _ in t), statistics.median(c for _, c in t)) for n, t in times.items()}
     (rw, rc), (nw, nc) = med["reference"], med["new"]
     print(f"\nRelGAN iteration (1 G + 5 D), medians of {a.rounds} interleaved rounds, {a.threads} thread(s):")
     print(f"  reference (before issue 16's critic work{', critic_bf16' if a.reference_bf16 else ', fp32'}): "
           f"wall {rw:.2f} s, cpu {rc:.2f} s")
-    print(f"  new ({'critic_bf16' if a.critic_bf16 else 'fp32'}): wall {nw:.2f} s, cpu {nc:.2f} s")
+    settings = [s for s, on in (("critic_bf16", a.critic_bf16), ("head_bf16", a.head_bf16)) if on] or ["fp32"]
+    print(f"  new ({', '.join(settings)}): wall {nw:.2f} s, cpu {nc:.2f} s")
     print(f"  ratio reference/new: wall {rw / nw:.2f}x, cpu {rc / nc:.2f}x")
     if a.parts:
         for n, p in parts.items():

@@ -1,6 +1,7 @@
 """RelGAN: the beta schedule reaches beta_max at the last planned iteration, the relativistic loss, the nets."""
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -168,3 +169,28 @@ def test_critic_bf16_stays_close_to_fp32_and_keeps_fp32_weights():
         assert math.isfinite(run.variant.gen_step(8)["loss/gen"].item())
     assert losses[True] == pytest.approx(losses[False], rel=2e-2)
     assert losses[True] != losses[False]  # bf16 really ran
+
+
+def test_head_bf16_samples_with_bf16_logits_close_to_fp32():
+    """`head_bf16` changes the sampling head's arithmetic, not the model: logits within bf16's bound of fp32, the
+    same tokens for the same noise where no two words are near a tie, fp32 weights and gradients."""
+    from textgan.nets import build_generator
+    from textgan.variants.relgan import RelGAN, RelGANConfig
+
+    torch.manual_seed(3)
+    gen = build_generator({"kind": "relational", "emb_dim": 8, "heads": 2, "head_size": 16}, 700, 6, 1)
+    flat = torch.randn(5, gen.out.in_features)
+    with torch.no_grad():
+        exact = gen._head(flat)
+        RelGAN(gen, build_critic(TINY_C, 700, 6), SimpleNamespace(vocab_size=700), RelGANConfig(head_bf16=True),
+               torch.device("cpu"))
+        assert gen.head_dtype == torch.bfloat16
+        low = gen._head(flat)
+    assert low.dtype == torch.float32 and not torch.equal(low, exact)  # bf16 really ran
+    assert (low - exact).abs().max() <= 2e-2 * exact.abs().max()
+    tokens, soft = gen.relaxed(4, "gumbel", 0.5, torch.Generator().manual_seed(1))
+    soft.sum().backward()
+    assert all(p.grad is not None and p.grad.dtype == torch.float32 for p in gen.parameters() if p.requires_grad)
+    with pytest.raises(ValueError, match="relational generator"):
+        RelGAN(build_generator({"kind": "lstm"}, 700, 6, 1), build_critic(TINY_C, 700, 6),
+               SimpleNamespace(vocab_size=700), RelGANConfig(head_bf16=True), torch.device("cpu"))

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -47,6 +49,17 @@ def _load() -> ctypes.CDLL | None:
             _state["lib"] = compile_library(_SOURCE, _declare, "Gumbel sampling",
                                             extra_flags=("-ffast-math", "-fopenmp-simd"), libs=("mvec",))
         return _state["lib"]
+
+
+@contextmanager
+def torch_path() -> Iterator[None]:
+    """Within this block the callers' torch path runs (benches time the path before the kernel with it)."""
+    lib = _load()
+    _state["lib"] = None
+    try:
+        yield
+    finally:
+        _state["lib"] = lib
 
 
 def use_kernel(logits: Tensor) -> bool:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch import Tensor
 
 from . import gumbel
@@ -87,6 +88,9 @@ class RelationalGenerator(AutoregressiveGenerator):
         self.out = nn.Linear(cfg.mem_slots * cfg.heads * cfg.head_size, vocab_size)
         self.batched_head = True
         """`relaxed` with gradients runs the head once on all memories; False: step by step (benches, tests)."""
+        self.head_dtype: torch.dtype | None = None
+        """Precision of the output layer's products when sampling (RelGAN's `head_bf16`); None: the weights'."""
+        self._head_cache: tuple | None = None
 
 
 
@@ -97,7 +101,21 @@ class RelationalGenerator(AutoregressiveGenerator):
         if state is None:
             state = self.memory.initial(token.shape[0], token.device)
         state = self.memory(self.embed(token), state)
-        return self.out(state.flatten(1)), state
+        return self._head(state.flatten(1)), state
+
+    def _head(self, flat: Tensor) -> Tensor:
+        """The output layer on `flat` `(n, S·D)` for sampling: in `head_dtype` when set (fp32 weights and result;
+        without gradients the cast weights are cached until the optimizer changes them)."""
+        dt = self.head_dtype
+        if dt is None or dt == flat.dtype:
+            return self.out(flat)
+        if torch.is_grad_enabled():
+            return F.linear(flat.to(dt), self.out.weight.to(dt), self.out.bias.to(dt)).to(flat.dtype)
+        w, b = self.out.weight, self.out.bias
+        key = (w.data_ptr(), w._version, b._version, dt)
+        if self._head_cache is None or self._head_cache[0] != key:
+            self._head_cache = (key, w.detach().to(dt), b.detach().to(dt))
+        return F.linear(flat.to(dt), self._head_cache[1], self._head_cache[2]).to(flat.dtype)
 
     def relaxed(self, n: int, relaxation: str = "gumbel", tau: float = 1.0,
                 rng: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
@@ -115,7 +133,7 @@ class RelationalGenerator(AutoregressiveGenerator):
             state = self.memory(self.embed(token), state)
             flat = state.flatten(1)  # (n, S·D)
             with torch.no_grad():
-                logits = self.out(flat)  # (n, V)
+                logits = self._head(flat)  # (n, V)
                 if gumbel.use_kernel(logits):  # relax's kernel: the same seed draw, so the same noise
                     token, _, g = gumbel.sample(logits, tau, rng, soft=False, noise=True)
                 else:
@@ -126,7 +144,7 @@ class RelationalGenerator(AutoregressiveGenerator):
             noise.append(g)
             step_logits.append(logits)
         logits = _KnownLinear.apply(torch.stack(memories, 1), self.out.weight, self.out.bias,
-                                    torch.stack(step_logits, 1))  # (n, L, V), with the head's gradients
+                                    torch.stack(step_logits, 1), self.head_dtype)  # (n, L, V), with gradients
         _, soft = relax(logits, relaxation, tau, rng, noise=torch.stack(noise, 1))
         return torch.stack(tokens, 1), soft
 
@@ -149,19 +167,23 @@ class RelationalGenerator(AutoregressiveGenerator):
 
 class _KnownLinear(torch.autograd.Function):
     """`F.linear(x, weight, bias)` whose value was already computed (`known`): the forward pass returns it, the
-    backward pass is the linear layer's, with 2-D products over all leading dimensions at once."""
+    backward pass is the linear layer's, with 2-D products over all leading dimensions at once (in `dtype` when
+    given: the head's sampling precision; gradients are returned in the inputs' dtypes)."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, known: Tensor) -> Tensor:
+    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None, known: Tensor,
+                dtype: torch.dtype | None = None) -> Tensor:
         ctx.save_for_backward(x, weight)
-        ctx.has_bias = bias is not None
+        ctx.has_bias, ctx.dtype = bias is not None, dtype or x.dtype
         return known
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         x, weight = ctx.saved_tensors
+        dt = ctx.dtype
         g2, x2 = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
-        dx = (g2 @ weight).view(x.shape) if ctx.needs_input_grad[0] else None
-        dw = g2.t() @ x2 if ctx.needs_input_grad[1] else None
+        gp = g2.to(dt)
+        dx = (gp @ weight.to(dt)).to(x.dtype).view(x.shape) if ctx.needs_input_grad[0] else None
+        dw = (gp.t() @ x2.to(dt)).to(weight.dtype) if ctx.needs_input_grad[1] else None
         db = g2.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
-        return dx, dw, db, None
+        return dx, dw, db, None, None

@@ -88,6 +88,10 @@ class RelGANConfig:
     critic_bf16: bool = False
     """Run the critic under bfloat16 autocast (matmuls in bf16, fp32 weights and optimizer). Pays off where bf16
     matmuls are fast: CUDA, or CPUs with AVX-512 BF16 / AMX (bench/relgan.py measures it). Off: exact fp32."""
+    head_bf16: bool = False
+    """Sample with the generator's output layer (memory -> vocabulary logits, its largest product) in bfloat16,
+    fp32 weights: logits move by ~1e-2 (tested); the memory core, the noise, the softmax and pre-training stay
+    fp32. Needs the relational generator. Pays off like `critic_bf16`; off: exact fp32."""
     pretrain_steps: int = 0
     """MLE steps before adversarial training (the paper pre-trains 150 epochs)."""
     pretrain_lr: float = 1e-2
@@ -124,6 +128,10 @@ class RelGAN(AdversarialVariant):
         betas = (cfg.beta1, cfg.beta2)
         self.optimizers["gen"] = torch.optim.Adam(gen.parameters(), lr=cfg.lr_gen, betas=betas)
         self.optimizers["critic"] = torch.optim.Adam(critic.parameters(), lr=cfg.lr_critic, betas=betas)
+        if getattr(cfg, "head_bf16", False):
+            if not hasattr(gen, "head_dtype"):
+                raise ValueError(f"head_bf16 needs the relational generator, not {type(gen).__name__}")
+            gen.head_dtype = torch.bfloat16
         self.adv_iter = 0
         """Adversarial iterations done (generator updates): the schedule's i."""
         self._last_real: Tensor | None = None
