@@ -72,8 +72,9 @@ def set_threads(n: int) -> None:
 
 
 def keep_freed_pages(keep: bool = True) -> bool:
-    """Ask glibc's malloc to keep freed memory instead of handing big blocks back to the kernel (True), or restore
-    its default thresholds (False). Returns whether the setting applied (glibc only).
+    """Ask glibc's malloc to keep freed memory instead of handing big blocks back to the kernel (True), or set its
+    initial thresholds back (False; glibc adapts its thresholds only until someone sets them, so False page-faults
+    more than a process that never called this). Returns whether the setting applied (glibc only).
 
     By default glibc serves every block over 32 MB (a RelGAN critic activation is 39 MB) with a fresh mmap and
     unmaps it on free, so each new tensor page-faults all its pages in again: on a small VM that costs more than
