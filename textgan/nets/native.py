@@ -32,9 +32,8 @@ def compile_library(source: Path, declare: Callable[[ctypes.CDLL], None], purpos
                     extra_flags: Sequence[str] = (), libs: Sequence[str] = ()) -> ctypes.CDLL | None:
     """Compile `source` into a shared library and load it; `declare` sets the functions' argument types.
 
-    `purpose` names what falls back in the warning. `extra_flags` are tried with `-march=native` first; a compiler
-    that rejects them gets a plain `-O3` build (`libs` are linked either way when the first build fails only on
-    them, the plain build goes without)."""
+    `purpose` names what falls back in the warning. The first build adds `-march=native`, `extra_flags` and
+    `libs`; if it fails (an exotic compiler, a missing library), a plain `-O3` build without them is tried."""
     if os.environ.get("TEXTGAN_NO_C_KERNELS") == "1":
         return None  # asked for: no warning
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
