@@ -118,3 +118,8 @@ def test_small_vocabularies_and_other_dtypes_keep_the_torch_path():
     assert not gumbel.use_kernel(torch.zeros(2, gumbel.MIN_VOCAB - 1))
     assert not gumbel.use_kernel(torch.zeros(2, 600, dtype=torch.float64))
     assert gumbel.use_kernel(torch.zeros(2, 600))
+
+
+def test_an_empty_batch_gives_empty_outputs():
+    tokens, soft, g = gumbel.sample(torch.zeros(0, 600), 1.0, None, noise=True)
+    assert tokens.shape == (0,) and soft.shape == (0, 600) and g.shape == (0, 600)

@@ -63,6 +63,8 @@ def compile_library(source: Path, declare: Callable[[ctypes.CDLL], None], purpos
 
 def row_ranges(rows: int, min_rows: int = 64) -> list[tuple[int, int]]:
     """Row ranges, one per torch thread and at least `min_rows` each (ctypes releases the GIL while a kernel runs)."""
+    if rows <= 0:
+        return []
     n = max(1, min(torch.get_num_threads(), rows // min_rows or 1))
     step = -(-rows // n)
     return [(a, min(rows, a + step)) for a in range(0, rows, step)]
@@ -70,8 +72,8 @@ def row_ranges(rows: int, min_rows: int = 64) -> list[tuple[int, int]]:
 
 def run_parallel(calls: list[Callable[[], int]], what: str) -> None:
     """Run kernel calls (one per row range) on a pool of torch's thread count; a non-zero code is out of memory."""
-    if len(calls) == 1:
-        codes = [calls[0]()]
+    if len(calls) <= 1:
+        codes = [call() for call in calls]
     else:
         with _lock:
             pool = _pools.get(len(calls))
