@@ -123,3 +123,17 @@ def test_small_vocabularies_and_other_dtypes_keep_the_torch_path():
 def test_an_empty_batch_gives_empty_outputs():
     tokens, soft, g = gumbel.sample(torch.zeros(0, 600), 1.0, None, noise=True)
     assert tokens.shape == (0,) and soft.shape == (0, 600) and g.shape == (0, 600)
+
+
+def test_loading_the_kernel_leaves_denormal_numbers_alone():
+    """The kernel is compiled with -ffast-math; linked that way, GCC's startup code would switch on flush-to-zero
+    for the whole process as the library loads, and every later float op in torch would change."""
+    import threading
+
+    assert gumbel._load() is not None
+    assert (torch.tensor([1e-39]) * 0.5).item() != 0.0
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append((torch.tensor([1e-39]) * 0.5).item()))
+    worker.start()
+    worker.join()
+    assert seen[0] != 0.0

@@ -32,8 +32,9 @@ def compile_library(source: Path, declare: Callable[[ctypes.CDLL], None], purpos
                     extra_flags: Sequence[str] = (), libs: Sequence[str] = ()) -> ctypes.CDLL | None:
     """Compile `source` into a shared library and load it; `declare` sets the functions' argument types.
 
-    `purpose` names what falls back in the warning. The first build adds `-march=native`, `extra_flags` and
-    `libs`; if it fails (an exotic compiler, a missing library), a plain `-O3` build without them is tried."""
+    `purpose` names what falls back in the warning. The first build compiles with `-march=native` and
+    `extra_flags`, then links with `libs`; if it fails (an exotic compiler, a missing library), a plain `-O3` build
+    without them is tried."""
     if os.environ.get("TEXTGAN_NO_C_KERNELS") == "1":
         return None  # asked for: no warning
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
@@ -42,15 +43,22 @@ def compile_library(source: Path, declare: Callable[[ctypes.CDLL], None], purpos
     if cc:
         tmp = tempfile.mkdtemp(prefix="textgan-kernel-")
         try:
-            so = os.path.join(tmp, source.stem + ".so")
-            base = ["-O3", "-shared", "-fPIC", "-o", so, str(source)]
-            for flags in (["-march=native", *extra_flags, *base, *[f"-l{n}" for n in libs]], base):
-                done = subprocess.run([cc, *flags], capture_output=True, timeout=120)
-                if done.returncode == 0:
-                    lib = ctypes.CDLL(so)  # mapped: the file can go
+            so, obj = os.path.join(tmp, source.stem + ".so"), os.path.join(tmp, source.stem + ".o")
+            # The flags go to the compile step only: linked with -ffast-math, GCC adds crtfastmath.o, which turns on
+            # flush-to-zero for the whole process when the library loads (every later float op would change).
+            builds = [[["-O3", "-march=native", "-fPIC", *extra_flags, "-c", "-o", obj, str(source)],
+                       ["-shared", "-o", so, obj, *[f"-l{n}" for n in libs]]],
+                      [["-O3", "-shared", "-fPIC", "-o", so, str(source)]]]
+            for steps in builds:
+                for flags in steps:
+                    done = subprocess.run([cc, *flags], capture_output=True, timeout=120)
+                    if done.returncode != 0:
+                        why = f"{cc} failed: {done.stderr.decode(errors='replace')[-300:]}"
+                        break
+                else:
+                    lib = ctypes.CDLL(so)  # mapped: the files can go
                     declare(lib)
                     break
-                why = f"{cc} failed: {done.stderr.decode(errors='replace')[-300:]}"
         except (OSError, subprocess.SubprocessError, AttributeError) as err:
             lib, why = None, f"{cc}: {err}"
         finally:
