@@ -194,3 +194,23 @@ def test_head_bf16_samples_with_bf16_logits_close_to_fp32():
     with pytest.raises(ValueError, match="relational generator"):
         RelGAN(build_generator({"kind": "lstm"}, 700, 6, 1), build_critic(TINY_C, 700, 6),
                SimpleNamespace(vocab_size=700), RelGANConfig(head_bf16=True), torch.device("cpu"))
+
+
+def test_head_bf16_changed_while_paused_reaches_the_generator():
+    """The app changes settings between steps with `update`: head_bf16 must take effect (and be refused, leaving
+    the config as it was, where the generator cannot do it)."""
+    from textgan.variants.relgan import RelGAN, RelGANConfig
+
+    gen = build_generator(TINY_G, 700, 6, 1)
+    v = RelGAN(gen, build_critic(TINY_C, 700, 6), SimpleNamespace(vocab_size=700), RelGANConfig(),
+               torch.device("cpu"))
+    assert gen.head_dtype is None
+    v.update(head_bf16=True)
+    assert v.cfg.head_bf16 and gen.head_dtype == torch.bfloat16
+    v.update(head_bf16=False)
+    assert gen.head_dtype is None
+    lstm = RelGAN(build_generator({"kind": "lstm"}, 700, 6, 1), build_critic(TINY_C, 700, 6),
+                  SimpleNamespace(vocab_size=700), RelGANConfig(), torch.device("cpu"))
+    with pytest.raises(ValueError, match="relational generator"):
+        lstm.update(head_bf16=True)
+    assert lstm.cfg.head_bf16 is False

@@ -90,7 +90,6 @@ class RelationalGenerator(AutoregressiveGenerator):
         """`relaxed` with gradients runs the head once on all memories; False: step by step (benches, tests)."""
         self.head_dtype: torch.dtype | None = None
         """Precision of the output layer's products when sampling (RelGAN's `head_bf16`); None: the weights'."""
-        self._head_cache: tuple | None = None
 
 
 
@@ -104,26 +103,20 @@ class RelationalGenerator(AutoregressiveGenerator):
         return self._head(state.flatten(1)), state
 
     def _head(self, flat: Tensor) -> Tensor:
-        """The output layer on `flat` `(n, S·D)` for sampling: in `head_dtype` when set (fp32 weights and result;
-        without gradients the cast weights are cached until the optimizer changes them)."""
+        """The output layer on `flat` `(n, S·D)` for sampling, in `head_dtype` when set (fp32 weights and result)."""
         dt = self.head_dtype
         if dt is None or dt == flat.dtype:
             return self.out(flat)
-        if torch.is_grad_enabled():
-            return F.linear(flat.to(dt), self.out.weight.to(dt), self.out.bias.to(dt)).to(flat.dtype)
-        w, b = self.out.weight, self.out.bias
-        key = (w.data_ptr(), w._version, b._version, dt)
-        if self._head_cache is None or self._head_cache[0] != key:
-            self._head_cache = (key, w.detach().to(dt), b.detach().to(dt))
-        return F.linear(flat.to(dt), self._head_cache[1], self._head_cache[2]).to(flat.dtype)
+        return F.linear(flat.to(dt), self.out.weight.to(dt), self.out.bias.to(dt)).to(flat.dtype)
 
     def relaxed(self, n: int, relaxation: str = "gumbel", tau: float = 1.0,
                 rng: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
         """As `AutoregressiveGenerator.relaxed`, but with gradients on, the linear head's backward pass (the largest
         products) runs once on all L memories: two large products instead of 2L small ones (RelGAN's generator
         step; issue 16). Each step's logits come from a no-grad head on that step's memory and its token from that
-        step's noise, exactly as the step-by-step path draws them (same noise, same tokens, the same relaxed
-        vectors); the step's logits are kept for the relaxed vectors, so the head runs forward once per step."""
+        step's noise, exactly as the step-by-step path draws them (same noise, same tokens; the same relaxed vectors
+        on the torch path, equal up to rounding where the Gumbel kernel makes the step path's); the step's logits
+        are kept for the relaxed vectors, so the head runs forward once per step."""
         if not (torch.is_grad_enabled() and self.batched_head):
             return super().relaxed(n, relaxation, tau, rng)
         token = self._start(n).squeeze(1)
