@@ -150,7 +150,9 @@ def in_processes(a: argparse.Namespace) -> None:
     for r in range(a.rounds):
         for name in (["reference", "new"] if r % 2 == 0 else ["new", "reference"]):
             done = subprocess.run([sys.executable, __file__, *forwarded, "--only", name, "--rounds", "2"],
-                                  capture_output=True, text=True, check=True)
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                sys.exit(f"the {name} process failed:\n{done.stderr[-2000:]}")
             line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
             wall, cpu = map(float, line.split()[2:])
             runs[name].append((wall, cpu))

@@ -70,7 +70,8 @@ int gumbel_rows(const float *logits, long ld, long row0, long row1, long V, uint
 #pragma omp simd
         for (long j = 0; j < V; j++) x[j] = -logf(-logf(x[j]));
         if (noise) memcpy(noise + r * V, x, sizeof(float) * V);
-        float best = -FLT_MAX;
+        float best = -FLT_MAX; /* -ffast-math assumes finite values: a row of -inf logits (none is ever made here)
+                                   gives token V-1 where torch gives 0, and NaN vectors as torch does */
 #pragma omp simd reduction(max : best)
         for (long j = 0; j < V; j++) {
             x[j] += l[j];

@@ -83,9 +83,9 @@ def sample(logits: Tensor, tau: float, rng: torch.Generator | None, soft: bool =
     if rows.stride(1) != 1:
         rows = rows.contiguous()
     n = rows.shape[0]
-    tokens = torch.empty(n, dtype=torch.int64)
-    out = torch.empty(n, v) if soft else None
-    g = torch.empty(n, v) if noise else None
+    tokens = torch.empty(n, dtype=torch.int64, device="cpu")
+    out = torch.empty(n, v, dtype=torch.float32, device="cpu") if soft else None
+    g = torch.empty(n, v, dtype=torch.float32, device="cpu") if noise else None
     seed, inv_tau = draw_seed(rng), 1.0 / tau
     args = [ptr(rows), rows.stride(0)]
     tail = [v, seed, inv_tau, ptr(out), ptr(g), ptr(tokens)]
