@@ -73,15 +73,16 @@ def main() -> None:
     ap.add_argument("--one-process", action="store_true",
                     help="both paths in this process (implied by --parts); the default runs each path in its own "
                          "fresh process per round, interleaved, as the issue timed the peer")
-    ap.add_argument("--only", choices=("reference", "new"), help=argparse.SUPPRESS)  # a --processes child
+    ap.add_argument("--only", choices=("reference", "new"), help=argparse.SUPPRESS)  # a child of the default mode
     a = ap.parse_args()
     if not (a.one_process or a.parts or a.compile or a.only):
         return in_processes(a)
 
     def set_malloc(keep: bool) -> None:
-        # a --processes child of the reference or with --default-malloc never calls mallopt: glibc's own adaptive
-        # thresholds. In one process the reference gets keep_freed_pages(False), fixed initial thresholds, which
-        # page-fault more than glibc's default (it stops adapting once they are set): the in-process ratio is high.
+        # a child process whose path keeps glibc's default (the reference; --default-malloc) never calls mallopt:
+        # glibc's own adaptive thresholds. In one process the reference gets keep_freed_pages(False), fixed initial
+        # thresholds, which page-fault more than glibc's default (it stops adapting once they are set): the
+        # in-process ratio comes out high.
         if not (a.only and not keep):
             keep_freed_pages(keep)
     torch.set_num_threads(a.threads)
