@@ -22,9 +22,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from . import gumbel
 from .autoregressive import AutoregressiveGenerator
-from .relax import gumbel_noise, relax
+from .relax import gumbel_max, relax
 
 
 @dataclass
@@ -127,11 +126,7 @@ class RelationalGenerator(AutoregressiveGenerator):
             flat = state.flatten(1)  # (n, S·D)
             with torch.no_grad():
                 logits = self._head(flat)  # (n, V)
-                if gumbel.use_kernel(logits):  # relax's kernel: the same seed draw, so the same noise
-                    token, _, g = gumbel.sample(logits, tau, rng, soft=False, noise=True)
-                else:
-                    g = gumbel_noise(logits.shape, rng, logits.device, logits.dtype)
-                    token = (logits + g).argmax(-1)  # relax's Gumbel-max token
+                token, g = gumbel_max(logits, rng)  # relax's token and noise
             memories.append(flat)
             tokens.append(token)
             noise.append(g)

@@ -40,6 +40,16 @@ def sample_logits(logits: Tensor, temperature: float = 1.0, method: str = "gumbe
     raise ValueError(f"unknown sampling method {method!r}; use 'gumbel' or 'multinomial'")
 
 
+def gumbel_max(logits: Tensor, rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
+    """Gumbel-max tokens `(..)` and the noise `(.., V)` they came from, drawn exactly as `relax` draws fresh noise
+    (the same generator use, so the same noise for the same generator state)."""
+    if gumbel.use_kernel(logits):
+        tokens, _, g = gumbel.sample(logits, 1.0, rng, soft=False, noise=True)
+        return tokens, g
+    g = gumbel_noise(logits.shape, rng, logits.device, logits.dtype)
+    return (logits + g).argmax(-1), g
+
+
 def relax(logits: Tensor, relaxation: str, tau: float, rng: torch.Generator | None,
           noise: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Sampled token ids `(...)` and the differentiable vector `(..., V)` the critic sees.

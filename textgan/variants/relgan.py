@@ -20,7 +20,6 @@ both adversarial updates (`clip_grad`). Pre-training with MLE (the paper: 150 ep
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -130,23 +129,26 @@ class RelGAN(AdversarialVariant):
         betas = (cfg.beta1, cfg.beta2)
         self.optimizers["gen"] = torch.optim.Adam(gen.parameters(), lr=cfg.lr_gen, betas=betas)
         self.optimizers["critic"] = torch.optim.Adam(critic.parameters(), lr=cfg.lr_critic, betas=betas)
-        self._set_head_precision(cfg)
+        self._apply_head_dtype(self._head_dtype(bool(getattr(cfg, "head_bf16", False))))
         self.adv_iter = 0
         """Adversarial iterations done (generator updates): the schedule's i."""
         self._last_real: Tensor | None = None
 
-    def _set_head_precision(self, cfg: RelGANConfig) -> None:
-        """Apply `head_bf16` to the generator (at construction and on `update`); refused before anything changes."""
-        wanted = bool(getattr(cfg, "head_bf16", False))
-        if wanted and not hasattr(self.gen, "head_dtype"):
+    def _head_dtype(self, head_bf16: bool) -> torch.dtype | None:
+        """The generator's sampling-head precision for `head_bf16`; refused where the generator cannot do it."""
+        if head_bf16 and not hasattr(self.gen, "head_dtype"):
             raise ValueError(f"head_bf16 needs the relational generator, not {type(self.gen).__name__}")
+        return torch.bfloat16 if head_bf16 else None
+
+    def _apply_head_dtype(self, dtype: torch.dtype | None) -> None:
         if hasattr(self.gen, "head_dtype"):
-            self.gen.head_dtype = torch.bfloat16 if wanted else None
+            self.gen.head_dtype = dtype
 
     def update(self, **changes) -> None:
-        if "head_bf16" in changes:
-            self._set_head_precision(dataclasses.replace(self.cfg, head_bf16=changes["head_bf16"]))
+        """As `Variant.update`; `head_bf16` reaches the generator once every change has been accepted."""
+        dtype = self._head_dtype(bool(changes.get("head_bf16", getattr(self.cfg, "head_bf16", False))))
         super().update(**changes)
+        self._apply_head_dtype(dtype)
 
     @property
     def beta(self) -> float:
