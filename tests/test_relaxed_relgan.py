@@ -205,6 +205,9 @@ def test_head_bf16_changed_while_paused_reaches_the_generator():
     v = RelGAN(gen, build_critic(TINY_C, 700, 6), SimpleNamespace(vocab_size=700), RelGANConfig(),
                torch.device("cpu"))
     assert gen.head_dtype is None
+    with pytest.raises(ValueError, match="no setting"):  # a rejected update changes nothing
+        v.update(head_bf16=True, no_such_setting=1)
+    assert gen.head_dtype is None and not v.cfg.head_bf16
     v.update(head_bf16=True)
     assert v.cfg.head_bf16 and gen.head_dtype == torch.bfloat16
     v.update(head_bf16=False)
