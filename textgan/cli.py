@@ -451,7 +451,24 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="rebuild EXP_DIR/report.html from its tables")
     rp.add_argument("exp_dir")
     rp.set_defaults(func=cmd_report)
+
+    sv = sub.add_parser("serve", help="run the web app (needs the app extra: pip install \"textgan[app]\")")
+    sv.add_argument("--host", help="address to listen on (default: GRADIO_SERVER_NAME, else 0.0.0.0)")
+    sv.add_argument("--port", type=int, help="port (default: GRADIO_SERVER_PORT, else 7860)")
+    sv.set_defaults(func=cmd_serve)
     return p
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The same app as `python app.py`, from an installed package."""
+    try:
+        from .app.main import serve
+    except ImportError as e:
+        raise RuntimeError(f"the app needs gradio and plotly ({e}): pip install \"textgan[app]\"") from None
+    if args.port is not None and not 1 <= args.port <= 65535:
+        raise ValueError(f"--port {args.port} must be in 1..65535")
+    serve(host=args.host, port=args.port)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,5 +1,5 @@
 """The lab: the UI-agnostic controller behind the app (and notebooks). Nothing here imports gradio, so every
-control is tested without a browser; the app (`app.py`, `ui/`) talks to the engine only through this package and
+control is tested without a browser; the app (`app.py`, `textgan/app/`) talks to the engine only through this package and
 `textgan.plots`.
 
 Where things live:
@@ -14,8 +14,8 @@ Where things live:
 - `sharing.py`  push / pull a run on the Hugging Face Hub for the Hub tab
 - `errors.py`   `LabError`: a refusal whose message the UI shows as is
 
-The UI side: `ui/train_tab.py` (the Train tab), `ui/compare_tab.py` (**where the Compare tab is wired**),
-`ui/hub_tab.py`; `app.py` composes them.
+The UI side: `textgan/app/train_tab.py` (the Train tab), `textgan/app/compare_tab.py` (**where the Compare tab is wired**),
+`textgan/app/hub_tab.py`; `textgan/app/main.py` composes them.
 """
 
 from . import forms
