@@ -153,8 +153,10 @@ def test_beta_horizon_reproduces_the_released_code():
         v.cfg, v.adv_iter = RelGANConfig(**cfg), iters
         return v.beta
 
-    assert beta_after(2999, adv_iters=3000) == pytest.approx(100.0)  # the paper: beta_max at the end
-    assert beta_after(2999, adv_iters=3000, beta_horizon=5000) == pytest.approx(100 ** (2999 / 4999))
+    # RelGAN's code: beta_max ** (i / N) (weilinie/RelGAN real/real_gan/real_train.py:388, N = 5000 there)
+    assert beta_after(2999, adv_iters=3000) == pytest.approx(100.0 ** (2999 / 3000))
+    assert beta_after(3000, adv_iters=3000) == pytest.approx(100.0)
+    assert beta_after(2999, adv_iters=3000, beta_horizon=5000) == pytest.approx(100 ** (2999 / 5000))
     assert beta_after(2999, adv_iters=3000, beta_horizon=5000) == pytest.approx(15.8, abs=0.05)
     assert beta_after(0, adv_iters=3000, beta_horizon=5000) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="beta_horizon"):
@@ -233,3 +235,82 @@ def test_wgan_critic_bursts_follow_the_authors_code(one_thread):
     assert get_variant("wgan").Config().critic_burst == 0  # off by default: the app and the demo keep 5
     with pytest.raises(ValueError, match="critic_burst"):
         Run(dataclasses.replace(config, variant_config={"critic_burst": -1}))
+
+
+# ---- rows fixed by issue 25: each table row that changed has its test ----------------------------------------------
+
+def _seqgan_run(dropout: float = 0.0, **variant_config):
+    from textgan.run import Run, RunConfig
+
+    return Run(RunConfig(corpus={"kind": "modes", "k": 2}, variant="seqgan", batch_size=8, seed=4, device="cpu",
+                         eval_every=0, sample_every=0, generator={"kind": "lstm", "emb_dim": 8, "hidden": 8},
+                         critic={"kind": "cnn", "emb_dim": 8, "filters": 4, "dropout": dropout},
+                         variant_config={"critic_warmup": 0, "critic_steps": 1, "rollouts": 2, **variant_config}))
+
+
+def test_seqgan_discriminator_l2_is_the_code_s_output_layer_penalty(one_thread):
+    """LantaoYu/SeqGAN sequence_gan.py:29, discriminator.py:119-130: loss + 0.2 · tf.nn.l2_loss(W) + l2_loss(b) of
+    the output layer, i.e. λ·(‖W‖² + ‖b‖²)/2; on in the paper preset, off by default."""
+    assert actual(preset_config("paper", "seqgan"), "critic_l2") == 0.2
+    assert get_variant("seqgan").Config().critic_l2 == 0.0
+    losses = {}
+    for lam in (0.0, 0.2):
+        torch.manual_seed(0)
+        run = _seqgan_run(critic_l2=lam)
+        v, seen = run.variant, []
+        optimize = v.optimize
+        v.optimize = lambda name, loss, params, clip=None: seen.append(loss.item()) or optimize(name, loss, params, clip)
+        out = run.critic.out
+        penalty = ((out.weight.square().sum() + out.bias.square().sum()) / 2).item()
+        v.critic_step(run.corpus.train[:8])
+        losses[lam] = seen[0]
+    assert losses[0.2] - losses[0.0] == pytest.approx(0.2 * penalty, rel=1e-5)
+    with pytest.raises(ValueError, match="critic_l2"):
+        _seqgan_run(critic_l2=-1.0)
+
+
+def test_seqgan_rewards_are_scored_in_eval_mode_whoever_calls_them(one_thread):
+    """Called directly (outside gen_step), with critic dropout on: the same rollouts give the same rewards (no
+    dropout noise), and the critic is back in training mode afterwards."""
+    run = _seqgan_run(dropout=0.5)
+    v = run.variant
+    tokens = run.gen.sample(6, rng=torch.Generator().manual_seed(1))
+    assert run.critic.training
+    state = v.rng.get_state()
+    first = v.rewards(tokens)
+    v.rng.set_state(state)
+    second = v.rewards(tokens)
+    assert torch.equal(first, second)
+    assert run.critic.training
+
+
+def test_leakgan_learning_rates_stay_constant_as_the_code_s_optimizers(one_thread):
+    """CR-Gjx/LeakGAN Synthetic Data/LeakGANModel.py:30-36 defines decayed rates that its optimizers never take
+    (:247,265,274,297): the README's lr rows say "constant, as the code", and ours stays at the preset's rate."""
+    from textgan.run import Run
+
+    assert [actual(preset_config("paper", "leakgan"), s) for s in ("lr_gen", "pretrain_lr")] == [1.5e-3, 1.5e-3]
+    rows = dict(paper_tables()["leakgan"])
+    assert rows["lr_gen"] == rows["pretrain_lr"] == "0.0015"
+    config = preset_config("paper", "leakgan", batch_size=4, device="cpu", corpus={"kind": "modes", "k": 2},
+                           eval_every=0, sample_every=0,
+                           generator={"kind": "leakgan", "emb_dim": 8, "hidden": 8, "goal_size": 4},
+                           critic={"kind": "cnn", "emb_dim": 8, "filters": 4},
+                           variant_config={"pretrain_steps": 2, "critic_warmup": 0, "rollouts": 2, "mle_every": 1})
+    run = Run(config)
+    list(run.steps(6))
+    lrs = {name: [g["lr"] for g in opt.param_groups] for name, opt in run.variant.optimizers.items()}
+    assert lrs["manager"] == lrs["worker"] == [1.5e-3]
+
+
+def test_leakgan_rescale_ranks_by_sorting_not_by_first_appearance():
+    """The paper's rank (ours): the best reward of a time step gets the highest rescaled value, wherever it sits
+    in the batch. The code's dict-order "rank" would give the first row the top value instead."""
+    from textgan.variants.rollout import rank_rescale
+
+    r = torch.tensor([[0.2], [0.9], [0.5], [0.1]])  # (B=4, L=1), best reward in row 1, not row 0
+    got = rank_rescale(r, 12.0)[:, 0]
+    assert got.argmax().item() == 1 and got.argmin().item() == 3
+    assert torch.equal(got.argsort(), r[:, 0].argsort())  # monotone in the reward
+    by_appearance = torch.sigmoid(12 * (0.5 - torch.arange(1, 5.0) / 4))  # the code's order: row 0 ranked 1st
+    assert not torch.allclose(got, by_appearance)

@@ -48,7 +48,7 @@ SEQGAN_CRITIC = {"kind": "cnn", "emb_dim": 64, "filters": 64, "dropout": 0.25}
 RL variants built on SeqGAN's code (MaliGAN, RankGAN, SentiGAN) use the same one."""
 PAPER_NETS_AND_CONFIG: dict[str, dict[str, Any]] = {
     "mle": {"generator": {"kind": "lstm", "emb_dim": 32, "hidden": 32}, "variant_config": {"lr_gen": 1e-2}},
-    "seqgan": {"critic": dict(SEQGAN_CRITIC)},
+    "seqgan": {"critic": dict(SEQGAN_CRITIC), "variant_config": {"critic_l2": 0.2}},
     # gan: its Config defaults and default nets are already what the README table lists
     "gan": {},
     "wgan": {"variant_config": {"critic_burst": 100}},

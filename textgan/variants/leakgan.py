@@ -21,12 +21,15 @@ Differs from the paper / its code (Guo et al.'s TensorFlow code, "authors' code"
   the paper's sliding sum and plain projection, and use no temperature α (α = 1);
 - Q of the goal g_t is the rollout value of the prefix it leads to, s_{t+c} (the code pairs them likewise), and
   rewards are estimated at every step with SeqGAN's batched rollouts (the code: only every c steps);
-- rank rescaling is the paper's σ(δ·(0.5 − rank/B)) per time step, δ = 12 (the code: δ = 16, with a buggy rank);
+- rank rescaling is the paper's σ(δ·(0.5 − rank/B)) per time step with rank the sorted order, δ = 12 (the code:
+  δ = 16, and its "rank" is the dict order in which the rewards first appear: it never sorts them);
 - the discriminator is SeqGAN's CNN (4 widths) with a highway layer, small by default (64 features; the paper's
   has 12 widths and 1720 features); dropout off; no L2 penalty;
 - no temperature α in sampling (the code scales the logits by 1.5 when it samples outside adversarial updates);
-- losses are means over tokens and sentences; no learning-rate decay (the code: ×0.96 every 200 pre-training and
-  every 30 adversarial steps); discriminator schedule as in seqgan.py
+- losses are means over tokens and sentences; constant learning rates, as the code's optimizers have them (the code
+  defines rates decayed ×0.96 every 200 pre-training and every 30 adversarial steps, CR-Gjx/LeakGAN
+  `Synthetic Data/LeakGANModel.py:30-36`, but its optimizers take the constant rate, `:247,265,274,297`);
+  discriminator schedule as in seqgan.py
   (`critic_warmup`, `critic_steps` single batches instead of 10 × 5 × 3 epochs);
 - rollouts use the current generator by default (`rollout_rate` 0, as the code); set it for SeqGAN's delay.
 """

@@ -9,10 +9,12 @@ during adversarial training; the loss is the relativistic standard GAN (Jolicoeu
 
 with real and fake batches paired row by row (and per representation when the critic has `scores`).
 
-The schedule's horizon N: the paper describes beta rising to beta_max over adversarial training, and by default
-beta(i) hits beta_max at the last planned iteration i = adv_iters - 1 (and stays there if training goes on). RelGAN's
-released code (Nie et al.'s own TensorFlow code) anneals over a hard-coded N = 5000 whatever the run length, so its
-published 3,000-iteration oracle runs ended at beta = 100 ** (2999/4999) ~ 15.8 under the `exp` schedule, not at
+The schedule's horizon N: the paper describes beta rising to beta_max over adversarial training. RelGAN's released
+code computes the `exp` schedule as beta_max ** (i / N), with N its number of adversarial steps, hard-coded at
+N = 5000 (weilinie/RelGAN `real/real_gan/real_train.py:388`) whatever the run length; ours
+is the same formula, with N = `beta_horizon`, or `adv_iters` when that is 0. beta_max is therefore reached at
+i = N, one step after the last planned iteration (i = N - 1 gives beta_max ** ((N-1)/N): 99.8 % of log beta_max
+at N = 3000). The code's published 3,000-iteration oracle runs ended at beta = 100 ** (2999/5000) ~ 15.8, not at
 beta_max; `beta_horizon=5000` reproduces that. Its code also clips gradient norms at 5.0 in pre-training and in
 both adversarial updates (`clip_grad`). Pre-training with MLE (the paper: 150 epochs on the oracle) is
 `pretrain_steps`; the iteration counter starts after it.
@@ -33,10 +35,12 @@ SCHEDULES = ("const", "lin", "exp", "log", "quad", "sqrt", "sigmoid")
 
 
 def beta_at(i: int, n: int, beta_max: float, schedule: str) -> float:
-    """Inverse temperature at adversarial iteration `i` (0-based) of `n`: 1 at i = 0, beta_max at i = n - 1.
+    """Inverse temperature at adversarial iteration `i` (0-based) of a horizon `n`: 1 at i = 0, beta_max from the
+    end of the horizon on.
 
     The paper's schedules (its appendix): with p = i / (n - 1),
-    lin 1 + (b-1) p;  exp b ** p;  log 1 + (b-1) log(1+i) / log(n);  quad 1 + (b-1) p^2;  sqrt 1 + (b-1) sqrt p;
+    lin 1 + (b-1) p;  exp b ** (i / n), as RelGAN's code has it (so beta_max at i = n, not at i = n - 1);
+    log 1 + (b-1) log(1+i) / log(n);  quad 1 + (b-1) p^2;  sqrt 1 + (b-1) sqrt p;
     sigmoid 1 + (b-1) s(p), s the logistic of 20 (p - 1/2) rescaled to run exactly from 0 to 1; const b.
     """
     if schedule not in SCHEDULES:
@@ -45,13 +49,13 @@ def beta_at(i: int, n: int, beta_max: float, schedule: str) -> float:
         return float(beta_max)
     if n <= 1:
         return float(beta_max)
+    b = beta_max
+    if schedule == "exp":
+        return b ** (min(max(i, 0), n) / n)
     i = min(max(i, 0), n - 1)
     p = i / (n - 1)
-    b = beta_max
     if schedule == "lin":
         return 1 + (b - 1) * p
-    if schedule == "exp":
-        return b ** p
     if schedule == "log":
         return 1 + (b - 1) * math.log(1 + i) / math.log(n)
     if schedule == "quad":
@@ -71,10 +75,10 @@ class RelGANConfig:
     """How beta goes from 1 to beta_max: 'exp' (the paper's default), 'lin', 'log', 'quad', 'sqrt', 'sigmoid',
     'const'."""
     adv_iters: int = 3000
-    """Adversarial iterations you plan to run: beta reaches beta_max at the last one (paper: 3,000 on the
-    oracle). Set it to your --steps minus pretrain_steps."""
+    """Adversarial iterations you plan to run, the schedule's N unless `beta_horizon` is set (paper: 3,000 on the
+    oracle): beta reaches beta_max at i = N, as in RelGAN's code. Set it to your --steps minus pretrain_steps."""
     beta_horizon: int = 0
-    """N of the schedule: 0 = adv_iters (beta_max at the last planned iteration); RelGAN's released code: 5000."""
+    """N of the schedule: 0 = adv_iters; RelGAN's released code: 5000 (`real_train.py:388`)."""
     clip_grad: float = 5.0
     """Gradient-norm clipping of pre-training and of the generator and critic updates (RelGAN's code: 5.0; 0 = off)."""
     relaxation: str = "gumbel"

@@ -59,6 +59,10 @@ class SeqGANConfig:
     """Discriminator-only iterations before the first generator update (paper: 50 × 3 epochs)."""
     clip_grad: float = 5.0
     """Generator gradient-norm clipping (SeqGAN code: 5)."""
+    critic_l2: float = 0.0
+    """L2 penalty on the discriminator's output layer, λ·(‖W‖² + ‖b‖²)/2 added to its loss, as tf.nn.l2_loss
+    (SeqGAN code: dis_l2_reg_lambda = 0.2, LantaoYu/SeqGAN `sequence_gan.py:29`, `discriminator.py:119-130`;
+    the paper preset's value). Needs a critic with an `out` linear layer (the CNN)."""
     score_precision: str = "fp32"
     """Precision of the discriminator when it scores the rollouts (rewards only; its training stays fp32):
     'fp32', 'bf16' (autocast), or 'auto' = bf16 where it is fast (CUDA, CPUs with AVX-512 BF16 / AMX), else fp32.
@@ -87,6 +91,12 @@ class SeqGAN(AdversarialVariant):
             raise ValueError(f"baseline={cfg.baseline!r}; choose 'none' or 'mean'")
         if getattr(cfg, "score_precision", "fp32") not in SCORE_PRECISIONS:
             raise ValueError(f"score_precision={cfg.score_precision!r}; choose one of {SCORE_PRECISIONS}")
+        l2 = getattr(cfg, "critic_l2", 0.0)
+        if not 0 <= l2 <= 1e3:
+            raise ValueError(f"critic_l2={l2!r}: must be in [0, 1000] (SeqGAN's code: 0.2)")
+        if l2 and not isinstance(getattr(critic, "out", None), torch.nn.Linear):
+            raise ValueError(f"critic_l2={l2} penalises the critic's output layer, and this critic has none "
+                             "(use the CNN critic, or critic_l2=0)")
         self.optimizers["gen"] = torch.optim.Adam(gen.parameters(), lr=cfg.lr_gen)
         if critic is not None:
             self.optimizers["critic"] = torch.optim.Adam(critic.parameters(), lr=cfg.lr_critic)
@@ -132,8 +142,10 @@ class SeqGAN(AdversarialVariant):
             logits = cnn_rollout_logits(self.critic, seqs, tokens)
         return torch.sigmoid(_from_bf16(logits))
 
+    @judging
     def rewards(self, tokens: Tensor) -> Tensor:
-        """Per-token rewards `(B, L)` for a batch of samples (rollouts by the delayed network)."""
+        """Per-token rewards `(B, L)` for a batch of samples (rollouts by the delayed network), scored with the
+        critic in eval mode whoever calls it (its mode is restored after)."""
         if self.rollout_net is None:
             self.rollout_net = copy.deepcopy(self.gen).requires_grad_(False)
         shared = self._scores_by_critic() and shares_prefix_windows(self.critic)
@@ -149,6 +161,9 @@ class SeqGAN(AdversarialVariant):
         d_real = self.critic_logits(real)  # (B,)
         d_fake = self.critic_logits(fake)
         loss = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()  # binary cross-entropy on logits
+        l2 = getattr(self.cfg, "critic_l2", 0.0)
+        if l2:  # SeqGAN's code: l2_reg_lambda · tf.nn.l2_loss on the output layer's weight and bias
+            loss = loss + l2 * sum(p.square().sum() for p in self.critic.out.parameters()) / 2
         norm = self.optimize("critic", loss, list(self.critic.parameters()))
         return {"loss/critic": loss.detach(), "grad_norm/critic": norm,
                 "critic/p_real": torch.sigmoid(d_real).mean().detach(),
