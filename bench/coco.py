@@ -1,7 +1,8 @@
 """The COCO MLE row under the published conventions, next to Texygen's table (Zhu et al. 2018).
 
 Conventions (the `coco` corpus defaults, see README "Benchmark corpora"): Treebank tokenisation (nltk's, as
-Texygen's `nltk.word_tokenize`), vocabulary from train + test (no `<unk>` in the scored test tokens), BLEU-n =
+Texygen's `nltk.word_tokenize`), vocabulary from the training file (the published convention; the RESULTS.md
+row was measured under the earlier train + test default: `--corpus-set vocab_from=train+test`), BLEU-n =
 the mean over generated sentences of nltk's `sentence_bleu` (uniform weights, smoothing method1) against the whole
 10,000-caption test split. Train the run first (Texygen's MLE: LSTM 32/32, Adam 0.01, clip 5, batch 64), e.g.
 

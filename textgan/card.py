@@ -133,8 +133,8 @@ def _conventions(info: dict[str, Any]) -> list[str]:
     reader knows which published tables the run compares with."""
     if "vocab_from" not in info:
         return []
-    source = {"train+test": "train + test (Texygen/RelGAN convention: no test token is `<unk>`)",
-              "train": "train only (unseen test words become `<unk>`; see eval/unk_share)"}.get(info["vocab_from"],
+    source = {"train+test": "train + test (no test token is `<unk>`; not the published convention)",
+              "train": "train only (Texygen/RelGAN convention; unseen test words become `<unk>`: see eval/unk_share)"}.get(info["vocab_from"],
                                                                                              str(info["vocab_from"]))
     return [f"| vocabulary built from | {source} |",
             f"| tokenisation | `{info.get('tokenize', info.get('level', '?'))}` |"]

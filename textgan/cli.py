@@ -358,8 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-len", type=int, help="text: truncate longer lines (reported)")
     t.add_argument("--vocab-cap", type=int, help="text: keep the most frequent tokens, others become <unk>")
     t.add_argument("--corpus-set", action="append", default=[], metavar="KEY=VALUE",
-                   help="other corpus settings, e.g. vocab_from=train (coco's default: train+test, the published "
-                        "convention) or tokenize=whitespace (coco's default; files: regex)")
+                   help="other corpus settings, e.g. vocab_from=train+test (default train, the published "
+                        "convention) or tokenize=whitespace (coco: treebank; files: regex)")
     t.add_argument("--variant", help="see list-variants (default wgan-gp); with --resume it must be the run's")
     t.add_argument("--preset", default="auto", choices=["auto", "paper", "demo"],
                    help="paper: published hyperparameters; demo: tuned to learn `modes` in a minute on a CPU; "

@@ -299,7 +299,8 @@ class Run:
         unique ratio, BLEU-2..4 against the whole test split and Self-BLEU-4 (when there are 2+ samples) on text
         corpora, and NLL-gen (the generator on up to 1000 test rows, PAD positions excluded) for autoregressive
         generators, with `eval/unk_share`: the share of those scored tokens that are `<unk>` (whose NLL flatters
-        the generator), so the two are always read together.
+        the generator), so the two are always read together. On text corpora also `eval/nll_gen_train`, the
+        published convention: NLL-gen on (the first 1000 rows of) the training file.
         `record=False` leaves the run's history and latest metrics untouched (comparisons, sweeps)."""
         from .corpora import PAD, UNK
         from .metrics import distinct_n, nll_gen, self_bleu, unique_ratio
@@ -322,6 +323,12 @@ class Run:
                 values["eval/nll_gen"] = nll_gen(self.gen, scored.to(self.device), pad_id=pad)
             if self.corpus.has_specials:
                 values["eval/unk_share"] = float((scored[scored != PAD] == UNK).float().mean())
+        train = self.corpus.train
+        if getattr(self.gen, "autoregressive", False) and self.corpus.name == "text" and train.shape[0]:
+            # the published convention (RelGAN, TextGAN-PyTorch): NLL-gen on the training file, here its first 1000
+            with self._run_rng(seed=self.config.seed):
+                values["eval/nll_gen_train"] = nll_gen(self.gen, train[:1000].to(self.device),
+                                                       pad_id=PAD if self.corpus.has_specials else None)
         if not record:
             return values
         self.last_metrics = values

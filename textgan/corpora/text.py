@@ -22,8 +22,8 @@ TOKENIZE = ("regex", "whitespace", "treebank")
 tokens (pre-tokenised files such as EMNLP2017 News); `treebank` is nltk's Treebank word tokenizer, what Texygen's and
 RelGAN's `nltk.word_tokenize` apply to COCO (hyphenated words stay whole, "dog's" -> "dog" "'s")."""
 VOCAB_FROM = ("train", "train+test")
-"""Which split the vocabulary comes from. `train+test` is Texygen's and RelGAN's convention: no test token is
-`<unk>`, so NLL-gen scores every word; `train` is the held-out-honest choice, where unseen test words become `<unk>`."""
+"""Which split the vocabulary comes from. `train` is Texygen's and RelGAN's convention (and held-out honest): unseen
+test words become `<unk>`, reported as `eval/unk_share`; `train+test` leaves no test token `<unk>`."""
 WORD_RE = re.compile(r"\w+|[^\w\s]")
 _PLAIN = re.compile(r"([a-z0-9]+(?: +[a-z0-9]+)*) *(\.?) *")  # words, spaces, a final full stop: nltk agrees
 

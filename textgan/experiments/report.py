@@ -30,7 +30,7 @@ QD_AXES = {
               ("precision", "quality: precision (valid samples)", None)),
 }
 CURVE_METRICS = {
-    "text": ("eval/bleu4", "eval/self_bleu4", "eval/nll_gen", "eval/unk_share"),  # <unk> flatters NLL-gen
+    "text": ("eval/bleu4", "eval/self_bleu4", "eval/nll_gen_train", "eval/nll_gen", "eval/unk_share"),
     "oracle": ("eval/nll_oracle", "eval/nll_gen"),
     "modes": ("eval/modes/precision", "eval/modes/coverage", "eval/modes/entropy"),
 }

@@ -195,7 +195,7 @@ def corpus_spec(kind: str, k: int = 8, path: str | None = None, upload: str | No
         return {"kind": "modes", "k": k, **modes_settings(weights)}
     if kind == "oracle":
         return {"kind": "oracle"}
-    if kind == "coco":  # shipped with textgan: the published conventions (treebank words, train+test vocabulary)
+    if kind == "coco":  # shipped with textgan: the published conventions (treebank words, train vocabulary)
         return {"kind": "coco"}
     if kind == "hub":
         text = str(path or "").strip().removeprefix("hub:")
