@@ -19,8 +19,8 @@ METRIC_GROUPS = {
               ("eval/modes/divergence", "JS divergence from true weights"), ("eval/modes/entropy", "entropy")),
     "n-grams": (("eval/bleu4", "BLEU-4"), ("eval/self_bleu4", "Self-BLEU-4"), ("eval/distinct2", "distinct-2"),
                 ("eval/unique", "unique")),
-    "likelihood": (("eval/nll_oracle", "NLL-oracle"), ("eval/nll_gen", "NLL-gen (held-out: test split)"),
-                   ("eval/nll_gen_train", "NLL-gen (published: training file)"),
+    "likelihood": (("eval/nll_oracle", "NLL-oracle"), ("eval/nll_gen", "NLL-gen"),
+                   ("eval/nll_gen_train", "NLL-gen on the training file (published)"),
                    ("eval/unk_share", "<unk> share of NLL-gen's tokens")),  # <unk> flatters NLL-gen: shown beside it
 }
 """What the metrics figure shows, one group at a time (one axis, at most four traces): the mode metrics on
