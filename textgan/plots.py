@@ -251,8 +251,33 @@ SWEEP_PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b
                  "#7f7f7f"]
 
 
-def _colors(groups) -> dict[str, str]:
-    return {g: SWEEP_PALETTE[i % len(SWEEP_PALETTE)] for i, g in enumerate(sorted(groups))}
+GROUP_DASHES = ["solid", "dot", "dashdot", "longdashdot", "longdash"]
+MLE_COLORS = ["#000000", "#555555", "#999999"]
+MLE_DASHES = ["dash", "dot", "dashdot", "longdash", "longdashdot"]
+SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "cross", "star", "triangle-down", "pentagon",
+           "hexagon"]
+
+
+def is_mle_group(group: str) -> bool:
+    """An MLE group (variant `mle`, any settings): the baseline the GANs are read against."""
+    return str(group).split(" ")[0] == "mle"
+
+
+def group_styles(groups) -> dict[str, dict[str, str]]:
+    """One distinct (colour, dash, marker) per group, stable under the groups' order: the GAN groups in the
+    palette's colours (solid first), the MLE groups in black and greys, always dashed, told apart by their dash
+    and grey (distinct for up to 50 GAN and 15 MLE groups)."""
+    mle = sorted(g for g in set(groups) if is_mle_group(g))
+    gans = sorted(g for g in set(groups) if not is_mle_group(g))
+    styles = {}
+    for i, g in enumerate(gans):
+        styles[g] = {"color": SWEEP_PALETTE[i % len(SWEEP_PALETTE)],
+                     "dash": GROUP_DASHES[(i // len(SWEEP_PALETTE)) % len(GROUP_DASHES)],
+                     "symbol": SYMBOLS[i % len(SYMBOLS)]}
+    for i, g in enumerate(mle):
+        styles[g] = {"color": MLE_COLORS[i % len(MLE_COLORS)], "dash": MLE_DASHES[i % len(MLE_DASHES)],
+                     "symbol": SYMBOLS[(i + 5) % len(SYMBOLS)]}
+    return styles
 
 
 def _rgba(hex_color: str, alpha: float) -> str:
@@ -262,7 +287,8 @@ def _rgba(hex_color: str, alpha: float) -> str:
 
 def seed_band_figure(summary, metric: str, budget_label: str = "step"):
     """A sweep's learning curves (`textgan.experiments` summary.csv): each variant/settings group's mean over seeds
-    against budget, the 95 % CI as a shaded band; MLE dashed."""
+    against budget as a line in the group's own style (`group_styles`), the 95 % CI as a shaded band. No markers:
+    dots at the band's corners read as individual seeds."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -271,24 +297,26 @@ def seed_band_figure(summary, metric: str, budget_label: str = "step"):
     if summary.empty or "metric" not in summary:
         return fig
     d = summary[summary.metric == metric]
-    colors = _colors(d.group.unique())
+    styles = group_styles(d.group.unique())
     for group, g in d.groupby("group"):
         g = g.sort_values("budget")
-        c = colors[group]
+        st = styles[group]
         if g.ci95.notna().any():
             band = g.dropna(subset=["ci95"])
             fig.add_trace(go.Scatter(x=list(band.budget) + list(band.budget[::-1]),
-                                     y=list(band.hi) + list(band.lo[::-1]), fill="toself", fillcolor=_rgba(c, 0.15),
-                                     line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=group))
-        fig.add_trace(go.Scatter(x=g.budget, y=g["mean"], mode="lines+markers", name=f"{group} (n={g.n.max()})",
-                                 line=dict(color=c, dash="dash" if group.startswith("mle") else "solid"),
+                                     y=list(band.hi) + list(band.lo[::-1]), fill="toself", mode="lines",
+                                     fillcolor=_rgba(st["color"], 0.15), line=dict(width=0), hoverinfo="skip",
+                                     showlegend=False, legendgroup=group))
+        fig.add_trace(go.Scatter(x=g.budget, y=g["mean"], mode="lines", name=f"{group} (n={g.n.max()})",
+                                 line=dict(color=st["color"], dash=st["dash"], width=2.5 if is_mle_group(group) else 2),
                                  legendgroup=group))
     return fig
 
 
 def frontier_figure(temperature, axes):
     """A sweep's quality-diversity frontier (temperature.csv): each group's temperature curve, mean over seeds with
-    95 % CI error bars, MLE dashed and black. `axes`: ((x column, label, transform), (y column, label, transform)),
+    95 % CI error bars, each point labelled with its temperature, each group in its own style (`group_styles`:
+    MLE groups dashed, in black and greys). `axes`: ((x column, label, transform), (y column, label, transform)),
     transforms (or None) turning both into "up and right is better"."""
     import plotly.graph_objects as go
 
@@ -306,17 +334,18 @@ def frontier_figure(temperature, axes):
     t = temperature.copy()
     t["_x"] = xf(t[xcol]) if xf else t[xcol]
     t["_y"] = yf(t[ycol]) if yf else t[ycol]
-    colors = _colors(t.group.unique())
+    styles = group_styles(t.group.unique())
     for group, g in t.groupby("group"):
         agg = g.groupby("temperature").agg(x=("_x", "mean"), y=("_y", "mean"), sx=("_x", "std"), sy=("_y", "std"),
                                            n=("_x", "size")).reset_index()
         half = agg.n.map(lambda n: t95(n) / math.sqrt(n) if n > 1 else math.nan)
-        is_mle = group.split(" ")[0] == "mle"
+        st = styles[group]
         fig.add_trace(go.Scatter(
-            x=agg.x, y=agg.y, mode="lines+markers", name=f"{group} (n={int(agg.n.max())})",
-            text=[f"T={v:g}" for v in agg.temperature], hovertemplate="%{text}<br>x=%{x:.3f}<br>y=%{y:.3f}",
+            x=agg.x, y=agg.y, mode="lines+markers+text", name=f"{group} (n={int(agg.n.max())})",
+            text=[f"T={v:g}" for v in agg.temperature], textposition="top right",
+            textfont=dict(size=10, color=st["color"]), hovertemplate="%{text}<br>x=%{x:.3f}<br>y=%{y:.3f}",
             error_x=dict(array=(agg.sx * half).fillna(0), visible=True, thickness=1),
             error_y=dict(array=(agg.sy * half).fillna(0), visible=True, thickness=1),
-            line=dict(color="#000" if is_mle else colors[group], dash="dash" if is_mle else "solid",
-                      width=3 if is_mle else 2)))
+            marker=dict(symbol=st["symbol"], size=7, color=st["color"]),
+            line=dict(color=st["color"], dash=st["dash"], width=3 if is_mle_group(group) else 2)))
     return fig

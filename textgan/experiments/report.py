@@ -3,9 +3,12 @@ the experiment directory's tables alone (`python -m textgan report EXP_DIR`), so
 opened offline.
 
 - learning curves: each variant/settings group's mean over seeds at each budget, with its 95 % CI as a band;
-- the quality–diversity frontier: each group's temperature sweep (mean over seeds), MLE's curve dashed as the
-  baseline GANs must beat (Caccia et al. 2020);
-- the summary table at the last budget (mean ± CI, n seeds).
+- the quality–diversity frontier: each group's temperature sweep (mean over seeds), each point labelled with its
+  temperature, MLE's curves dashed as the baseline GANs must beat (Caccia et al. 2020);
+- the summary table at the last budget (mean ± CI, n seeds);
+- each group's samples side by side: the same sampling seed and temperature for every group, each sentence with
+  its score (samples.csv).
+Next to it (`export.py`): summary.md and summary.tex, and every figure under figures/ (SVG and PNG).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .results import RESULTS, SPEC, SUMMARY, TEMPERATURES
+from .samples import SAMPLES_TABLE
 
 REPORT = "report.html"
 
@@ -58,7 +62,10 @@ def read_tables(exp_dir: str | Path) -> dict[str, Any]:
             return pd.DataFrame()
 
     spec = json.loads((exp / SPEC).read_text(encoding="utf-8")) if (exp / SPEC).is_file() else {}
-    return {"spec": spec, "results": read(RESULTS), "summary": read(SUMMARY), "temperature": read(TEMPERATURES)}
+    samples = pd.read_csv(exp / SAMPLES_TABLE, keep_default_na=False) if (exp / SAMPLES_TABLE).is_file() and \
+        (exp / SAMPLES_TABLE).stat().st_size > 1 else pd.DataFrame()
+    return {"spec": spec, "results": read(RESULTS), "summary": read(SUMMARY), "temperature": read(TEMPERATURES),
+            "samples": samples}
 
 
 def summary_rows(summary, metrics: list[str]):
@@ -81,6 +88,46 @@ def summary_rows(summary, metrics: list[str]):
     return pd.DataFrame(rows)
 
 
+def samples_html(samples) -> str:
+    """Each group's samples side by side (one column per group, the group's first seed), each sentence with its
+    score; every text escaped."""
+    if samples.empty or "group" not in samples:
+        return "<p>No samples (no trial finished).</p>"
+    first = samples[samples.seed == samples.groupby("group").seed.transform("min")]
+    groups = sorted(first.group.unique())
+    by_group = {g: first[first.group == g].sort_values("index") for g in groups}
+    n = max(len(d) for d in by_group.values())
+    temps = sorted({float(t) for t in first.temperature})
+    head = "".join(f"<th>{html.escape(str(g))}<br><small>seed {int(by_group[g].seed.iloc[0])}</small></th>"
+                   for g in groups)
+    rows = []
+    for i in range(n):
+        cells = []
+        for g in groups:
+            d = by_group[g]
+            if i >= len(d):
+                cells.append("<td></td>")
+                continue
+            r = d.iloc[i]
+            value = pd_number(r["value"])
+            score = "" if value is None else (f"{r['metric']}={value:.3g}" if r["metric"] != "mode" else
+                                               ("invalid" if value < 0 else f"mode {int(value)}"))
+            cells.append(f"<td class=sample>{html.escape(str(r['text']))}<br><small>{html.escape(score)}</small></td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    note = (f"<p>Sampling seed 0 at temperature {', '.join(f'{t:g}' for t in temps)} for every group (the run of "
+            "its first seed), so the columns differ only by the model. Score per sentence: BLEU-4 against the whole "
+            "test split on text, NLL under the oracle on <code>oracle</code>, the mode on <code>modes</code>.</p>")
+    return note + f"<div class=wide><table><tr>{head}</tr>{''.join(rows)}</table></div>"
+
+
+def pd_number(v: Any) -> float | None:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x
+
+
 def summary_table(summary, metrics: list[str]) -> str:
     """`summary_rows` as an HTML table (values escaped)."""
     rows = summary_rows(summary, metrics)
@@ -100,13 +147,21 @@ def figures(exp_dir: str | Path) -> dict[str, Any]:
             "frontier": plots.frontier_figure(t["temperature"], QD_AXES[kind]),
             "table": summary_table(t["summary"], metrics),
             "rows": summary_rows(t["summary"], metrics),
+            "samples": samples_html(t["samples"]),
             "results": t["results"], "summary": t["summary"], "spec": t["spec"], "kind": kind}
 
 
-def write_report(exp_dir: str | Path) -> Path:
-    """report.html in the experiment directory, with plotly.js embedded once (works offline)."""
+def write_report(exp_dir: str | Path, images: bool = False) -> Path:
+    """report.html in the experiment directory, with plotly.js embedded once (works offline), and beside it
+    summary.md, summary.tex and figures/ (`export.py`; `images=False` writes the figures as JSON only)."""
+    from .export import figure_name, write_figures, write_summary_tables
+
     exp = Path(exp_dir)
     f = figures(exp)
+    statics = {"frontier": f["frontier"], **{f"curve_{figure_name(m.removeprefix('eval/'))}": fig
+                                             for m, fig in f["curves"].items()}}
+    exported = write_figures(exp, statics, images)
+    write_summary_tables(exp, f["rows"], "Mean ± 95 % Student-t CI over seeds at the final budget.")
     spec, results = f["spec"], f["results"]
     parts = []
     first = True
@@ -122,14 +177,17 @@ def write_report(exp_dir: str | Path) -> Path:
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}}
 table{{border-collapse:collapse;font-size:13px}}
 td,th{{border:1px solid #ddd;padding:4px 8px;text-align:right}}td:first-child{{text-align:left}}
-.grid{{display:grid;grid-template-columns:1fr 1fr;gap:8px}}pre{{background:#f6f6f6;padding:8px;overflow:auto}}</style>
+.grid{{display:grid;grid-template-columns:1fr 1fr;gap:8px}}pre{{background:#f6f6f6;padding:8px;overflow:auto}}
+.wide{{overflow-x:auto}}td.sample{{text-align:left;vertical-align:top;min-width:14em}}</style>
 </head><body><h1>Experiment {html.escape(str(spec.get('name', '')))}</h1>
 <p>{n_trials} trials on corpus <code>{html.escape(json.dumps(spec.get('corpus')))}</code>, budget
 <code>{html.escape(json.dumps(spec.get('budget')))}</code>. Means over seeds with 95 % Student-t intervals; no best-seed
 picking.</p>
 <h2>Quality–diversity frontier</h2>{parts[0]}
 <h2>Summary at the final budget</h2>{f['table']}
+<p>Also as <a href="summary.md">summary.md</a> and <a href="summary.tex">summary.tex</a>; {html.escape(exported)}.</p>
 {'<h2>Failed trials</h2><ul>' + failures + '</ul>' if failures else ''}
+<h2>Samples, side by side</h2>{f['samples']}
 <h2>Learning curves</h2><div class="grid">{''.join(parts[1:])}</div>
 <h2>Spec</h2><pre>{html.escape(json.dumps(spec, indent=2))}</pre></body></html>"""
     path = exp / REPORT

@@ -33,10 +33,13 @@ class TrialOptions:
     device: str = "auto"
     threads: int | None = 1
     """torch intra-op threads per trial (None = torch's choice); one per CPU a trial is given."""
+    report_samples: int = 6
+    """Samples per finished trial for the report's side-by-side table (same seed and temperature for all)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"budget": vars(self.budget), "temperatures": list(self.temperatures),
-                "temperature_samples": self.temperature_samples, "device": self.device, "threads": self.threads}
+                "temperature_samples": self.temperature_samples, "device": self.device, "threads": self.threads,
+                "report_samples": self.report_samples}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrialOptions":
@@ -54,6 +57,8 @@ class Report:
     message: str = ""
     temperature: Any = None
     """The end-of-trial temperature sweep (a DataFrame), on the last report only."""
+    samples: Any = None
+    """The end-of-trial seeded samples with their scores (a DataFrame, `samples.sample_table`), last report only."""
 
     @property
     def final(self) -> bool:
@@ -68,6 +73,10 @@ class Report:
         write_trial_file(path, {"state": self.state, "status": self.status, "message": self.message})
         if self.temperature is not None:
             self.temperature.to_csv(path / TEMPERATURE_FILE, index=False)
+        if self.samples is not None:
+            from .samples import SAMPLES_FILE
+
+            self.samples.to_csv(path / SAMPLES_FILE, index=False)
         return path
 
 
@@ -137,7 +146,7 @@ def continue_trial(trial: Trial, opts: TrialOptions, run, state: dict[str, Any],
     last_eval = -1
 
     def emit(step: int, values: dict[str, float], status: str = "running", message: str = "", temperature=None,
-             new_eval: bool = True) -> None:
+             new_eval: bool = True, samples=None) -> None:
         nonlocal last_eval
         with clock.paused():
             if new_eval:
@@ -145,7 +154,7 @@ def continue_trial(trial: Trial, opts: TrialOptions, run, state: dict[str, Any],
                 state["budget"] = marks[min(state["evals"], len(marks)) - 1] if marks else step
             state["elapsed"] = clock.spent
             row = {"step": step, "budget": state.get("budget", step), "wall_time": round(clock.spent, 4), **values}
-            report(Report(row, run, dict(state), status, message, temperature))
+            report(Report(row, run, dict(state), status, message, temperature, samples))
             last_eval = step
 
     def done() -> bool:
@@ -176,17 +185,21 @@ def continue_trial(trial: Trial, opts: TrialOptions, run, state: dict[str, Any],
     if status == "failed":
         emit(run.step, {}, status, message, new_eval=False)
         return status
-    temperature = None
+    temperature = samples = None
     with clock.paused():
         if status == "done" and opts.temperatures:
             from .temperature import temperature_sweep
 
             temperature = temperature_sweep(run, list(opts.temperatures), n_samples=opts.temperature_samples,
                                             seed=trial.seed, max_test=1000)  # NLL-gen on the rows evaluate uses
+        if status == "done" and opts.report_samples:
+            from .samples import sample_table
+
+            samples = sample_table(run, opts.report_samples)
     if last_eval == run.step:  # the last evaluation was at this step: report it again as the final one
-        emit(run.step, dict(run.last_metrics), status, message, temperature, new_eval=False)
+        emit(run.step, dict(run.last_metrics), status, message, temperature, new_eval=False, samples=samples)
     else:
-        emit(run.step, run.evaluate(), status, message, temperature)
+        emit(run.step, run.evaluate(), status, message, temperature, samples=samples)
     return status
 
 

@@ -1,0 +1,121 @@
+"""The sweep report a paper can use: each group's samples side by side with their scores, temperature labels on
+the quality–diversity points, CI bands without vertex markers, a distinct style per group (MLE groups told apart),
+static figures and Markdown/LaTeX tables next to the HTML, and the exact Student-t quantile at every df."""
+
+import math
+import re
+
+import pandas as pd
+import pytest
+
+from textgan import plots
+from textgan.experiments import SweepSpec, run_in_process
+from textgan.experiments.export import latex_table, markdown_table
+from textgan.experiments.results import t95, t_quantile
+
+TINY = {"corpus": {"kind": "modes", "k": 4}, "seeds": 2,
+        "variants": {"mle": {"generator.hidden": 16}, "wgan-gp": {"generator.hidden": 16, "critic.filters": 8}},
+        "grid": {"batch_size": [8, 16]}, "budget": {"steps": 6},
+        "run": {"eval_every": 6, "eval_samples": 40, "sample_every": 0},
+        "temperatures": [0.8, 1.2], "temperature_samples": 40}
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    """One tiny in-process sweep for the module: 2 MLE groups and 2 WGAN-GP groups, 2 seeds each."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    exp = tmp_path_factory.mktemp("report") / "exp"
+    try:
+        outcomes = run_in_process(SweepSpec.from_dict(TINY), exp)  # no images: they have their own test
+    finally:
+        torch.set_num_threads(threads)
+    return exp, outcomes
+
+
+def test_t_quantile_equals_scipy_at_every_df():
+    stats = pytest.importorskip("scipy.stats")
+    for df in [*range(1, 121), 150, 300, 500, 1000, 10_000, 100_000, 0.5, 2.5]:
+        for p in (0.975, 0.995, 0.6, 0.025):
+            assert t_quantile(p, df) == pytest.approx(stats.t.ppf(p, df), rel=1e-9, abs=1e-12), (p, df)
+    assert t95(32) == pytest.approx(stats.t.ppf(0.975, 31), rel=1e-12)  # was 1.96: 4 % too narrow
+    assert math.isnan(t95(1))
+    with pytest.raises(ValueError):
+        t_quantile(1.0, 3)
+
+
+def test_report_shows_every_group_s_samples_side_by_side(sweep):
+    exp, outcomes = sweep
+    samples = pd.read_csv(exp / "samples.csv", keep_default_na=False)
+    groups = {o.trial.group for o in outcomes}
+    assert set(samples.group) == groups and len(groups) == 4
+    assert set(samples.temperature) == {1.0} and set(samples.metric) == {"mode"}
+    html = (exp / "report.html").read_text(encoding="utf-8")
+    section = html[html.index("Samples, side by side"):html.index("Learning curves")]
+    for o in outcomes:  # each group's first seed: its trial's own samples, each with its score
+        if o.trial.seed == 0:
+            own = pd.read_csv(o.run_dir / "report_samples.csv", keep_default_na=False)
+            assert len(own) == 6
+            for text in own.text:
+                assert text.replace("'", "&#x27;") in section
+    for g in groups:
+        assert f"<th>{g}<br>" in section
+    assert section.count("<small>invalid</small>") + len(re.findall(r"<small>mode \d+</small>", section)) == 24
+    # the same seed and temperature for every group: two runs of one group at the same seed give the same text
+    first = samples[samples.seed == 0]
+    assert first.groupby("group").size().eq(6).all()
+
+
+def test_summary_exported_as_markdown_and_latex_with_mean_and_ci(sweep):
+    exp, _ = sweep
+    md = (exp / "summary.md").read_text().splitlines()
+    tex = (exp / "summary.tex").read_text()
+    assert md[0].startswith("| variant / settings |") and len(md) == 2 + 4
+    assert all(" ± " in line for line in md[2:])
+    assert r"\begin{tabular}" in tex and r"$\pm$" in tex and "batch\\_size=8" in tex and "±" not in tex
+    assert (exp / "figures" / "frontier.json").is_file()  # images off: the figures still go out, as JSON
+    rows = pd.DataFrame({"a|b": ["x_1 & 50%"], "m": ["1 ± 0.1"]})
+    assert markdown_table(rows).splitlines()[0] == r"| a\|b | m |"
+    assert r"x\_1 \& 50\%" in latex_table(rows)
+
+
+def test_static_figures_with_kaleido(tmp_path, sweep):
+    pytest.importorskip("kaleido")
+    from textgan.experiments.report import write_report
+
+    exp, _ = sweep
+    write_report(exp, images=True)
+    figs = exp / "figures"
+    svgs = sorted(p.stem for p in figs.glob("*.svg"))
+    assert "frontier" in svgs and any(s.startswith("curve_") for s in svgs)
+    assert sorted(p.stem for p in figs.glob("*.png")) == svgs
+    assert (figs / "frontier.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in (figs / "frontier.svg").read_text()[:500]
+    assert "as SVG and PNG" in (exp / "report.html").read_text()
+
+
+def test_group_styles_are_distinct_and_tell_mle_groups_apart():
+    groups = [f"wgan-gp lr_gen={i}" for i in range(12)] + [f"mle lr_gen={i}" for i in range(4)]
+    styles = plots.group_styles(groups)
+    assert len({(s["color"], s["dash"]) for s in styles.values()}) == len(groups)
+    mle = [styles[g] for g in groups if g.startswith("mle")]
+    assert all(s["dash"] != "solid" for s in mle)  # MLE: the dashed baseline ...
+    assert len({s["dash"] for s in mle}) == 4  # ... and two MLE settings never look the same
+    assert styles == plots.group_styles(list(reversed(groups)))  # stable whatever the order
+
+
+def test_bands_have_no_vertex_markers_and_points_carry_temperatures(sweep):
+    exp, _ = sweep
+    summary = pd.read_csv(exp / "summary.csv")
+    fig = plots.seed_band_figure(summary, "eval/modes/precision")
+    assert fig.data and all(t.mode == "lines" for t in fig.data)  # bands and means: no dots that look like seeds
+    assert len({(t.line.color, t.line.dash) for t in fig.data if t.showlegend is not False}) == 4
+    temps = pd.read_csv(exp / "temperature.csv")
+    from textgan.experiments.report import QD_AXES
+
+    frontier = plots.frontier_figure(temps, QD_AXES["modes"])
+    assert len(frontier.data) == 4
+    for trace in frontier.data:
+        assert "text" in trace.mode and list(trace.text) == ["T=0.8", "T=1.2"]
