@@ -108,3 +108,49 @@ def test_wall_clock_budget_evaluates_at_equal_time_marks(tmp_path, one_thread):
     assert o.status == "done" and results.budget.tolist() == [0.5, 1.0]
     assert results.wall_time.iloc[0] >= 0.5 and results.wall_time.iloc[1] >= 1.0
     assert results.step.iloc[1] > results.step.iloc[0] > 0
+
+
+def test_ctrl_c_keeps_finished_trials_and_the_sweep_resumes_in_process(tmp_path, one_thread, capsys):
+    """Ctrl-C (a real SIGINT) during the second trial: the first trial's rows, the tables and the report are
+    written; `sweep --resume` continues in process, runs the finished trial not again, and the interrupted one
+    from its checkpoint to the weights of an uninterrupted run (its restart recorded in results.csv)."""
+    import os
+    import signal
+
+    import torch
+    from safetensors.torch import load_file
+
+    from textgan.experiments.local import SweepInterrupted, options_of, run_trials
+
+    exp = tmp_path / "exp"
+    spec = SweepSpec.from_dict({**TINY, "variants": {"mle": {"generator.hidden": 16}}, "temperatures": [1.0]})
+
+    def ctrl_c(trial, report):
+        if trial.seed == 1 and report.row["step"] == 6:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(SweepInterrupted) as caught:
+        run_in_process(spec, exp, on_report=ctrl_c)
+    assert [o.status for o in caught.value.outcomes] == ["done", "stopped"]
+    results = pd.read_csv(exp / "results.csv")
+    assert results[results.trial == "mle-s0"].step.tolist() == [6, 12]
+    assert set(results[results.trial == "mle-s0"].status) == {"done"}
+    assert results[results.trial == "mle-s1"].step.tolist() == [6]
+    summary = pd.read_csv(exp / "summary.csv")
+    assert not summary[summary.metric == "eval/nll_gen"].empty
+    assert "mle-s0" in (exp / "samples.csv").read_text() and (exp / "report.html").is_file()
+    finished = (exp / "trials" / "mle-s0" / "history.csv").read_text()
+
+    assert main(["sweep", "--resume", str(exp)]) == 0  # no --backend: it ran in process, so it resumes there
+    assert "(resuming)" in capsys.readouterr().err
+    assert (exp / "trials" / "mle-s0" / "history.csv").read_text() == finished  # not run again
+    results = pd.read_csv(exp / "results.csv")
+    assert results.groupby("trial").step.apply(list).to_dict() == {"mle-s0": [6, 12], "mle-s1": [6, 12]}
+    assert set(results.status) == {"done"}
+    assert results.groupby("trial").restarts.max().to_dict() == {"mle-s0": 0, "mle-s1": 1}
+    assert results[results.trial == "mle-s1"].attempt.tolist() == [1, 2] and set(results.node) == {"local"}
+    (victim,) = [t for t in spec.trials() if t.seed == 1]
+    (reference,) = run_trials([victim], options_of(spec), tmp_path / "reference")
+    a, b = load_file(exp / "trials" / "mle-s1" / "generator.safetensors"), load_file(
+        reference.run_dir / "generator.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -295,22 +295,31 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         spec = SweepSpec.from_dict(_sweep_spec(args))
         out = Path(args.out or f"experiments/{spec.name}")
     n = len(spec.trials())
-    if args.backend == "local":
-        from .experiments import run_in_process
+    images = not args.no_images
+    from .experiments.ray_tune import TUNE_DIR, TUNE_NAME
 
-        if args.resume:
-            raise ValueError("--resume continues a sweep run on Ray (--backend ray)")
-        if out.exists() and any(out.iterdir()):
-            raise ValueError(f"{out} already holds an experiment; choose another --out")
-        print(f"{n} trials in this process -> {out}", file=sys.stderr)
+    local = args.backend == "local" or (args.resume and not (out / TUNE_DIR / TUNE_NAME).is_dir())
+    if local:  # (a resumed sweep keeps the backend it ran on)
+        from .experiments.local import SweepInterrupted, run_in_process
+
+        if not args.resume and out.exists() and any(out.iterdir()):
+            raise ValueError(f"{out} already holds an experiment; pass --resume {out} to continue it or choose "
+                             "another --out")
+        print(f"{n} trials in this process -> {out}" + (" (resuming)" if args.resume else ""), file=sys.stderr)
 
         def line(trial, report):
             if report.final:
                 print(f"{trial.name}: {report.status} at step {report.row['step']} "
                       f"({report.row['wall_time']:.0f}s) {report.message}", file=sys.stderr)
 
-        outcomes = run_in_process(spec, out, device=args.device, threads=max(1, int(args.cpus_per_trial)),
-                                  on_report=line)
+        try:
+            outcomes = run_in_process(spec, out, device=args.device, threads=max(1, int(args.cpus_per_trial)),
+                                      on_report=line, resume=bool(args.resume), images=images)
+        except SweepInterrupted as e:
+            done = sum(o.status == "done" for o in e.outcomes)
+            print(f"interrupted: {done}/{len(e.outcomes)} trials done; tables and report written to {out}; "
+                  f"continue with: python -m textgan sweep --resume {out}", file=sys.stderr)
+            return 130
     else:
         from .experiments import run_on_ray
 
@@ -319,10 +328,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         outcomes = run_on_ray(spec, out, address=args.address, cpus_per_trial=args.cpus_per_trial,
                               gpus_per_trial=args.gpus_per_trial, max_failures=args.max_failures, asha=args.asha,
                               resume=bool(args.resume), device=args.device, num_cpus=args.num_cpus,
-                              concurrent=args.concurrent)
+                              concurrent=args.concurrent, images=images)
     failed = [o for o in outcomes if o.status == "failed"]
-    stopped = [o for o in outcomes if o.status == "stopped"]
+    early = [o for o in outcomes if o.status == "stopped" and o.early_stopped]
+    stopped = [o for o in outcomes if o.status == "stopped" and not o.early_stopped]
     print(f"{sum(o.status == 'done' for o in outcomes)}/{len(outcomes)} trials done"
+          + (f", {len(early)} stopped early by ASHA" if early else "")
           + (f", {len(stopped)} stopped before their budget (continue with --resume {out})" if stopped else "")
           + f"; report: {out / 'report.html'}", file=sys.stderr)
     for o in failed:
@@ -334,7 +345,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .experiments import write_report
 
-    print(write_report(args.exp_dir))
+    print(write_report(args.exp_dir, images=not args.no_images))
     return 0
 
 
@@ -435,7 +446,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--temperature-samples", type=int, help="samples per temperature (default 500)")
     sw.add_argument("--name", help="experiment name (default sweep)")
     sw.add_argument("--out", help="experiment directory (default experiments/NAME)")
-    sw.add_argument("--resume", metavar="EXP_DIR", help="continue an interrupted sweep (Tuner.restore)")
+    sw.add_argument("--resume", metavar="EXP_DIR",
+                    help="continue an interrupted sweep, on the backend it ran on (Ray: Tuner.restore)")
     sw.add_argument("--backend", choices=["ray", "local"], default="ray",
                     help="ray (default): Ray Tune, locally or on --address; local: one trial after another here")
     sw.add_argument("--address", help="join a Ray cluster (ray start --head) instead of starting Ray here")
@@ -446,10 +458,13 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--max-failures", type=int, default=2, help="restarts of a trial from its last checkpoint")
     sw.add_argument("--asha", metavar="METRIC:min|max", help="stop weak trials early (ASHA), e.g. nll_gen:min")
     sw.add_argument("--device", default="auto")
+    sw.add_argument("--no-images", action="store_true",
+                    help="write the report's figures as Plotly JSON, not SVG/PNG (which need kaleido)")
     sw.set_defaults(func=cmd_sweep)
 
-    rp = sub.add_parser("report", help="rebuild EXP_DIR/report.html from its tables")
+    rp = sub.add_parser("report", help="rebuild EXP_DIR/report.html, summary.md/.tex and figures/ from its tables")
     rp.add_argument("exp_dir")
+    rp.add_argument("--no-images", action="store_true", help="figures as Plotly JSON, not SVG/PNG")
     rp.set_defaults(func=cmd_report)
 
     sv = sub.add_parser("serve", help="run the web app (needs the app extra: pip install \"textgan[app]\")")

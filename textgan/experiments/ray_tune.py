@@ -101,7 +101,7 @@ def _progress_callback(n_trials: int, quiet: bool = False):
 def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = None, cpus_per_trial: float = 1,
                gpus_per_trial: float = 0, max_failures: int = 2, asha: str | None = None, resume: bool = False,
                device: str = "auto", num_cpus: int | None = None, concurrent: int | None = None,
-               quiet: bool = False) -> list[TrialOutcome]:
+               quiet: bool = False, images: bool = False) -> list[TrialOutcome]:
     """Run (or `resume`) a sweep on Ray Tune and write the experiment directory; returns one outcome per trial."""
     ray, tune = require_ray()
     exp = Path(exp_dir).resolve()
@@ -123,6 +123,7 @@ def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = No
     if not ray.is_initialized():
         ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
                  log_to_driver=False, logging_level="ERROR", configure_logging=True)
+    check_resources(ray, cpus_per_trial, gpus_per_trial)
     opts = TrialOptions(budget=spec.budget, temperatures=tuple(spec.temperatures),
                         temperature_samples=spec.temperature_samples, device=device,
                         threads=max(1, int(cpus_per_trial)))
@@ -144,18 +145,40 @@ def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = No
                                                        trial_dirname_creator=_dirname, reuse_actors=True),
                            run_config=run_config)
     grid = tuner.fit()
+    terminated = _terminated(tune, tune_path)
     by_name = {t.name: t for t in trials}
     done = {}
     for result in grid:
         name = (result.config or {}).get("trial", {}).get("name") or (Path(result.path).name if result.path else "")
         if name in by_name:
-            done[name] = _outcome(by_name[name], result, exp)
+            done[name] = _outcome(by_name[name], result, exp, early=name in terminated)
     outcomes = [done.get(t.name) or TrialOutcome(t, status="stopped", message="not started") for t in trials]
     write_tables(exp, outcomes)
     from .report import write_report
 
-    write_report(exp)
+    write_report(exp, images=images)
     return outcomes
+
+
+def _terminated(tune, tune_path: Path) -> set[str]:
+    """Names of the trials Tune ended for good (finished, or stopped by the scheduler), read with Tune's own
+    `ExperimentAnalysis`; an interrupted trial is not among them (a resume continues it)."""
+    try:
+        analysis = tune.ExperimentAnalysis(str(tune_path))
+    except Exception:  # no experiment state written (nothing ran): nothing ended for good
+        return set()
+    return {t.config["trial"]["name"] for t in analysis.trials if t.status == "TERMINATED"}
+
+
+def check_resources(ray, cpus_per_trial: float, gpus_per_trial: float) -> None:
+    """Refuse, in one line, a per-trial request that no node of the cluster can meet (Tune would wait for it
+    forever, silently)."""
+    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+    best = {k: max((n.get(k, 0) for n in nodes), default=0) for k in ("CPU", "GPU")}
+    for key, want, flag in (("GPU", gpus_per_trial, "--gpus-per-trial"), ("CPU", cpus_per_trial, "--cpus-per-trial")):
+        if want > best[key]:
+            raise SpecError(f"{flag} {want:g} cannot be met: no node of this Ray cluster has more than "
+                            f"{best[key]:g} {key}(s) ({len(nodes)} node(s)); lower {flag} or add such a node")
 
 
 def _dirname(trial) -> str:
@@ -181,18 +204,25 @@ def _eval_every(spec: SweepSpec) -> int:
     return int(trials[0].config.get("eval_every") or spec.budget.steps)
 
 
-def _outcome(trial: Trial, result, exp: Path) -> TrialOutcome:
-    """A Tune Result as a TrialOutcome, its last checkpoint copied to exp/trials/<name>/ as the run directory."""
+def _outcome(trial: Trial, result, exp: Path, early: bool = False) -> TrialOutcome:
+    """A Tune Result as a TrialOutcome, its last checkpoint copied to exp/trials/<name>/ as the run directory.
+    `early`: Tune completed the trial without its final report, i.e. the scheduler (ASHA) stopped it."""
     df = result.metrics_dataframe
     rows = [] if df is None else [{k: v for k, v in r.items() if not _is_nan(v)} for r in df.to_dict("records")]
     last = rows[-1] if rows else {}
+    nodes = list(dict.fromkeys(str(r["node"]) for r in rows if r.get("node")))
     outcome = TrialOutcome(trial, rows=rows, status=str(last.get("status", "running")),
-                           message=str(last.get("message", "") or ""), node=str(last.get("node", "")))
+                           message=str(last.get("message", "") or ""), node=";".join(nodes),
+                           restarts=max((int(r.get("attempt", 1)) for r in rows), default=1) - 1)
     if result.error is not None:
         outcome.status = "failed"
         outcome.message = (str(result.error).strip().splitlines() or [type(result.error).__name__])[-1][:500]
+    elif outcome.status == "running" and early:
+        outcome.status, outcome.early_stopped = "stopped", True
+        outcome.message = f"stopped early by ASHA at step {last.get('step', '?')}"
     elif outcome.status == "running":
-        outcome.status, outcome.message = "stopped", "stopped before its budget (interrupted, or by ASHA)"
+        outcome.status = "stopped"
+        outcome.message = f"interrupted at step {last.get('step', '?')} (continue with --resume)"
     if result.checkpoint is not None:
         target = exp / TRIALS_DIR / trial.name
         with result.checkpoint.as_directory() as d:

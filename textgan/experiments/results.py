@@ -20,7 +20,10 @@ from .trial import TEMPERATURE_FILE, TrialOutcome
 
 RESULTS, SUMMARY, TEMPERATURES, SPEC = "results.csv", "summary.csv", "temperature.csv", "spec.json"
 TRIALS_DIR = "trials"
-ID_COLUMNS = ("trial", "variant", "group", "seed", "status", "message", "node", "step", "budget", "wall_time")
+ID_COLUMNS = ("trial", "variant", "group", "seed", "status", "message", "restarts", "nodes", "node", "attempt",
+              "step", "budget", "wall_time")
+"""Per trial: status, message, restarts (from its checkpoint) and every node that ran it; per row (evaluation):
+the node that ran it and the attempt (1 = the first run) that reported it."""
 
 def t95(n: int) -> float:
     """The 97.5 % quantile of Student's t with n - 1 degrees of freedom (NaN for a single seed), exact at every
@@ -85,7 +88,8 @@ def _betainc(a: float, b: float, x: float) -> float:
 
 def results_frame(outcomes: Iterable[TrialOutcome]):
     """results.csv as a DataFrame: the evaluations each trial reported, the last report of a step winning (a trial
-    restarted from its checkpoint reports the steps after it again)."""
+    restarted from its checkpoint reports the steps after it again), each row with the node and attempt that
+    reported it, each trial with its restarts and all its nodes."""
     import pandas as pd
 
     rows = []
@@ -96,13 +100,14 @@ def results_frame(outcomes: Iterable[TrialOutcome]):
             if not metrics and by_step:
                 continue  # a failed trial's last word carries no evaluation
             by_step[int(r["step"])] = {"step": int(r["step"]), "budget": r.get("budget", r["step"]),
-                                       "wall_time": r.get("wall_time"), **metrics}
+                                       "wall_time": r.get("wall_time"), "node": r.get("node") or o.node.split(";")[-1],
+                                       "attempt": int(r.get("attempt", o.restarts + 1)), **metrics}
         if not by_step:
-            by_step[0] = {"step": 0, "budget": 0, "wall_time": 0.0}
+            by_step[0] = {"step": 0, "budget": 0, "wall_time": 0.0, "node": "", "attempt": o.restarts + 1}
         t = o.trial
         for step in sorted(by_step):
             rows.append({"trial": t.name, "variant": t.variant, "group": t.group, "seed": t.seed,
-                         "status": o.status, "message": o.message, "node": o.node,
+                         "status": o.status, "message": o.message, "restarts": o.restarts, "nodes": o.node,
                          **{k: _cell(v) for k, v in t.settings.items()}, **by_step[step]})
     df = pd.DataFrame(rows)
     settings = [c for c in df.columns if c not in ID_COLUMNS and not c.startswith("eval/")]

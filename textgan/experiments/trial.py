@@ -64,13 +64,15 @@ class Report:
     def final(self) -> bool:
         return self.status != "running"
 
-    def save(self, path: str | Path) -> Path | None:
+    def save(self, path: str | Path, rows: list[dict[str, Any]] | None = None) -> Path | None:
         """The run directory plus trial.json (and temperature.csv at the end); None for a failed run (whose
-        last good checkpoint stays where it was)."""
+        last good checkpoint stays where it was). `rows`: the trial's reported rows so far, kept in trial.json so
+        a resumed in-process sweep has the evaluations of its finished trials."""
         if self.status == "failed":
             return None
         path = Path(self.run.save(path))
-        write_trial_file(path, {"state": self.state, "status": self.status, "message": self.message})
+        info = {"state": self.state, "status": self.status, "message": self.message}
+        write_trial_file(path, {**info, "rows": rows} if rows is not None else info)
         if self.temperature is not None:
             self.temperature.to_csv(path / TEMPERATURE_FILE, index=False)
         if self.samples is not None:
@@ -213,3 +215,8 @@ class TrialOutcome:
     message: str = ""
     run_dir: Path | None = None
     node: str = ""
+    """Every node that ran the trial, in order, ";"-joined (a restart may move it)."""
+    restarts: int = 0
+    """Times the trial was restarted from its checkpoint (a lost worker, or a resumed sweep)."""
+    early_stopped: bool = False
+    """Stopped by the scheduler (ASHA), not interrupted: nothing to resume."""
