@@ -85,6 +85,11 @@ def test_sweep_on_ray_with_a_killed_worker(cluster, tmp_path, one_thread):
     (victim,) = [o for o in outcomes if o.trial.name == "gan-s0"]
     state = json.loads((victim.run_dir / "trial.json").read_text())["state"]
     assert state["attempt"] == 2 and 0 < state["restored_from"] <= killed[0] + 20
+    # results.csv: the restart, and the node and attempt of every row (not only the trial's last node)
+    assert results.groupby("trial").restarts.max().to_dict() == {"gan-s0": 1, "gan-s1": 0, "mle-s0": 0, "mle-s1": 0}
+    mine = results[results.trial == "gan-s0"]
+    assert mine.attempt.tolist()[-1] == 2 and mine.node.notna().all()
+    assert set(mine.node) <= set(mine.nodes.iloc[0].split(";"))
     (reference,) = run_trials([victim.trial], options_of(spec), tmp_path / "reference")
     for name in ("generator.safetensors", "critic.safetensors"):
         a, b = load_file(victim.run_dir / name), load_file(reference.run_dir / name)
@@ -127,3 +132,36 @@ def test_interrupted_sweep_resumes_without_redoing_finished_trials(cluster, tmp_
     results = pd.read_csv(exp / "results.csv")
     assert results.groupby("trial").step.apply(list).to_dict() == {
         "mle-s0": list(range(20, 61, 20)), "mle-s1": list(range(20, 61, 20))}
+
+
+def test_a_resource_request_no_node_can_meet_fails_in_one_line(cluster, tmp_path, capsys):
+    """`--gpus-per-trial 1` on a cluster without a GPU used to wait silently (75 s until interrupted)."""
+    from textgan.cli import main
+    from textgan.experiments import SpecError
+
+    spec = SweepSpec.from_dict({**SPEC, "variants": ["mle"], "seeds": 1})
+    t0 = time.monotonic()
+    with pytest.raises(SpecError, match=r"--gpus-per-trial 1 cannot be met: no node .* more than 0 GPU"):
+        run_on_ray(spec, tmp_path / "a", gpus_per_trial=1)
+    assert main(["sweep", "--variants", "mle", "--steps", "2", "--cpus-per-trial", "64", "--out",
+                 str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "--cpus-per-trial 64 cannot be met" in err[-1]  # (the first line: "N trials on ...")
+    assert time.monotonic() - t0 < 60
+
+
+def test_trials_asha_stops_are_reported_as_stopped_early(cluster, tmp_path, one_thread, capsys):
+    """One trial at a time, the hopeless learning rate after the good one: ASHA stops it at its first rung. It is
+    "stopped early by ASHA", and the CLI's summary does not tell the user to --resume it."""
+    from textgan.experiments.ray_tune import _outcome  # noqa: F401  (the path the statuses come from)
+
+    spec = SweepSpec.from_dict({**SPEC, "variants": ["mle"], "seeds": 1, "grid": {"lr_gen": [1e-2, 1e-7]},
+                                "budget": {"steps": 80}, "temperatures": []})
+    outcomes = run_on_ray(spec, tmp_path / "exp", asha="nll_gen:min", concurrent=1)
+    by_lr = {o.trial.settings["lr_gen"]: o for o in outcomes}
+    assert by_lr[1e-2].status == "done" and not by_lr[1e-2].early_stopped
+    slow = by_lr[1e-7]
+    assert slow.status == "stopped" and slow.early_stopped and "stopped early by ASHA" in slow.message
+    assert "--resume" not in slow.message
+    results = pd.read_csv(tmp_path / "exp" / "results.csv")
+    assert results[results.trial == slow.trial.name].step.max() < 80

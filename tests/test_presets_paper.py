@@ -259,7 +259,8 @@ def test_seqgan_discriminator_l2_is_the_code_s_output_layer_penalty(one_thread):
         run = _seqgan_run(critic_l2=lam)
         v, seen = run.variant, []
         optimize = v.optimize
-        v.optimize = lambda name, loss, params, clip=None: seen.append(loss.item()) or optimize(name, loss, params, clip)
+        v.optimize = lambda name, loss, params, clip=None: (seen.append(loss.item()),
+                                                            optimize(name, loss, params, clip))[1]
         out = run.critic.out
         penalty = ((out.weight.square().sum() + out.bias.square().sum()) / 2).item()
         v.critic_step(run.corpus.train[:8])

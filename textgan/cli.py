@@ -63,10 +63,7 @@ def corpus_spec(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from .device import describe_device, keep_freed_pages
-    from .events import Failed, Metrics, Saved, Scalars
     from .presets import preset_config
     from .run import Run
 
@@ -112,11 +109,32 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"{info['n_train']} train) on {describe_device(run.device)}", file=sys.stderr)
     if info.get("truncated_lines"):
         print(f"note: {info['truncated_lines']} lines were longer than max_len and were truncated", file=sys.stderr)
-    failed = None
     start = run.step
-    bar = tqdm(total=steps, unit="step", disable=args.quiet, file=sys.stderr)
+    from .trackers import open_trackers, parse_trackers
+
+    kinds = parse_trackers(args.log_to)
+    log_dir = Path(args.log_dir) if args.log_dir else out.parent / "tensorboard"
+    with open_trackers(kinds, name=out.name, config=run.config.to_dict(), log_dir=log_dir) as trackers:
+        failed = _train_loop(run, steps, start, trackers, args.quiet)
+    if failed:
+        print(f"error: {failed}. The last good checkpoint (if any) in {out} is kept.", file=sys.stderr)
+        return 1
+    path = run.save(out)
+    print(path)
+    return 0
+
+
+def _train_loop(run, steps: int, start: int, trackers, quiet: bool) -> str | None:
+    """`train`'s progress bar over the run's events, each also given to the trackers; returns a failure or None."""
+    from tqdm import tqdm
+
+    from .events import Failed, Metrics, Saved, Scalars
+
+    failed = None
+    bar = tqdm(total=steps, unit="step", disable=quiet, file=sys.stderr)
     try:
         for event in run.steps(steps):
+            trackers.log(event)
             if isinstance(event, Scalars):
                 bar.set_postfix({k.removeprefix("loss/"): f"{v:.3g}" for k, v in event.values.items()
                                  if k.startswith(("loss", "wasserstein"))}, refresh=False)
@@ -131,12 +149,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted at step {run.step}; saving", file=sys.stderr)
     bar.close()
-    if failed:
-        print(f"error: {failed}. The last good checkpoint (if any) in {out} is kept.", file=sys.stderr)
-        return 1
-    path = run.save(out)
-    print(path)
-    return 0
+    return failed
 
 
 NAMED_CORPORA = ("modes", "oracle", "coco")
@@ -297,8 +310,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     n = len(spec.trials())
     images = not args.no_images
     from .experiments.ray_tune import TUNE_DIR, TUNE_NAME
+    from .trackers import parse_trackers
 
+    log_to = parse_trackers(args.log_to)
     local = args.backend == "local" or (args.resume and not (out / TUNE_DIR / TUNE_NAME).is_dir())
+    if args.search:
+        from .experiments.search import check_search
+
+        if local:
+            raise ValueError("--search runs on Ray Tune (--backend ray)")
+        check_search(args.search, spec, args.samples)
+        n = args.samples
     if local:  # (a resumed sweep keeps the backend it ran on)
         from .experiments.local import SweepInterrupted, run_in_process
 
@@ -314,7 +336,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         try:
             outcomes = run_in_process(spec, out, device=args.device, threads=max(1, int(args.cpus_per_trial)),
-                                      on_report=line, resume=bool(args.resume), images=images)
+                                      on_report=line, resume=bool(args.resume), images=images, log_to=log_to)
         except SweepInterrupted as e:
             done = sum(o.status == "done" for o in e.outcomes)
             print(f"interrupted: {done}/{len(e.outcomes)} trials done; tables and report written to {out}; "
@@ -328,7 +350,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         outcomes = run_on_ray(spec, out, address=args.address, cpus_per_trial=args.cpus_per_trial,
                               gpus_per_trial=args.gpus_per_trial, max_failures=args.max_failures, asha=args.asha,
                               resume=bool(args.resume), device=args.device, num_cpus=args.num_cpus,
-                              concurrent=args.concurrent, images=images)
+                              concurrent=args.concurrent, images=images, log_to=log_to, search=args.search,
+                              samples=args.samples, metric=args.metric)
     failed = [o for o in outcomes if o.status == "failed"]
     early = [o for o in outcomes if o.status == "stopped" and o.early_stopped]
     stopped = [o for o in outcomes if o.status == "stopped" and not o.early_stopped]
@@ -392,6 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     t.add_argument("--out", help="run directory (default: checkpoints/VARIANT-CORPUS)")
     t.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    t.add_argument("--log-to", action="append", default=[], metavar="trackio|tensorboard",
+                   help="also log the run to trackio (local project 'textgan') and/or TensorBoard; comma-separated")
+    t.add_argument("--log-dir", help="TensorBoard's folder (default: tensorboard/ beside --out); one subfolder per run")
     t.add_argument("--log-every", type=int, default=1)
     t.add_argument("--sample-every", type=int, default=0)
     t.add_argument("--eval-every", type=int, default=500)
@@ -460,6 +486,15 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--device", default="auto")
     sw.add_argument("--no-images", action="store_true",
                     help="write the report's figures as Plotly JSON, not SVG/PNG (which need kaleido)")
+    sw.add_argument("--log-to", action="append", default=[], metavar="trackio|tensorboard",
+                    help="also log every trial to trackio (project = the sweep's name) and/or TensorBoard "
+                         "(EXP_DIR/tensorboard/); comma-separated or repeated")
+    sw.add_argument("--search", choices=["optuna"],
+                    help="let Tune's OptunaSearch propose the settings (space: the spec's random.settings; one "
+                         "variant)")
+    sw.add_argument("--samples", type=int, default=8, help="with --search: trials to run (default 8)")
+    sw.add_argument("--metric", default="eval/nll_gen:min", metavar="METRIC:min|max",
+                    help="with --search: what it optimises, at each trial's last report (default eval/nll_gen:min)")
     sw.set_defaults(func=cmd_sweep)
 
     rp = sub.add_parser("report", help="rebuild EXP_DIR/report.html, summary.md/.tex and figures/ from its tables")

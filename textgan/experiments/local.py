@@ -45,7 +45,8 @@ def run_trials(trials: list[Trial], opts: TrialOptions, root: str | Path,
         outcomes.append(outcome)
         saved = read_trial_file(outcome.run_dir) if resume else {}
         if saved.get("status") in ("done", "failed"):
-            outcome.rows, outcome.status, outcome.message = saved.get("rows", []), saved["status"], saved.get("message", "")
+            outcome.rows, outcome.status = saved.get("rows", []), saved["status"]
+            outcome.message = saved.get("message", "")
             outcome.restarts = int(saved.get("state", {}).get("attempt", 1)) - 1
             continue
         if stop():
@@ -90,7 +91,7 @@ def _drop_missing(outcomes: list[TrialOutcome]) -> None:
 def run_in_process(spec: SweepSpec, exp_dir: str | Path, device: str = "auto", threads: int | None = 1,
                    on_report: Callable[[Trial, Report], None] | None = None,
                    stop: Callable[[], bool] = lambda: False, resume: bool = False,
-                   images: bool = False) -> list[TrialOutcome]:
+                   images: bool = False, log_to: tuple[str, ...] = ()) -> list[TrialOutcome]:
     """Run (or `resume`) a whole sweep in this process and write the experiment directory (tables and report),
     also when Ctrl-C ends it early (then `SweepInterrupted` is raised after writing)."""
     from .report import write_report
@@ -99,7 +100,7 @@ def run_in_process(spec: SweepSpec, exp_dir: str | Path, device: str = "auto", t
     if resume and not (exp / TRIALS_DIR).is_dir():
         raise SpecError(f"nothing to resume in {exp}: it holds no trials ({TRIALS_DIR}/)")
     write_spec(exp, spec.to_dict())
-    opts = options_of(spec, device=device, threads=threads)
+    opts = options_of(spec, device=device, threads=threads, log_to=log_to, exp_dir=exp)
     try:
         outcomes = run_trials(spec.trials(), opts, exp / TRIALS_DIR, on_report, stop, resume=resume)
     except SweepInterrupted as e:
@@ -112,6 +113,12 @@ def run_in_process(spec: SweepSpec, exp_dir: str | Path, device: str = "auto", t
     return outcomes
 
 
-def options_of(spec: SweepSpec, device: str = "auto", threads: int | None = 1) -> TrialOptions:
+def options_of(spec: SweepSpec, device: str = "auto", threads: int | None = 1, log_to: tuple[str, ...] = (),
+               exp_dir: str | Path | None = None) -> TrialOptions:
+    """What every trial of `spec` shares; trackers log to EXP_DIR/tensorboard/ and to trackio project NAME."""
+    from ..trackers import parse_trackers
+
     return TrialOptions(budget=spec.budget, temperatures=tuple(spec.temperatures),
-                        temperature_samples=spec.temperature_samples, device=device, threads=threads)
+                        temperature_samples=spec.temperature_samples, device=device, threads=threads,
+                        log_to=parse_trackers(list(log_to)), project=spec.name,
+                        log_dir=str(Path(exp_dir).resolve() / "tensorboard") if exp_dir is not None else None)

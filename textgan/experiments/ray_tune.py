@@ -2,9 +2,11 @@
 
 - Every evaluation is a `tune.report(metrics, checkpoint=...)` whose checkpoint is the run directory
   (`Run.save`), so `FailureConfig(max_failures)` restarts a dead trial from its last evaluation, exactly.
-- With no address Ray starts on this machine; `address` joins a cluster started with `ray start --head`. On a
-  cluster of several machines the experiment directory must be on storage every node sees (NFS), as Ray requires
-  of `storage_path`.
+- With no address Ray starts on this machine; `address` joins a cluster started with `ray start --head`, with
+  Ray's token authentication when this machine has the cluster's token (~/.ray/auth_token, RAY_AUTH_TOKEN or
+  RAY_AUTH_TOKEN_PATH): what Ray itself does for `address="auto"` but not for an explicit address. On a cluster of
+  several machines the experiment directory must be on storage every node sees (NFS), as Ray requires of
+  `storage_path`.
 - `resume` continues an interrupted sweep with `Tuner.restore`: finished trials are not run again.
 - Tune's own console table is replaced by one line per finished trial.
 """
@@ -39,11 +41,17 @@ def require_ray():
 
 
 def trainable(config: dict[str, Any]) -> None:
-    """Ray Tune function trainable: one trial, resumed from Tune's checkpoint when it has one."""
+    """Ray Tune function trainable: one trial (a grid's, or a searcher's proposal), resumed from Tune's checkpoint
+    when it has one."""
     import ray
     from ray import tune
 
-    trial = Trial.from_dict(config["trial"])
+    if "trial" in config:
+        trial = Trial.from_dict(config["trial"])
+    else:
+        from .search import trial_of
+
+        trial = trial_of(config, tune.get_context().get_trial_id())
     opts = TrialOptions.from_dict(config["options"])
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
@@ -84,16 +92,16 @@ def _progress_callback(n_trials: int, quiet: bool = False):
             status = r.get("status", "done")
             if status == "running":  # the trial ended without its final report: ASHA stopped it
                 status = "stopped early"
-            self._line(f"[{self.done}/{n_trials}] {trial.config['trial']['name']}: {status} at step "
+            self._line(f"[{self.done}/{n_trials}] {_dirname(trial)}: {status} at step "
                        f"{r.get('step', '?')} ({r.get('wall_time', 0):.0f}s) {r.get('message') or metrics}")
 
         def on_trial_error(self, iteration, trials, trial, **info):
             self.done += 1
-            self._line(f"[{self.done}/{n_trials}] {trial.config['trial']['name']}: error (retries used up), "
+            self._line(f"[{self.done}/{n_trials}] {_dirname(trial)}: error (retries used up), "
                        f"see {TRIALS_DIR}/ and results.csv")
 
         def on_trial_recover(self, iteration, trials, trial, **info):
-            self._line(f"{trial.config['trial']['name']}: worker lost, restarting from its last checkpoint")
+            self._line(f"{_dirname(trial)}: worker lost, restarting from its last checkpoint")
 
     return Progress()
 
@@ -101,8 +109,11 @@ def _progress_callback(n_trials: int, quiet: bool = False):
 def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = None, cpus_per_trial: float = 1,
                gpus_per_trial: float = 0, max_failures: int = 2, asha: str | None = None, resume: bool = False,
                device: str = "auto", num_cpus: int | None = None, concurrent: int | None = None,
-               quiet: bool = False, images: bool = False) -> list[TrialOutcome]:
-    """Run (or `resume`) a sweep on Ray Tune and write the experiment directory; returns one outcome per trial."""
+               quiet: bool = False, images: bool = False, log_to: tuple[str, ...] = (),
+               search: str | None = None, samples: int = 8, metric: str = "eval/nll_gen:min") -> list[TrialOutcome]:
+    """Run (or `resume`) a sweep on Ray Tune and write the experiment directory; returns one outcome per trial.
+    `search="optuna"`: `samples` trials proposed by Tune's OptunaSearch on `metric` (METRIC:min|max) over the
+    spec's random.settings (see search.py), instead of the spec's grid."""
     ray, tune = require_ray()
     exp = Path(exp_dir).resolve()
     trials = spec.trials()  # every spec error surfaces before Ray starts
@@ -111,6 +122,11 @@ def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = No
                         "in [0, 64] (fractions share a GPU)")
     if not 0 <= max_failures <= 100:
         raise SpecError(f"max_failures={max_failures} must be in 0..100")
+    if search:
+        from .search import check_search
+
+        check_search(search, spec, samples)
+        trials = []  # the searcher proposes them
     scheduler = _asha(asha, spec) if asha else None
     tune_path = exp / TUNE_DIR / TUNE_NAME
     if resume and not tune_path.is_dir():
@@ -121,43 +137,66 @@ def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = No
     os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")  # a failed trial reports no metrics
     write_spec(exp, spec.to_dict())
     if not ray.is_initialized():
-        ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
-                 log_to_driver=False, logging_level="ERROR", configure_logging=True)
+        join(ray, address, num_cpus)
     check_resources(ray, cpus_per_trial, gpus_per_trial)
-    opts = TrialOptions(budget=spec.budget, temperatures=tuple(spec.temperatures),
-                        temperature_samples=spec.temperature_samples, device=device,
-                        threads=max(1, int(cpus_per_trial)))
-    resources = {"cpu": cpus_per_trial, "gpu": gpus_per_trial}
-    fn = tune.with_resources(trainable, resources)
-    run_config = tune.RunConfig(
-        name=TUNE_NAME, storage_path=str(exp / TUNE_DIR), verbose=0,
-        failure_config=tune.FailureConfig(max_failures=max_failures),
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-        callbacks=[_progress_callback(len(trials), quiet)])
+    from .local import options_of
+
+    opts = options_of(spec, device=device, threads=max(1, int(cpus_per_trial)), log_to=log_to, exp_dir=exp)
+    fn = tune.with_resources(trainable, {"cpu": cpus_per_trial, "gpu": gpus_per_trial})
     if resume:
         tuner = tune.Tuner.restore(str(tune_path), trainable=fn, resume_errored=True)
     else:
-        tuner = tune.Tuner(fn, param_space={"trial": tune.grid_search([t.to_dict() for t in trials]),
-                                            "options": opts.to_dict()},
-                           # reuse_actors: the next trial runs in the finished one's worker process, which
-                           # has imported torch and textgan already (measured in bench/RESULTS.md, "Sweeps")
-                           tune_config=tune.TuneConfig(scheduler=scheduler, max_concurrent_trials=concurrent,
-                                                       trial_dirname_creator=_dirname, reuse_actors=True),
-                           run_config=run_config)
+        run_config = tune.RunConfig(
+            name=TUNE_NAME, storage_path=str(exp / TUNE_DIR), verbose=0,
+            failure_config=tune.FailureConfig(max_failures=max_failures),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            callbacks=[_progress_callback(len(trials) or samples, quiet)])
+        # reuse_actors: the next trial runs in the finished one's worker process, which has imported torch and
+        # textgan already (measured in bench/RESULTS.md, "Sweeps")
+        common = dict(scheduler=scheduler, max_concurrent_trials=concurrent, trial_dirname_creator=_dirname,
+                      reuse_actors=True)
+        if search:
+            from .search import param_space, searcher
+
+            name, _, mode = metric.partition(":")
+            name = name if name.startswith("eval/") else f"eval/{name}"
+            if mode not in ("min", "max"):
+                raise SpecError(f"--metric {metric!r}: give METRIC:min or METRIC:max, e.g. eval/nll_gen:min")
+            tuner = tune.Tuner(fn, param_space=param_space(spec, opts.to_dict()), run_config=run_config,
+                               tune_config=tune.TuneConfig(search_alg=searcher(search, spec, name, mode),
+                                                           num_samples=samples, **common))
+        else:
+            tuner = tune.Tuner(fn, param_space={"trial": tune.grid_search([t.to_dict() for t in trials]),
+                                                "options": opts.to_dict()},
+                               tune_config=tune.TuneConfig(**common), run_config=run_config)
     grid = tuner.fit()
-    terminated = _terminated(tune, tune_path)
-    by_name = {t.name: t for t in trials}
-    done = {}
-    for result in grid:
-        name = (result.config or {}).get("trial", {}).get("name") or (Path(result.path).name if result.path else "")
-        if name in by_name:
-            done[name] = _outcome(by_name[name], result, exp, early=name in terminated)
-    outcomes = [done.get(t.name) or TrialOutcome(t, status="stopped", message="not started") for t in trials]
+    outcomes = _outcomes(grid, trials, exp, _terminated(tune, tune_path))
     write_tables(exp, outcomes)
     from .report import write_report
 
     write_report(exp, images=images)
     return outcomes
+
+
+def _outcomes(grid, trials: list[Trial], exp: Path, terminated: set[str]) -> list[TrialOutcome]:
+    """One outcome per planned trial (a grid's: "not started" when Tune never ran it), or per proposal of a
+    search, in the order Tune has them."""
+    by_name = {t.name: t for t in trials}
+    done = {}
+    for result in grid:
+        config = result.config or {}
+        name = Path(result.path).name if result.path else ""
+        if "trial" in config:
+            name = config["trial"]["name"]
+        elif "search" in config:
+            from .search import trial_of
+
+            by_name[name] = trial_of(config, name.removeprefix(f"{config['variant']}-"))
+        if name in by_name:
+            done[name] = _outcome(by_name[name], result, exp, early=name in terminated)
+    if not trials:
+        return list(done.values())
+    return [done.get(t.name) or TrialOutcome(t, status="stopped", message="not started") for t in trials]
 
 
 def _terminated(tune, tune_path: Path) -> set[str]:
@@ -167,7 +206,30 @@ def _terminated(tune, tune_path: Path) -> set[str]:
         analysis = tune.ExperimentAnalysis(str(tune_path))
     except Exception:  # no experiment state written (nothing ran): nothing ended for good
         return set()
-    return {t.config["trial"]["name"] for t in analysis.trials if t.status == "TERMINATED"}
+    return {_dirname(t) for t in analysis.trials if t.status == "TERMINATED"}
+
+
+def join(ray, address: str | None, num_cpus: int | None = None) -> None:
+    """Start a local Ray, or join the cluster at `address` with its token authentication when a token is here;
+    a cluster that cannot be joined is one line that says what to do, not Ray's traceback."""
+    if address and address != "auto":
+        try:  # Ray's own rule for address="auto": token mode when RAY_AUTH_MODE is unset and a token exists
+            from ray._private.authentication.authentication_token_setup import \
+                maybe_enable_token_auth_if_token_available
+        except ImportError:  # a Ray without token authentication
+            pass
+        else:
+            maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+    try:
+        ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
+                 log_to_driver=False, logging_level="ERROR", configure_logging=True)
+    except Exception as e:
+        if not address:
+            raise
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+        raise SpecError(f"cannot join the Ray cluster at {address}: {first}. Is `ray start --head` running there? If "
+                        "it uses token authentication (Ray's default when a token exists), copy the head's "
+                        "~/.ray/auth_token to this machine, or set RAY_AUTH_TOKEN") from None
 
 
 def check_resources(ray, cpus_per_trial: float, gpus_per_trial: float) -> None:
@@ -182,7 +244,12 @@ def check_resources(ray, cpus_per_trial: float, gpus_per_trial: float) -> None:
 
 
 def _dirname(trial) -> str:
-    return trial.config["trial"]["name"]
+    """A Tune trial's directory: the Trial's name (a searcher's proposal: variant and Tune's trial id)."""
+    if "trial" in trial.config:
+        return trial.config["trial"]["name"]
+    from .search import trial_name
+
+    return trial_name(trial.config["variant"], trial.trial_id)
 
 
 def _asha(asha: str, spec: SweepSpec):

@@ -220,33 +220,37 @@ class SweepSpec:
 
     def trials(self) -> list["Trial"]:
         """Every trial, in a stable order (variant, settings, seed), each with a checked RunConfig."""
-        from ..presets import preset_config
-
         combos = self.combinations()
         n = len(self.variants) * len(combos) * len(self.seeds)
         if n > MAX_TRIALS:
             raise SpecError(f"{n} trials is more than {MAX_TRIALS}; shrink the grid, the draws or the seeds")
         trials, names = [], set()
-        for variant, fixed in self.variants.items():
+        for variant in self.variants:
             for combo in combos:
                 for seed in self.seeds:
-                    base = preset_config(self.resolved_preset, variant)
-                    cfg = base.to_dict()
-                    for key, value in {**self.run, **fixed, **combo}.items():
-                        _apply(cfg, variant, key, value)
-                    cfg.update(corpus=dict(self.corpus), seed=seed, out=None)
-                    try:
-                        from ..run import RunConfig
-
-                        RunConfig.from_dict(cfg)
-                    except (ValueError, TypeError) as e:
-                        raise SpecError(f"{variant} {combo or ''}: {e}") from None
-                    name = _trial_name(variant, combo, seed)
-                    if name in names:
-                        raise SpecError(f"two trials would be named {name!r}; make the swept values distinct")
-                    names.add(name)
-                    trials.append(Trial(name=name, variant=variant, seed=seed, settings=dict(combo), config=cfg))
+                    trial = self.trial_for(variant, combo, seed)
+                    if trial.name in names:
+                        raise SpecError(f"two trials would be named {trial.name!r}; make the swept values distinct")
+                    names.add(trial.name)
+                    trials.append(trial)
         return trials
+
+    def trial_for(self, variant: str, combo: dict[str, Any], seed: int) -> "Trial":
+        """One trial: `variant` at `seed` with the swept settings `combo` (a search algorithm's suggestion too),
+        its RunConfig built and checked."""
+        from ..presets import preset_config
+        from ..run import RunConfig
+
+        cfg = preset_config(self.resolved_preset, variant).to_dict()
+        for key, value in {**self.run, **self.variants[variant], **combo}.items():
+            _apply(cfg, variant, key, value)
+        cfg.update(corpus=dict(self.corpus), seed=seed, out=None)
+        try:
+            RunConfig.from_dict(cfg)
+        except (ValueError, TypeError) as e:
+            raise SpecError(f"{variant} {combo or ''}: {e}") from None
+        return Trial(name=_trial_name(variant, combo, seed), variant=variant, seed=seed, settings=dict(combo),
+                     config=cfg)
 
 
 def _apply(cfg: dict[str, Any], variant: str, key: str, value: Any) -> None:

@@ -35,15 +35,23 @@ class TrialOptions:
     """torch intra-op threads per trial (None = torch's choice); one per CPU a trial is given."""
     report_samples: int = 6
     """Samples per finished trial for the report's side-by-side table (same seed and temperature for all)."""
+    log_to: tuple[str, ...] = ()
+    """Trackers fed from each trial's event stream (`textgan.trackers`: trackio, tensorboard)."""
+    log_dir: str | None = None
+    """TensorBoard's folder (absolute: Ray workers run elsewhere); one subfolder per trial."""
+    project: str = "textgan"
+    """trackio's project (the sweep's name); one run per trial."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"budget": vars(self.budget), "temperatures": list(self.temperatures),
                 "temperature_samples": self.temperature_samples, "device": self.device, "threads": self.threads,
-                "report_samples": self.report_samples}
+                "report_samples": self.report_samples, "log_to": list(self.log_to), "log_dir": self.log_dir,
+                "project": self.project}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrialOptions":
-        return cls(**{**d, "budget": Budget(**d["budget"]), "temperatures": tuple(d["temperatures"])})
+        return cls(**{**d, "budget": Budget(**d["budget"]), "temperatures": tuple(d["temperatures"]),
+                      "log_to": tuple(d.get("log_to", ()))})
 
 
 @dataclass
@@ -139,7 +147,17 @@ def start_trial(trial: Trial, opts: TrialOptions, resume: str | Path | None = No
 
 def continue_trial(trial: Trial, opts: TrialOptions, run, state: dict[str, Any], report: Callable[[Report], None],
                    stop: Callable[[], bool] = lambda: False) -> str:
-    """Train to the budget, calling `report` at every evaluation and once at the end; returns the final status."""
+    """Train to the budget, calling `report` at every evaluation and once at the end; returns the final status.
+    The trial's events (and every evaluation) also go to the trackers `opts.log_to` names."""
+    from ..trackers import open_trackers
+
+    with open_trackers(opts.log_to, name=trial.name, config=trial.config, project=opts.project,
+                       log_dir=Path(opts.log_dir) if opts.log_dir else None) as trackers:
+        return _continue(trial, opts, run, state, report, stop, trackers)
+
+
+def _continue(trial: Trial, opts: TrialOptions, run, state: dict[str, Any], report: Callable[[Report], None],
+              stop: Callable[[], bool], trackers) -> str:
     from ..events import Failed, Metrics
 
     budget = opts.budget
@@ -156,6 +174,8 @@ def continue_trial(trial: Trial, opts: TrialOptions, run, state: dict[str, Any],
                 state["budget"] = marks[min(state["evals"], len(marks)) - 1] if marks else step
             state["elapsed"] = clock.spent
             row = {"step": step, "budget": state.get("budget", step), "wall_time": round(clock.spent, 4), **values}
+            if values and new_eval:
+                trackers.log(Metrics(step, values))
             report(Report(row, run, dict(state), status, message, temperature, samples))
             last_eval = step
 
@@ -172,8 +192,10 @@ def continue_trial(trial: Trial, opts: TrialOptions, run, state: dict[str, Any],
         failed = None
         for event in run.steps(n):
             if isinstance(event, Metrics):
-                emit(event.step, event.values)
-            elif isinstance(event, Failed):
+                emit(event.step, event.values)  # (emit logs it to the trackers)
+            else:
+                trackers.log(event)
+            if isinstance(event, Failed):
                 failed = event.message
             if stop():
                 break
