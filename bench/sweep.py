@@ -89,8 +89,11 @@ def two_nodes(args) -> None:
 
     ray_bin = str(Path(sys.executable).with_name("ray"))
     port = _free_port()
-    # `ray start` turns on token authentication by default; this throwaway loopback cluster runs without it.
-    os.environ["RAY_AUTH_MODE"] = "disabled"
+    # Ray's defaults: token authentication, on for `ray start --head` once a token exists (made here if none);
+    # the second node is given RAY_AUTH_MODE=token, the driver joins through textgan's `join` (token when present).
+    subprocess.run([str(Path(sys.executable).with_name("ray")), "get-auth-token", "--generate"], check=True,
+                   capture_output=True)
+    os.environ.pop("RAY_AUTH_MODE", None)
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     address = f"{_node_ip()}:{port}"
     temp = [Path(tempfile.mkdtemp(prefix=f"rn{i}-", dir="/tmp")) for i in (0, 1)]  # short: socket path limit
@@ -102,11 +105,14 @@ def two_nodes(args) -> None:
         time.sleep(args.wait)
         worker_common = [c for c in common if c != "--include-dashboard=false"]
         procs.append(subprocess.Popen([ray_bin, "start", f"--address={address}", f"--temp-dir={temp[1]}",
-                                       *worker_common], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                                       *worker_common], env={**os.environ, "RAY_AUTH_MODE": "token"},
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         time.sleep(args.wait)
         import ray
 
-        ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+        from textgan.experiments.ray_tune import join
+
+        join(ray, address)
         nodes = [n for n in ray.nodes() if n["Alive"]]
         print(f"cluster at {address}: {len(nodes)} nodes, {ray.cluster_resources().get('CPU', 0):g} CPUs")
         exp = Path(tempfile.mkdtemp(prefix="textgan-two-nodes-"))

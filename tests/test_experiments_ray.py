@@ -165,3 +165,35 @@ def test_trials_asha_stops_are_reported_as_stopped_early(cluster, tmp_path, one_
     assert "--resume" not in slow.message
     results = pd.read_csv(tmp_path / "exp" / "results.csv")
     assert results[results.trial == slow.trial.name].step.max() < 80
+
+
+def test_optuna_search_proposes_the_trials_and_tune_reads_them_back(cluster, tmp_path, one_thread):
+    """`--search optuna --samples 3`: Tune's OptunaSearch proposes 3 learning rates inside the spec's
+    random.settings; each runs as a checked trial; the README's way of reading results with Tune's own API
+    (ExperimentAnalysis, Tuner.restore(...).get_results()) works on the experiment directory."""
+    pytest.importorskip("optuna")
+    from ray import tune
+
+    spec = SweepSpec.from_dict({**SPEC, "variants": ["mle"], "seeds": 1, "budget": {"steps": 20}, "temperatures": [],
+                                "random": {"samples": 1, "seed": 3,
+                                           "settings": {"lr_gen": {"loguniform": [1e-4, 1e-1]},
+                                                        "batch_size": [8, 16]}}})
+    exp = tmp_path / "exp"
+    outcomes = run_on_ray(spec, exp, search="optuna", samples=3, metric="nll_gen:min", concurrent=1)
+    assert len(outcomes) == 3 and [o.status for o in outcomes] == ["done"] * 3
+    lrs = [o.trial.settings["lr_gen"] for o in outcomes]
+    assert len(set(lrs)) == 3 and all(1e-4 <= lr <= 1e-1 for lr in lrs)
+    assert all(o.trial.config["variant_config"]["lr_gen"] == o.trial.settings["lr_gen"] for o in outcomes)
+    assert {o.trial.settings["batch_size"] for o in outcomes} <= {8, 16}
+    results = pd.read_csv(exp / "results.csv")
+    assert sorted(results.trial.unique()) == sorted(o.trial.name for o in outcomes)
+    assert results.lr_gen.nunique() == 3 and all((exp / "trials" / o.trial.name / "config.json").is_file()
+                                                  for o in outcomes)
+
+    path = str(exp / TUNE_DIR / TUNE_NAME)
+    assert len(tune.ExperimentAnalysis(path).dataframe()) == 3
+    from textgan.experiments.ray_tune import trainable
+
+    grid = tune.Tuner.restore(path, trainable=trainable).get_results()  # Tune checks it is the same trainable
+    best = grid.get_best_result(metric="eval/nll_gen", mode="min")
+    assert best.metrics["eval/nll_gen"] == pytest.approx(results[results.step == 20]["eval/nll_gen"].min())

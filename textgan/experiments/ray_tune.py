@@ -23,7 +23,7 @@ from typing import Any
 
 from .results import TRIALS_DIR, write_spec, write_tables
 from .spec import SpecError, SweepSpec, Trial
-from .trial import Report, TrialOptions, TrialOutcome, continue_trial, start_trial
+from .trial import Report, TrialOptions, TrialOutcome, continue_trial, read_trial_file, start_trial
 
 INSTALL = 'pip install "ray[tune]"  (or: pip install "textgan[sweep]")'
 TUNE_DIR, TUNE_NAME = "ray", "tune"
@@ -56,6 +56,8 @@ def trainable(config: dict[str, Any]) -> None:
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as d:
+            if read_trial_file(Path(d)).get("status") == "done":
+                return  # it finished just before an interrupt Tune had not registered yet: nothing to run again
             run, state = start_trial(trial, opts, resume=d)
     else:
         run, state = start_trial(trial, opts)
