@@ -1,9 +1,14 @@
 """Many runs at once: sweeps of variants × seeds × settings, on Ray Tune or in this process, and their reports.
 
     spec = SweepSpec.from_dict({...})        # or load_spec("sweep.yaml"); every error before anything starts
-    run_on_ray(spec, "experiments/x")        # Ray Tune: local Ray, or address= a cluster
-    run_in_process(spec, "experiments/x")    # the same trials one after another, no Ray (the app on a Space)
-    write_report("experiments/x")            # report.html from results.csv / summary.csv / temperature.csv
+    run_on_ray(spec, "experiments/x")        # Ray Tune: local Ray, or address= a cluster; search="optuna"
+    run_in_process(spec, "experiments/x")    # the same trials one after another, no Ray (the app on a Space);
+                                             # Ctrl-C keeps what finished, resume=True goes on
+    write_report("experiments/x")            # report.html (+ summary.md/.tex, figures/) from the tables
+
+Modules: spec (what to run), trial (one trial, any backend), local / ray_tune (backends), search (Tune search
+algorithms), results (the tables, the t quantile), samples (each trial's samples for the report), temperature
+(quality-diversity sweeps), report and export (HTML, Markdown/LaTeX tables, static figures).
 
 Importing this package starts nothing and imports neither torch nor Ray.
 """
