@@ -154,3 +154,20 @@ def test_ctrl_c_keeps_finished_trials_and_the_sweep_resumes_in_process(tmp_path,
     a, b = load_file(exp / "trials" / "mle-s1" / "generator.safetensors"), load_file(
         reference.run_dir / "generator.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_cluster_that_cannot_be_joined_is_one_line_naming_the_token(monkeypatch):
+    """Joining failed after ~20 s with ~40 lines of Ray's traceback; now one line that says what to do."""
+    from textgan.experiments.ray_tune import join
+
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # Ray's token rule is left alone (the 2-node test covers it)
+
+    class Unreachable:
+        def init(self, **kwargs):
+            raise ConnectionError("Failed to connect to Ray cluster at 10.0.0.1:6379\nTraceback ...\n...")
+
+    with pytest.raises(SpecError) as caught:
+        join(Unreachable(), "10.0.0.1:6379")
+    message = str(caught.value)
+    assert "\n" not in message and "cannot join the Ray cluster at 10.0.0.1:6379: Failed to connect" in message
+    assert "~/.ray/auth_token" in message and "RAY_AUTH_TOKEN" in message
