@@ -51,7 +51,7 @@ class Door:
 
 
 _FORM = "the Train form"
-_SESSION_DIR = "the caller's folder (checkpoints/sessions/<session>/)"
+_SESSION_DIR = "the caller's folder, checkpoints/sessions/SESSION/"
 DOORS: dict[str, Door] = {d.name: d for d in [
     # ---- the Train tab ------------------------------------------------------------------------------------------
     Door("poll", "the caller's run: status, history, samples", "nothing", "poll"),
@@ -87,12 +87,12 @@ DOORS: dict[str, Door] = {d.name: d for d in [
          public=False),
     Door("compare", "the caller's run, saved runs and the examples", "nothing", "compute"),
     Door("quality_diversity", "the caller's run, saved runs and the examples", "nothing", "compute"),
-    Door("continue_training", "one of the caller's saved runs or an example", "the caller's run", "disk"),
+    Door("continue_training", "one of the caller's saved runs or an example", "the caller's run", "compute"),
     Door("train_variants", f"{_FORM}; variants; steps", f"run directories in {_SESSION_DIR}", "compute"),
     Door("poll_sweep", "the caller's comparison in training", "nothing", "poll"),
     Door("stop_sweep", "the caller's comparison in training", "nothing (stops it)", "none", public=False),
     # ---- the Hub tab --------------------------------------------------------------------------------------------
-    Door("push", "the caller's run or saved run; the caller's token", f"{_SESSION_DIR}pushed-run; a Hub repo",
+    Door("push", "the caller's run or saved run; the caller's token", "checkpoints/sessions/SESSION/pushed-run; a Hub repo",
          "hub"),
     Door("pull", "a Hub repo (the caller's token)", "a run directory under checkpoints/", "hub"),
     Door("list_push_sources", "the caller's saved runs and the examples (names only)", "nothing", "none",
@@ -182,6 +182,10 @@ def _field(block_fn, inputs: list, error: Exception) -> str:
     m = re.search(r"at index (\d+)", str(error))
     if m and int(m.group(1)) < len(blocks):
         return getattr(blocks[int(m.group(1))], "label", None) or "an input"
+    if "validation error" in str(error):  # a payload that is not its component's data model (a file, a frame)
+        for block, value in zip(blocks, inputs):
+            if getattr(block, "data_model", None) is not None and value is not None:
+                return getattr(block, "label", None) or "an input"
     for block, value in zip(blocks, inputs):
         choices = getattr(block, "choices", None)
         if choices and not getattr(block, "allow_custom_value", False):
