@@ -92,8 +92,8 @@ DOORS: dict[str, Door] = {d.name: d for d in [
     Door("poll_sweep", "the caller's comparison in training", "nothing", "poll"),
     Door("stop_sweep", "the caller's comparison in training", "nothing (stops it)", "none", public=False),
     # ---- the Hub tab --------------------------------------------------------------------------------------------
-    Door("push", "the caller's run or saved run; the caller's token", "checkpoints/sessions/SESSION/pushed-run; a Hub repo",
-         "hub"),
+    Door("push", "the caller's run or saved run; the caller's token",
+         "checkpoints/sessions/SESSION/pushed-run; a Hub repo", "hub"),
     Door("pull", "a Hub repo (the caller's token)", "a run directory under checkpoints/", "hub"),
     Door("list_push_sources", "the caller's saved runs and the examples (names only)", "nothing", "none",
          public=False),
