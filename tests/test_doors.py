@@ -12,8 +12,10 @@ import json
 import logging
 import os
 import re
+import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -27,6 +29,34 @@ SECRET = "canary-e41c9 never leaves the server"
 MARKDOWN = "[verify your token](https://evil.example/x) **bold** `code`"
 HTML = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 HUGE = "x" * 100_000
+
+
+# ---- reads outside the folders: every file the process opens, while a door is called ------------------------------
+
+_watched: list[str] = []
+_opened: list[str] = []
+
+
+def _audit(event: str, args: tuple) -> None:
+    """Python's audit hook (it sees every open() in the process, the server's threads included)."""
+    if event == "open" and _watched and isinstance(args[0], (str, bytes, os.PathLike)):
+        real = os.path.realpath(os.fsdecode(args[0]))  # a symlink's target counts
+        if any(real == w or real.startswith(w + os.sep) for w in _watched):
+            _opened.append(real)
+
+
+@contextmanager
+def watching(folder: Path):
+    """The files under `folder` opened by anyone in this process meanwhile."""
+    if not getattr(sys, "_textgan_doors_hook", False):
+        sys.addaudithook(_audit)  # cannot be removed: it does nothing while nothing is watched
+        sys._textgan_doors_hook = True
+    _opened.clear()
+    _watched.append(os.path.realpath(folder))
+    try:
+        yield _opened
+    finally:
+        _watched.clear()
 
 
 # ---- the app, a canary outside it, and a raw caller ---------------------------------------------------------------
@@ -54,7 +84,7 @@ def world(tmp_path_factory, one_thread):
     demo, _, url = launch(lab)
     config = httpx.get(url + "config", timeout=30).json()
     try:
-        yield dict(root=root, canary=canary, lab=lab, url=url, config=config,
+        yield dict(root=root, canary=canary, outside=outside, lab=lab, url=url, config=config,
                    paths=[str(canary), str(cache_link), "../../outside/canary.txt", "../" * 12 + "etc/passwd",
                           str(root / "checkpoints" / "uploads" / "planted.txt")])
     finally:
@@ -198,6 +228,17 @@ def tracebacks(text: str, records) -> list[str]:
     return found + [r.getMessage() for r in records if r.exc_info]
 
 
+def test_the_watch_sees_a_read_through_a_symlink_in_another_thread(world):
+    """The read check itself: a server thread opening the canary through the upload cache's link is seen."""
+    import threading
+
+    with watching(world["outside"]) as opened:
+        t = threading.Thread(target=lambda: Path(world["paths"][1]).read_text())
+        t.start()
+        t.join()
+        assert opened == [os.path.realpath(world["canary"])]
+
+
 @pytest.mark.parametrize("name", list(doors.DOORS))
 def test_every_door_answers_hostile_calls_with_a_message(world, name, capfd, caplog):
     caplog.set_level(logging.WARNING)
@@ -207,9 +248,10 @@ def test_every_door_answers_hostile_calls_with_a_message(world, name, capfd, cap
     mine = lab.session_dir(visitor)
     before, sessions_before = snapshot(world["root"]), len(lab)
 
-    with httpx.Client(base_url=url, timeout=60) as client:
+    with httpx.Client(base_url=url, timeout=60) as client, watching(world["outside"]) as opened:
         answers = [call(client, dep["id"], data, visitor) for data in plan(world, name, dep)]
         leave(world, client, visitor)
+        assert not opened, f"a file outside every folder was opened: {opened[:3]}"
 
     # A message: a status line from the door, or Gradio's own one-line refusal of a value the page never sends.
     for kind, out in answers:
