@@ -181,6 +181,9 @@ def test_the_live_endpoints_are_exactly_the_table(world):
     # Every event that runs Python is callable by index, so every one of them is a door of the table.
     running = [d for d in world["config"]["dependencies"] if d.get("backend_fn")]
     assert sorted(d["api_name"] for d in running) == sorted(doors.DOORS)
+    # ... and by name too: a private door is hidden from the API page, not closed.
+    r = httpx.post(world["url"] + "gradio_api/call/redraw", json={"data": []}, timeout=30)
+    assert r.status_code == 200 and "event_id" in r.json()
 
 
 def test_a_door_missing_from_the_table_stops_the_app_from_building():

@@ -1,12 +1,13 @@
 """The app's doors: every event a stranger can call, in one table, and the only way to register one.
 
 Every Gradio event that runs Python is reachable over HTTP: a public one by its `api_name`
-(`/gradio_api/call/NAME`, `gradio_client`), and a private one too, by its index (`/gradio_api/queue/join` with
-`fn_index`, which is how the page itself calls it). So the table lists both kinds; `visibility` only decides
-whether the API page and `gradio_client` show it. `on` registers an event under a name from the table (an unknown
-name is refused when the app is built) and wraps its function so that nothing a caller sends ends in a traceback;
-`check` then compares the built app with the table both ways; `guard_inputs` turns what Gradio itself refuses
-before a handler runs (a value outside a dropdown's choices, a wrong type, missing inputs) into one quiet line.
+(`/gradio_api/call/NAME`, `gradio_client`), and a private one too: by its index (`/gradio_api/queue/join` with
+`fn_index`, which is how the page itself calls it) and by its name at `/gradio_api/call/NAME`. So the table lists
+both kinds; `public` only decides whether the API page and `gradio_client` show it. `on` registers an event under
+a name from the table (an unknown name is refused when the app is built) and wraps its function so that nothing a
+caller sends ends in a traceback; `check` then compares the built app with the table both ways; `guard_inputs`
+turns what Gradio itself refuses before a handler runs (a value outside a dropdown's choices, a wrong type, missing
+inputs, a string over MAX_TEXT) into one quiet line.
 
 Costs: `none` (pure, or reads a few small files), `poll` (reads the caller's state, ~1/s per open tab), `compute`
 (trains or samples: charged to the caller's session), `disk` (writes run directories), `hub` (talks to the Hub).
