@@ -209,3 +209,50 @@ def test_click_the_collapse_lesson_and_watch_the_modes_fall(app):
     page.screenshot(path=str(ARTIFACTS / "browser_collapse.png"), full_page=True)
     page.click("#stop")
     page.close()
+
+
+# ---- a classroom behind one address (issue 21, classroom findings; issue 23, item 5) ------------------------------
+
+ERROR_BADGES_JS = """() => [...document.querySelectorAll('span.error, .toast-body.error, .error-bubble')]
+  .filter(e => e.offsetParent !== null).map(e => e.innerText.trim().slice(0, 80))"""
+
+
+@pytest.fixture(scope="module")
+def classroom(app, tmp_path_factory):
+    """A second app with the default per-address cap (4 sessions), in the module's browser."""
+    browser = app[0]
+    lab = L.Lab(max_training=2, checkpoints=tmp_path_factory.mktemp("classroom"), torch_threads=1,
+                sessions_per_client=4)
+    demo, _, url = launch(lab)
+    yield browser, lab, url
+    lab.close_all()
+    demo.close()
+
+
+def test_six_tabs_from_one_address_each_work_or_say_why(classroom):
+    """Six tabs from one address: the first four train; the fifth and sixth show the reason on their status line,
+    with no red "Error" badge anywhere, and a lesson clicked there leaves the form as it was."""
+    pages = [open_page(classroom) for _ in range(6)]
+    try:
+        for page in pages:
+            page.click("#train")
+        for page in pages:
+            page.wait_for_function("() => /training|queued|step|sessions/.test("
+                                   "document.querySelector('#status').innerText)", timeout=60_000)
+        page.wait_for_timeout(2500)  # several polls of every tab
+        statuses = [p.inner_text("#status") for p in pages]
+        refused = [s for s in statuses if "open sessions" in s]
+        assert len(refused) == 2 and all(("training" in s or "queued" in s) for s in statuses if s not in refused), \
+            statuses
+        for page in pages:
+            assert page.evaluate(ERROR_BADGES_JS) == [], page.evaluate(ERROR_BADGES_JS)
+        # A lesson in a refused tab: the reason shows, the form keeps the visitor's own values.
+        last = pages[statuses.index(refused[-1])]
+        last.fill("#seed input", "77")
+        last.click("#scenario-collapse")
+        last.wait_for_timeout(2000)
+        assert last.input_value("#seed input") == "77" and "open sessions" in last.inner_text("#status")
+        assert last.evaluate(ERROR_BADGES_JS) == []
+    finally:
+        for page in pages:
+            page.close()

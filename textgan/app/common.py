@@ -3,14 +3,17 @@ saved runs) and the decorator that turns refusals into a message on screen inste
 
 from __future__ import annotations
 
+import logging
 import os
-import traceback
 from functools import wraps
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
 from textgan import lab as L
+
+log = logging.getLogger(__name__)
 
 THIS = "this session"
 """How the run of the browser's own session is named in run pickers."""
@@ -65,9 +68,11 @@ class AppContext:
             self.loaded[key] = L.load_run(item)
         return self.loaded[key]
 
-    def errors(self, status_only: bool = True):
+    def errors(self, status_only: bool = True, status: Any = None):
         """Refused input (LabError, CorpusError, CheckpointError: ValueErrors) becomes a readable message, on the
-        session's status line or returned; anything else is logged and shown short. The server keeps running."""
+        session's status line (`status_only`) or returned; anything else is logged and shown short. The server
+        keeps running. With `status`, the output component that shows messages, a refusal changes that output
+        only (`{status: message}`): a handler with many outputs (a lesson sets 46) leaves the form as it was."""
         def deco(fn):
             @wraps(fn)
             def inner(*args, **kwargs):
@@ -76,16 +81,17 @@ class AppContext:
                 except ValueError as e:
                     msg = f"⚠️ {e}"
                 except Exception as e:
-                    traceback.print_exc()
+                    log.exception("%s failed", getattr(fn, "__name__", "a handler"))
                     msg = f"⚠️ {type(e).__name__}: {e}"
                 request = next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
                 if request is not None and status_only:
                     try:
                         s = self.session(request)
                     except L.LabError:  # no session to show it on (refused: too many sessions)
-                        return msg
-                    s.tell(msg)
-                    return s.status_line()
-                return msg
+                        pass
+                    else:
+                        s.tell(msg)
+                        msg = s.status_line()
+                return {status: msg} if status is not None else msg
             return inner
         return deco

@@ -21,6 +21,7 @@ import gradio as gr
 from textgan import lab as L
 from textgan import plots
 
+from . import doors
 from .common import THIS, AppContext
 from .train_tab import RESIZE_JS, TrainTab
 
@@ -202,27 +203,31 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
             return (f"⚠️ {e}",) + (gr.skip(),) * 4
 
     exp_outputs = [exp_msg, exp_table, exp_frontier, exp_curve, exp_metric]
-    exp_open.click(open_experiment, [exp_pick, exp_metric], exp_outputs, api_name="open_experiment",
-                   concurrency_id="heavy")
-    exp_metric.input(open_experiment, [exp_pick, exp_metric], exp_outputs, api_name=False, concurrency_id="heavy")
-    exp_pick.focus(list_experiments, None, exp_pick, api_name="list_experiments")
-    refresh.click(refresh_runs, runs, runs, api_name="refresh_runs")
-    compare_btn.click(compare, [runs, n_cmp, seed_cmp, temp_cmp, column], [side, table, curves, cmp_msg],
-                      api_name="compare", concurrency_id="heavy")
-    qd_btn.click(quality_diversity, runs, [qd_plot, cmp_msg], api_name="quality_diversity", concurrency_id="heavy")
-    cont_btn.click(continue_training, runs, cmp_msg, api_name="continue_training", concurrency_id="heavy")
-    train_cmp_btn.click(train_variants, [to_train, cmp_steps, *train.form], sweep_msg, api_name="train_variants",
-                        concurrency_limit=None)
+    doors.on(exp_open.click, "open_experiment", open_experiment, [exp_pick, exp_metric], exp_outputs, status=exp_msg,
+             concurrency_id="heavy")
+    doors.on(exp_metric.input, "experiment_curve", open_experiment, [exp_pick, exp_metric], exp_outputs,
+             status=exp_msg, concurrency_id="heavy")
+    doors.on(exp_pick.focus, "list_experiments", list_experiments, None, exp_pick)
+    doors.on(refresh.click, "refresh_runs", refresh_runs, runs, runs)
+    doors.on(compare_btn.click, "compare", compare, [runs, n_cmp, seed_cmp, temp_cmp, column],
+             [side, table, curves, cmp_msg], status=cmp_msg, concurrency_id="heavy")
+    doors.on(qd_btn.click, "quality_diversity", quality_diversity, runs, [qd_plot, cmp_msg], status=cmp_msg,
+             concurrency_id="heavy")
+    doors.on(cont_btn.click, "continue_training", continue_training, runs, cmp_msg, status=cmp_msg,
+             concurrency_id="heavy")
+    doors.on(train_cmp_btn.click, "train_variants", train_variants, [to_train, cmp_steps, *train.form], sweep_msg,
+             status=sweep_msg, concurrency_limit=None)
     cmp_timer = gr.Timer(1.0)
     # The picker is not an input of this timer: a value it does not list would be refused every second.
-    cmp_timer.tick(poll_sweep, [n_cmp, seed_cmp, temp_cmp, column],
-                   [sweep_msg, runs, side, table, curves, cmp_msg], api_name="poll_sweep",
-                   show_progress="hidden", concurrency_limit=None)
+    doors.on(cmp_timer.tick, "poll_sweep", poll_sweep, [n_cmp, seed_cmp, temp_cmp, column],
+             [sweep_msg, runs, side, table, curves, cmp_msg], status=sweep_msg, show_progress="hidden",
+             concurrency_limit=None)
+
     def list_runs(request: gr.Request):
         return gr.update(choices=ctx.checkpoint_choices(request))
 
-    demo.load(list_runs, None, runs, api_name=False)
-    demo.load(list_experiments, None, exp_pick, api_name=False)
-    demo.unload(unload)
+    doors.on(demo.load, "list_runs_on_load", list_runs, None, runs)
+    doors.on(demo.load, "list_experiments_on_load", list_experiments, None, exp_pick)
+    doors.on(demo.unload, "stop_sweep", unload)
     tab_el.select(None, None, None, js=RESIZE_JS)
     return CompareTab(runs=runs, refresh=refresh, message=cmp_msg)

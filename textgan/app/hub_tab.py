@@ -12,6 +12,7 @@ import gradio as gr
 
 from textgan import lab as L
 
+from . import doors
 from .common import THIS, AppContext
 from .compare_tab import CompareTab
 
@@ -67,8 +68,9 @@ def build(ctx: AppContext, demo: gr.Blocks, compare: CompareTab) -> HubTab:
     def list_runs(request: gr.Request):
         return gr.update(choices=ctx.checkpoint_choices(request))
 
-    compare.refresh.click(list_runs, None, push_src, api_name=False)
-    push_btn.click(push, [push_src, repo, token, private], [hub_msg, token], api_name="push", concurrency_id="heavy")
-    pull_btn.click(pull, [repo, revision, token], [hub_msg, token, compare.runs, push_src], api_name="pull",
-                   concurrency_id="heavy")
+    doors.on(compare.refresh.click, "list_push_sources", list_runs, None, push_src)
+    doors.on(push_btn.click, "push", push, [push_src, repo, token, private], [hub_msg, token], status=hub_msg,
+             concurrency_id="heavy")
+    doors.on(pull_btn.click, "pull", pull, [repo, revision, token], [hub_msg, token, compare.runs, push_src],
+             status=hub_msg, concurrency_id="heavy")
     return HubTab(push_source=push_src, message=hub_msg)

@@ -21,6 +21,8 @@ from textgan.lab import help as H
 from textgan.lab.diagnosis import diagnose
 from textgan.lab.scenarios import SCENARIOS, form_values
 
+from . import doors
+
 CRITIC_EVERY_S = 3.0
 """Critic scores and histograms are recomputed at most this often per session (they take the run's lock)."""
 HIST_N = 256
@@ -140,7 +142,7 @@ def wire(ctx, demo: gr.Blocks, tab, out: LessonParts) -> None:
                 c["gsize"], c["ckind"], c["csize"], *c["hp_inputs"]]
 
     def start_scenario(key):
-        @ctx.errors(status_only=False)
+        @ctx.errors(status=tab.status)  # refused: the message on the status line, the form as it was
         def fn(device, request: gr.Request):
             values = form_values(key)
             s = ctx.session(request)
@@ -171,8 +173,8 @@ def wire(ctx, demo: gr.Blocks, tab, out: LessonParts) -> None:
         return fn
 
     for key, btn in out.buttons.items():
-        btn.click(start_scenario(key), [tab.device], [*form_out, c["paper"], tab.status, p["watch"]],
-                  api_name=f"scenario_{key.replace('-', '_')}", concurrency_limit=None)
+        doors.on(btn.click, f"scenario_{key.replace('-', '_')}", start_scenario(key), [tab.device],
+                 [*form_out, c["paper"], tab.status, p["watch"]], status=tab.status, concurrency_limit=None)
 
     def poll(last, request: gr.Request):
         s = ctx.session(request)
@@ -202,6 +204,6 @@ def wire(ctx, demo: gr.Blocks, tab, out: LessonParts) -> None:
 
     version = gr.State(-1)
     timer = gr.Timer(1.5)
-    timer.tick(poll, [version], [version, p["headline"], p["explanation"], p["share_plot"], p["score_plot"],
-                                 p["scored"], p["real_data"]], api_name="poll_lesson", show_progress="hidden",
-               concurrency_limit=None)
+    doors.on(timer.tick, "poll_lesson", poll, [version], [version, p["headline"], p["explanation"], p["share_plot"],
+                                                         p["score_plot"], p["scored"], p["real_data"]],
+             show_progress="hidden", concurrency_limit=None)

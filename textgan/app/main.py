@@ -9,7 +9,7 @@ import gradio as gr
 
 from textgan import lab as L
 
-from . import compare_tab, hub_tab, train_tab
+from . import compare_tab, doors, hub_tab, train_tab
 from .common import AppContext
 
 INTRO = ("**TextGAN Lab** · train a text GAN live and watch it learn, or collapse onto a few modes: the default "
@@ -29,8 +29,10 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
         train = train_tab.build(ctx, demo)
         compare = compare_tab.build(ctx, demo, train)
         hub_tab.build(ctx, demo, compare)
-        demo.unload(close_session)
+        doors.on(demo.unload, "close_session", close_session)
     demo.queue(default_concurrency_limit=2, max_size=64)
+    doors.check(demo)  # every event that runs Python is a door of the table, and the table has no stale door
+    doors.guard_inputs(demo)
     return demo
 
 

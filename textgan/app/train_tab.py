@@ -17,7 +17,7 @@ from textgan import lab as L
 from textgan import plots
 from textgan.lab import help as H
 
-from . import lesson
+from . import doors, lesson
 from .common import AppContext
 
 STEP_KINDS = ["iteration", "critic", "generator"]
@@ -312,26 +312,30 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
     p = tab.plots
     timer = gr.Timer(1.0)
     poll_out = [version, c["status"], p["loss"], p["grad"], p["metrics"], p["modes"], c["samples"]]
-    timer.tick(poll, [version, c["metric_group"]], poll_out, api_name="poll", show_progress="hidden",
-               concurrency_limit=None)
-    c["metric_group"].change(lambda: -1, None, version, api_name=False)  # redraw at the next poll
-    c["train_btn"].click(train, form, c["status"], api_name="train", concurrency_limit=None)
+    status = c["status"]
+    doors.on(timer.tick, "poll", poll, [version, c["metric_group"]], poll_out, status=status, show_progress="hidden",
+             concurrency_limit=None)
+    doors.on(c["metric_group"].change, "redraw", lambda: -1, None, version)  # redraw at the next poll
+    doors.on(c["train_btn"].click, "train", train, form, status, status=status, concurrency_limit=None)
     for action in ("pause", "resume", "stop", "reset"):
-        c[f"{action}_btn"].click(control(action), None, c["status"], api_name=action, concurrency_limit=None)
-    c["step_btn"].click(step, [c["step_kind"], *form], c["status"], api_name="step", concurrency_id="heavy")
-    c["speed"].change(set_speed, c["speed"], c["status"], api_name="speed", concurrency_limit=None)
-    c["apply_btn"].click(apply, [c["batch"], *c["hp_inputs"]], c["status"], api_name="apply", concurrency_limit=None)
-    c["save_btn"].click(save, c["save_name"], c["status"], api_name="save", concurrency_id="heavy")
+        doors.on(c[f"{action}_btn"].click, action, control(action), None, status, status=status,
+                 concurrency_limit=None)
+    doors.on(c["step_btn"].click, "step", step, [c["step_kind"], *form], status, status=status,
+             concurrency_id="heavy")
+    doors.on(c["speed"].change, "speed", set_speed, c["speed"], status, status=status, concurrency_limit=None)
+    doors.on(c["apply_btn"].click, "apply", apply, [c["batch"], *c["hp_inputs"]], status, status=status,
+             concurrency_limit=None)
+    doors.on(c["save_btn"].click, "save", save, c["save_name"], status, status=status, concurrency_id="heavy")
     picked = [c["paper"], c["batch"], c["gkind"], c["gsize"], c["ckind"], c["csize"], *c["hp_inputs"]]
     # .input, not .change: a shared link sets the variant and then its own hyperparameters, which a change event
     # would overwrite with the preset's.
-    c["variant"].input(pick_variant, [c["variant"], c["preset"]], picked, api_name="pick_variant")
-    c["preset"].input(pick_variant, [c["variant"], c["preset"]], picked, api_name=False)
-    c["kind"].change(show_corpus_inputs, c["kind"], [c["k"], c["upload"], c["path"], p["modes"], c["weights"]],
-                     api_name=False)
-    demo.load(restore, None, [c["kind"], c["k"], c["weights"], c["preset"], c["variant"], c["seed"], *picked],
-              api_name=False)
-    demo.load(page_load, None, [tab.device, tab.device_md], api_name=False)
-    c["link_btn"].click(make_link, form, c["link"], api_name="share_link").then(
+    doors.on(c["variant"].input, "pick_variant", pick_variant, [c["variant"], c["preset"]], picked)
+    doors.on(c["preset"].input, "preset_defaults", pick_variant, [c["variant"], c["preset"]], picked)
+    doors.on(c["kind"].change, "corpus_inputs", show_corpus_inputs, c["kind"],
+             [c["k"], c["upload"], c["path"], p["modes"], c["weights"]])
+    doors.on(demo.load, "restore_link", restore, None,
+             [c["kind"], c["k"], c["weights"], c["preset"], c["variant"], c["seed"], *picked])
+    doors.on(demo.load, "device_choices", page_load, None, [tab.device, tab.device_md])
+    doors.on(c["link_btn"].click, "share_link", make_link, form, c["link"]).then(
         None, c["link"], c["link"], js=LINK_JS)
     c["tab_el"].select(None, None, None, js=RESIZE_JS)
