@@ -10,6 +10,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from textgan import hub
 from textgan import lab as L
 
 THIS = "this session"
@@ -65,19 +66,30 @@ class AppContext:
             self.loaded[key] = L.load_run(item)
         return self.loaded[key]
 
+    def shown(self, message: object) -> str:
+        """A message for a Markdown component: the checkpoints folder's absolute path cut from it, and the text
+        escaped (it may quote what a visitor typed: a repo id, a file name, a query value)."""
+        return L.shown(L.without_server_paths(str(message), self.lab.checkpoints))
+
     def errors(self, status_only: bool = True):
         """Refused input (LabError, CorpusError, CheckpointError: ValueErrors) becomes a readable message, on the
-        session's status line or returned; anything else is logged and shown short. The server keeps running."""
+        session's status line or returned; anything else is logged and shown short. The server keeps running. The
+        handler acts on the Hub for the visitor only (`hub.visitor_access`): with the token of a `gr.OAuthToken`
+        parameter when it has one and the visitor signed in, else anonymously."""
         def deco(fn):
             @wraps(fn)
             def inner(*args, **kwargs):
+                oauth = next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.OAuthToken)), None)
                 try:
-                    return fn(*args, **kwargs)
+                    # The Hub sees the visitor (signed in) or nobody, never the operator, also in the threads the
+                    # handler starts (they copy this context).
+                    with hub.visitor_access(oauth.token if oauth is not None else None):
+                        return fn(*args, **kwargs)
                 except ValueError as e:
-                    msg = f"⚠️ {e}"
+                    msg = f"⚠️ {self.shown(e)}"
                 except Exception as e:
                     traceback.print_exc()
-                    msg = f"⚠️ {type(e).__name__}: {e}"
+                    msg = f"⚠️ {type(e).__name__}: {self.shown(e)}"
                 request = next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
                 if request is not None and status_only:
                     try:

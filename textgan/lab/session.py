@@ -9,6 +9,7 @@ A session of a `Lab` takes one of the lab's training slots while it trains; wait
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import math
 import threading
@@ -122,7 +123,9 @@ class Session:
         self._started_at = time.perf_counter()
         self._set_state("queued" if self.lab is not None and not self.lab.has_free_slot() else "training",
                         "starting")
-        self._thread = threading.Thread(target=self._work, name=f"textgan-{self.name}", daemon=True)
+        # The worker keeps the request's context: whoever the Hub may see for this visitor (hub.visitor_access).
+        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._work,),
+                                        name=f"textgan-{self.name}", daemon=True)
         self._thread.start()
 
     def pause(self) -> None:
