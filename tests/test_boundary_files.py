@@ -256,3 +256,16 @@ def test_app_messages_quote_hostile_names_as_text(served):
     message = c.predict("[x](https://evil.example/x)", "", "", api_name="/pull")[0]
     assert "invalid repo id" in text(message)
     assert "](" not in message and "https://" not in message
+
+
+def test_save_and_error_messages_show_paths_relative_to_the_checkpoints_folder(served):
+    lab, c, _ = served
+    c.predict(api_name="/reset")
+    assert "training" in train(c)
+    status = text(c.predict("my-run", api_name="/save"))
+    assert "saved step" in status and "to sessions/" in status, status
+    assert str(lab.checkpoints.absolute()) not in status and str(lab.checkpoints.resolve()) not in status
+    c.predict(api_name="/stop")
+    missing = lab.checkpoints.absolute() / "sessions" / "gone"
+    assert L.without_server_paths(f"cannot open {missing}: run directory not found: {missing}",
+                                  lab.checkpoints) == "cannot open sessions/gone: run directory not found: sessions/gone"

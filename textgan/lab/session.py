@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..events import Failed, Metrics, Samples, Saved, Scalars
-from .errors import LabError, as_int as _as_int
+from .errors import LabError, as_int as _as_int, shown_path
 from .forms import _cast
 
 if TYPE_CHECKING:
@@ -287,7 +287,8 @@ class Session:
             except (RuntimeError, ValueError, OSError) as e:
                 raise LabError(f"not saved: {e}") from None
             self._saved_step, self._saved_dir = self.run.step, Path(out).resolve()
-        self._set_state(self.state, f"saved step {self.run.step} to {out}")
+        shown = shown_path(out, self.lab.checkpoints) if self.lab is not None else out  # never the server's path
+        self._set_state(self.state, f"saved step {self.run.step} to {shown}")
         return out
 
     def load(self, path: str | Path) -> None:
