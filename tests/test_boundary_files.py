@@ -111,6 +111,23 @@ def test_a_hub_corpus_never_reads_the_operators_private_dataset(served, hub_serv
     c.predict(api_name="/reset")
 
 
+def test_a_signed_in_visitor_reads_their_own_private_dataset_and_repo(served, hub_server):
+    from gradio_client import Client
+
+    lab, _, url = served
+    lines = "".join(f"bob's own line number {i}\n" for i in range(50)).encode()
+    hub_server.seed("bob/diary", {"train.txt": lines}, private=True, owner="bob", repo_type="dataset")
+    anonymous = Client(url, verbose=False)
+    assert "private" in text(train(anonymous, corpus="hub", **{PATH_LABEL: "bob/diary"}))
+    bob = Client(url, verbose=False, oauth_token=BOB)
+    assert "training" in train(bob, corpus="hub", **{PATH_LABEL: "bob/diary"})
+    bob.predict(api_name="/stop")
+    hub_server.seed("bob/private-run", {p.name: p.read_bytes() for p in DEMO.iterdir() if p.is_file()},
+                    private=True, owner="bob")
+    assert "⚠️" in anonymous.predict("bob/private-run", "", "", api_name="/pull")[0]
+    assert "pulled" in text(bob.predict("bob/private-run", "", "", api_name="/pull")[0])
+
+
 def test_the_stored_token_is_out_of_reach_inside_visitor_access(local_hub, monkeypatch, tmp_path):
     monkeypatch.setenv("HF_TOKEN", ALICE)
     assert hub.resolve_token(None) == ALICE  # the CLI's fallback
@@ -121,6 +138,14 @@ def test_the_stored_token_is_out_of_reach_inside_visitor_access(local_hub, monke
             hub.pull("alice/secret", out=tmp_path / "out")
     with hub.visitor_access(BOB):
         assert hub.resolve_token(None) == BOB and hub.resolve_token(False) is None
+
+
+def test_gradios_local_stand_in_sign_in_says_to_paste_a_token(local_hub, tmp_path):
+    """Outside a Space, Gradio mocks the sign-in with a token the Hub refuses: the message says what to do."""
+    local_hub.seed("alice/public", {"config.json": b"{}"})
+    with hub.visitor_access(hub.MOCK_OAUTH_TOKEN):
+        with pytest.raises(HubError, match="local stand-in for Hugging Face sign-in .* paste your token"):
+            hub.pull("alice/public", out=tmp_path / "out")
 
 
 # ---- 4. files ------------------------------------------------------------------------------------------------------

@@ -9,13 +9,10 @@ A pulled repo is untrusted input. `pull` therefore
      it (config schema/version, variant and net names, tensor names and shapes from the safetensors headers, vocab
      size), and only then renames it into place, so `checkpoints/` never holds half a repo.
 
-The token comes from the argument, else `HF_TOKEN`, else the `hf auth login` file (`huggingface_hub.get_token`): the
-operator's, which the CLI may use. A server acting for visitors never falls back to it: inside `visitor_access(token)`
-(the app's handlers) and once `serve_visitors()` was called (the app's entry point), a missing token means the
-visitor's own or none at all, and huggingface_hub is told `token=False` so that it does not look for one either. A
-token is handed to `huggingface_hub` and nowhere else: never written into the run directory or the card, never
-logged, and scrubbed from every error message. `HF_ENDPOINT` (self-hosted hubs, mirrors) and `HF_HUB_OFFLINE=1` are read when a
-function is called, not only when huggingface_hub is imported.
+Whose token a call carries is `textgan.hub_access`'s rule: the operator's may serve the CLI, never a visitor of the
+app. A token is handed to `huggingface_hub` and nowhere else: never written into the run directory or the card, never
+logged, and scrubbed from every error message. `HF_ENDPOINT` (self-hosted hubs, mirrors) and `HF_HUB_OFFLINE=1` are
+read when a function is called, not only when huggingface_hub is imported.
 """
 
 from __future__ import annotations
@@ -26,10 +23,12 @@ import re
 import shutil
 import tempfile
 from contextlib import contextmanager
-from contextvars import ContextVar
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Literal
 
+# The token policy, used here and re-exported for the app and the lab (hub.visitor_access, hub.PAGE_AUTH, ...).
+from .hub_access import (CLI_AUTH, MOCK_OAUTH_TOKEN, PAGE_AUTH, acting_for_visitor, auth_advice,  # noqa: F401
+                         resolve_token, serve_visitors, visitor_access)
 
 logger = logging.getLogger(__name__)
 
@@ -47,18 +46,9 @@ EXPORT_DIR = "hf"  # pushed, never pulled (see push)
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # top-level, no hidden files, no path tricks
 _REPO_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*/[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
-CLI_AUTH = "pass --token, set HF_TOKEN or run `hf auth login`"
-PAGE_AUTH = "sign in with Hugging Face (the button in the Hub tab) or paste your token in the Hub tab's token field"
-"""What to do about a missing or refused token: on the command line, or in the app's page."""
 NO_TOKEN_MESSAGE = f"no Hugging Face token: {CLI_AUTH}"
 MAX_REVISION = 255
 _REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")  # git check-ref-format: control, space and ~^:?*[\
-
-MOCK_OAUTH_TOKEN = "mock-oauth-token-for-local-dev"
-"""The access token of Gradio's mocked sign-in outside a Space (gradio/oauth.py): not a token the Hub accepts."""
-
-_visitor: ContextVar[tuple[str | None] | None] = ContextVar("textgan_hub_visitor", default=None)
-_serving_visitors = False
 
 
 class HubError(Exception):
@@ -344,47 +334,6 @@ def _validate_run_dir(path: Path, *, what: str) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------ plumbing
-
-
-def serve_visitors() -> None:
-    """Declare this process a server for visitors (the app's entry point calls it): from now on a missing token
-    means anonymous access, never the operator's HF_TOKEN or login."""
-    global _serving_visitors
-    _serving_visitors = True
-
-
-@contextmanager
-def visitor_access(token: str | None) -> Iterator[None]:
-    """Within this block (this thread), Hub calls given no token act with the visitor's `token` (typed, or from
-    signing in), or anonymously when it is None: never with the operator's. Messages say what to do in the page."""
-    reset = _visitor.set(((token or "").strip() or None,))
-    try:
-        yield
-    finally:
-        _visitor.reset(reset)
-
-
-def acting_for_visitor() -> bool:
-    """True inside `visitor_access` or after `serve_visitors`: the stored token is out of reach."""
-    return _visitor.get() is not None or _serving_visitors
-
-
-def auth_advice() -> str:
-    """How to give a token, where the user is: the CLI's flags and login, or the app's sign-in and token field."""
-    return PAGE_AUTH if acting_for_visitor() else CLI_AUTH
-
-
-def resolve_token(token: str | Literal[False] | None) -> str | None:
-    """The argument; `False` = anonymous; else the visitor's (see `visitor_access`), else, outside a server acting
-    for visitors, HF_TOKEN or the token saved by `hf auth login`. Pass the result as `token=result or False`."""
-    if token:
-        return token
-    visitor = _visitor.get()
-    if token is False or _serving_visitors or visitor is not None:
-        return visitor[0] if token is not False and visitor is not None else None
-    from huggingface_hub import get_token
-
-    return get_token()
 
 
 def check_revision(revision: str | None) -> str | None:

@@ -84,8 +84,7 @@ def _wire(ctx: AppContext, compare: CompareTab, push_src, repo, private, token, 
             if not source:
                 raise L.LabError("choose what to push: this session's run or a saved one")
             visitor = L.visitor_token(typed, oauth.token if oauth else None)
-            if visitor is None:  # refused before saving anything
-                L.push_run("", repo_id, token=None)
+            L.sharing.check_can_push(visitor)  # before saving anything
             if source == THIS:
                 s = ctx.session(request)
                 path = s.save(ctx.lab.share_dir(s), overwrite=True)  # this session's own folder

@@ -8,14 +8,31 @@ never stored, logged or shown."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
+from typing import ContextManager
 
 from .errors import LabError
+
+
+def as_visitor() -> ContextManager[None]:
+    """Act on the Hub for a visitor: keep the visitor a handler already set, else act anonymously."""
+    from .. import hub
+
+    return nullcontext() if hub.acting_for_visitor() else hub.visitor_access(None)
 
 
 def visitor_token(typed: str | None, signed_in: str | None) -> str | None:
     """The token a visitor's request acts with: the one typed in the page, else the one from signing in."""
     return (typed or "").strip() or (signed_in or "").strip() or None
+
+
+def check_can_push(token: str | None) -> None:
+    """Refuse a push before anything is saved or sent when the visitor gave no token and did not sign in."""
+    from .. import hub
+
+    if not token:
+        raise LabError(f"pushing needs your Hugging Face account: {hub.PAGE_AUTH}")
 
 
 def push_run(path: str | Path, repo_id: str, token: str | None = None, private: bool = False,
@@ -25,8 +42,7 @@ def push_run(path: str | Path, repo_id: str, token: str | None = None, private: 
     from .. import hub
 
     repo_id = (repo_id or "").strip()
-    if not token:
-        raise LabError(f"pushing needs your Hugging Face account: {hub.PAGE_AUTH}")
+    check_can_push(token)
     try:
         with hub.visitor_access(token):
             if repo_id and "/" not in repo_id:
