@@ -148,6 +148,26 @@ def test_gradios_local_stand_in_sign_in_says_to_paste_a_token(local_hub, tmp_pat
             hub.pull("alice/public", out=tmp_path / "out")
 
 
+def test_serving_the_app_turns_the_stored_token_off_for_the_process(monkeypatch):
+    """`python app.py` and `python -m textgan serve` (serve) act for visitors only, in every thread."""
+    import threading
+
+    from textgan import hub_access
+    from textgan.app import main as app_main
+
+    monkeypatch.setattr(hub_access, "_serving_visitors", False)  # restored after the test
+    monkeypatch.setenv("HF_TOKEN", ALICE)
+    launched = []
+    demo = type("Demo", (), {"launch": staticmethod(lambda **kw: launched.append(kw))})()
+    monkeypatch.setattr(app_main, "build_demo", lambda lab: demo)
+    app_main.serve()
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(hub.resolve_token(None)))
+    worker.start()
+    worker.join()
+    assert seen == [None] and hub.resolve_token(None) is None and launched
+
+
 # ---- 4. files ------------------------------------------------------------------------------------------------------
 
 def test_an_upload_is_read_only_from_gradios_upload_cache(tmp_path):
@@ -221,6 +241,7 @@ def test_a_pulled_samples_file_is_capped_by_the_runs_sample_count(local_hub, tmp
         hub.pull("mallory/bulky", out=tmp_path / "out", use_cache=False)
     assert not (tmp_path / "out").exists()
     assert not [p for _, p in local_hub.state.requests if p.endswith("/samples.txt")]  # refused before download
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")]  # no staging folder left behind
 
 
 def test_a_pulled_state_holds_only_the_tensors_it_declares(local_hub, tmp_path):
@@ -294,3 +315,17 @@ def test_save_and_error_messages_show_paths_relative_to_the_checkpoints_folder(s
     missing = lab.checkpoints.absolute() / "sessions" / "gone"
     assert L.without_server_paths(f"cannot open {missing}: run directory not found: {missing}",
                                   lab.checkpoints) == "cannot open sessions/gone: run directory not found: sessions/gone"
+
+
+@pytest.mark.parametrize("variant", sorted(__import__("textgan.variants", fromlist=["VARIANTS"]).VARIANTS))
+def test_every_variants_own_saved_run_is_within_the_caps_its_config_sets(variant, tmp_path, one_thread):
+    """The caps refuse bulk, never a real run: every variant's saved run (optimizer state, rollout nets, RNG)."""
+    from textgan import hub_limits
+    from textgan.run import Run, RunConfig
+
+    run = Run(RunConfig(corpus={"kind": "modes", "k": 4, "n_train": 200, "n_test": 50}, variant=variant,
+                        batch_size=8, seed=0, device="cpu", sample_every=1, eval_every=0, show_samples=4))
+    list(run.steps(2))
+    path = run.save(tmp_path / "run")
+    hub_limits.check_sizes({p.name: p.stat().st_size for p in path.iterdir() if p.is_file()}, hub_limits.file_caps(path))
+    hub_limits.check_state(path)

@@ -169,6 +169,7 @@ def pull(
     api = HfApi(endpoint=endpoint, token=token or False)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.pull-", dir=out.parent))
+    download_dir = stage.parent / f"{stage.name}.dl"  # without the cache: huggingface_hub's own folder, then moved
     try:
         with hub_errors(repo_id, endpoint, token, action="pull", revision=revision, offline=offline):
             # Resolve the revision to a commit once (this also records it in the cache for later offline pulls);
@@ -182,19 +183,20 @@ def pull(
                 sizes = {name: sizes[name] for name in _check_listing(repo_id, sizes, max_file_bytes,
                                                                        max_total_bytes)}
             fetch = _Fetcher(repo_id, rev.resolved, token, endpoint, offline,
-                             None if use_cache or offline else stage.with_suffix(".dl"))
+                             None if use_cache or offline else download_dir)
             for name in sorted(set(sizes) & set(hub_limits.SMALL_FILES)):
                 fetch(name, stage)
             caps = _caps(stage, f"{repo_id}@{rev.resolved[:10]}")
             _limited(lambda: hub_limits.check_sizes(sizes, caps), f"refusing {repo_id}")
             for name in sorted(set(sizes) - set(hub_limits.SMALL_FILES)):
                 fetch(name, stage)
-            fetch.done()
         _install(stage, out, repo_id=repo_id, sha=rev.resolved, caps=caps, max_file_bytes=max_file_bytes,
                  max_total_bytes=max_total_bytes)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
+    finally:
+        shutil.rmtree(download_dir, ignore_errors=True)
     return out
 
 
@@ -270,10 +272,6 @@ class _Fetcher:
             os.replace(path, stage / name)
         else:
             shutil.copyfile(path, stage / name)
-
-    def done(self) -> None:
-        if self.download_dir is not None:
-            shutil.rmtree(self.download_dir, ignore_errors=True)
 
 
 def _caps(stage: Path, where: str) -> dict[str, int]:
