@@ -66,4 +66,6 @@ def pull_run(repo_id: str, folder: str | Path, revision: str | None = None, toke
                      overwrite=True, use_cache=False)
     except hub.HubError as e:
         raise LabError(str(e)) from None
+    except OSError as e:  # a full disk: the staging folder is gone, nothing half-written is listed
+        raise LabError(f"could not store {repo_id} on this server ({e.strerror or e}): try again later") from None
     return out  # as list_checkpoints names it (the Compare picker's choices)
