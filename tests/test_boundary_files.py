@@ -329,3 +329,29 @@ def test_every_variants_own_saved_run_is_within_the_caps_its_config_sets(variant
     path = run.save(tmp_path / "run")
     hub_limits.check_sizes({p.name: p.stat().st_size for p in path.iterdir() if p.is_file()}, hub_limits.file_caps(path))
     hub_limits.check_state(path)
+
+
+def test_the_sign_in_button_shows_where_gradio_can_serve_it(monkeypatch):
+    """On a Space with OAuth on (hf_oauth: true sets OAUTH_CLIENT_ID), or locally with the machine's login, and only
+    with Gradio's OAuth extra installed: Gradio refuses to start a LoginButton without it."""
+    import importlib.util
+
+    from textgan.app.hub_tab import signin_available
+
+    real = importlib.util.find_spec
+    installed = {"itsdangerous", "authlib"}
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: object() if name in installed else real(name, *a))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_TOKEN_PATH", "/nonexistent/token")
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    assert not signin_available()  # locally without a login Gradio's mock cannot start
+    monkeypatch.setenv("HF_TOKEN", ALICE)
+    assert signin_available()
+    monkeypatch.setenv("SPACE_ID", "someone/textgan")
+    monkeypatch.delenv("OAUTH_CLIENT_ID", raising=False)
+    assert not signin_available()  # a Space without hf_oauth
+    monkeypatch.setenv("OAUTH_CLIENT_ID", "id")
+    assert signin_available()
+    installed.discard("authlib")
+    assert not signin_available()
