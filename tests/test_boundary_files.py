@@ -221,6 +221,14 @@ def test_a_revision_follows_gits_ref_rules(local_hub, tmp_path, revision):
         assert hub.check_revision(ok) == ok
 
 
+def test_a_hub_corpus_revision_follows_gits_ref_rules_too(local_hub):
+    from textgan.corpora import CorpusError, build_corpus
+
+    with pytest.raises(CorpusError, match="invalid revision"):
+        build_corpus({"kind": "hub", "repo": "alice/lines", "revision": "../../../../tmp/x"})
+    assert local_hub.state.requests == []
+
+
 def test_the_apps_pull_refuses_a_traversing_revision(served, hub_server, tmp_path):
     _, c, _ = served
     message = text(c.predict("alice/anything", "../../../../../../tmp/textgan-escaped", "", api_name="/pull")[0])
