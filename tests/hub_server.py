@@ -293,7 +293,8 @@ class _Handler(BaseHTTPRequestHandler):
     def whoami(self):
         if self.user is None:
             raise _HTTPError(401, "Invalid credentials in Authorization header")
-        return 200, {"type": "user", "name": self.user, "auth": {"accessToken": {"role": "write"}}}, {}
+        return 200, {"type": "user", "name": self.user, "fullname": self.user.title(), "avatarUrl": "",
+                     "auth": {"accessToken": {"role": "write"}}}, {}
 
     def resolve(self, repo, rev, path):
         sha, files = self._revision(self._repo(repo), rev)

@@ -170,9 +170,10 @@ def test_an_exception_in_the_worker_becomes_a_message(lab):
     assert lab.training_count() == 0  # the slot was released
 
 
-def test_bad_input_gives_messages(tmp_path):
+def test_bad_input_gives_messages(tmp_path, monkeypatch):
     up = tmp_path / "up"
     up.mkdir()
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(up))  # the upload cache: uploads are read from there only
     cases = {
         "empty.txt": (b"", "empty"),
         "binary.txt": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),

@@ -526,9 +526,10 @@ def test_saves_are_per_session_and_never_clobber(make_lab, saved_run):
         assert lab.save_dir(hostile, a).parent == lab.session_dir("visitor-a")
 
 
-def test_a_run_trained_on_an_upload_continues_after_loading(make_lab, tmp_path):
+def test_a_run_trained_on_an_upload_continues_after_loading(make_lab, tmp_path, monkeypatch):
     from textgan import lab as L
 
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # the upload cache: uploads are read from there only
     lab = make_lab()
     upload = tmp_path / "mine.txt"
     upload.write_text("".join(f"the dog number {i % 9} runs\n" for i in range(40)))

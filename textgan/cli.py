@@ -75,9 +75,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         scenario = get_scenario(args.scenario)
         args.variant = scenario.variant
     steps = args.steps if args.steps is not None else (scenario.steps if scenario else 2000)
+    _at_least(steps, 0, "--steps")
     variant = args.variant or "wgan-gp"
     out = Path(args.out or (f"checkpoints/{args.scenario}" if scenario else
                             f"checkpoints/{variant}-{Path((args.corpus or 'modes').replace(':', '-')).stem}"))
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a run directory: choose a folder (new or a run's) instead")
     if args.resume:
         run = _resume(args, out)
     else:
@@ -205,8 +208,16 @@ def _resume(args: argparse.Namespace, out: Path):
     return run
 
 
+def _at_least(value: int, low: int, flag: str) -> None:
+    """Refuse a count below `low` (argparse takes any int): one line naming the flag, exit 2."""
+    if value < low:
+        raise ValueError(f"{flag} {value} must be at least {low}")
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from .run import Run
+
+    _at_least(args.n, 1, "-n")
 
     run = Run.load(args.run_dir, device=args.device)
     for text in run.sample_texts(args.n, seed=args.seed, temperature=args.temperature):
@@ -216,6 +227,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from .run import Run
+
+    _at_least(args.n, 1, "-n")
 
     run = Run.load(args.run_dir, device=args.device)
     values = run.evaluate(args.n, seed=args.seed, temperature=args.temperature)
@@ -542,4 +555,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except expected as e:
         print(f"error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as e:  # a full disk, a read-only folder: saves are atomic, so the last good checkpoint is kept
+        where = f" {e.filename}" if e.filename else ""
+        print(f"error: cannot write{where}: {e.strerror or e}. Anything saved before is kept; free space or "
+              "choose a writable --out", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -9,10 +9,10 @@ A pulled repo is untrusted input. `pull` therefore
      it (config schema/version, variant and net names, tensor names and shapes from the safetensors headers, vocab
      size), and only then renames it into place, so `checkpoints/` never holds half a repo.
 
-The token comes from the argument, else `HF_TOKEN`, else the `hf auth login` file (`huggingface_hub.get_token`). It
-is handed to `huggingface_hub` and nowhere else: never written into the run directory or the card, never logged, and
-scrubbed from every error message. `HF_ENDPOINT` (self-hosted hubs, mirrors) and `HF_HUB_OFFLINE=1` are read when a
-function is called, not only when huggingface_hub is imported.
+Whose token a call carries is `textgan.hub_access`'s rule: the operator's may serve the CLI, never a visitor of the
+app. A token is handed to `huggingface_hub` and nowhere else: never written into the run directory or the card, never
+logged, and scrubbed from every error message. `HF_ENDPOINT` (self-hosted hubs, mirrors) and `HF_HUB_OFFLINE=1` are
+read when a function is called, not only when huggingface_hub is imported.
 """
 
 from __future__ import annotations
@@ -24,6 +24,11 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
+
+# The token policy, used here and re-exported for the app and the lab (hub.visitor_access, hub.PAGE_AUTH, ...).
+from .hub_access import (CLI_AUTH, MOCK_OAUTH_TOKEN, PAGE_AUTH, acting_for_visitor, auth_advice,  # noqa: F401
+                         resolve_token, serve_visitors, visitor_access)
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +46,9 @@ EXPORT_DIR = "hf"  # pushed, never pulled (see push)
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # top-level, no hidden files, no path tricks
 _REPO_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*/[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
-NO_TOKEN_MESSAGE = "no Hugging Face token: pass --token, set HF_TOKEN or run `hf auth login`"
+NO_TOKEN_MESSAGE = f"no Hugging Face token: {CLI_AUTH}"
+MAX_REVISION = 255
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")  # git check-ref-format: control, space and ~^:?*[\
 
 
 class HubError(Exception):
@@ -55,27 +62,27 @@ def push(
     run_dir: str | Path,
     repo_id: str,
     *,
-    token: str | None = None,
+    token: str | Literal[False] | None = None,
     private: bool = False,
     commit_message: str | None = None,
 ) -> str:
     """Upload a run directory (plus a generated model card) to `repo_id`, creating the repo if needed.
 
     Returns the repo's URL. Only the files a run directory is made of are uploaded; the run directory itself is not
-    modified (the card is written into a staging copy).
+    modified (the card is written into a staging copy). `token=None` resolves as `resolve_token` says.
     """
     from huggingface_hub import HfApi
 
     from .card import build_card
 
-    _check_repo_id(repo_id)
-    token = _resolve_token(token)
+    check_repo_id(repo_id)
+    token = resolve_token(token)
     if token is None:
-        raise HubError(NO_TOKEN_MESSAGE)
+        raise HubError(f"no Hugging Face token: {auth_advice()}")
     run_dir = Path(run_dir)
-    config = _validate_run_dir(run_dir, what=f"{run_dir} is not a valid run directory")
-    endpoint = _endpoint()
-    if _offline():
+    config = _validate_run_dir(run_dir, what=f"{run_dir.name} is not a valid run directory")
+    endpoint = hub_endpoint()
+    if is_offline():
         raise HubError(f"cannot push {repo_id}: offline mode is on (HF_HUB_OFFLINE=1); unset it to upload")
 
     # The card is always regenerated from the run's files, so that it matches what is uploaded; symlinks are not
@@ -94,7 +101,7 @@ def push(
     message = commit_message or f"textgan: {config['run'].get('variant', 'run')} at step {config.get('step', 0)}"
 
     api = HfApi(endpoint=endpoint, token=token)
-    with _hub_errors(repo_id, endpoint, token, action="push to"):
+    with hub_errors(repo_id, endpoint, token, action="push to"):
         url = api.create_repo(repo_id, private=private, exist_ok=True)
         if private and not api.repo_info(repo_id).private:
             # create_repo leaves an existing repo as it is: uploading now would publish what the user meant to keep
@@ -114,62 +121,89 @@ def push(
     return str(url)
 
 
+def whoami(token: str) -> str:
+    """The Hub user name of `token` (for pushes to the visitor's own namespace)."""
+    from huggingface_hub import HfApi
+
+    endpoint = hub_endpoint()
+    with hub_errors("your account", endpoint, token, action="read"):
+        return str(HfApi(endpoint=endpoint, token=token).whoami()["name"])
+
+
 def pull(
     repo_id: str,
     *,
     revision: str | None = None,
-    token: str | None = None,
+    token: str | Literal[False] | None = None,
     out: str | Path | None = None,
     overwrite: bool = False,
     max_file_bytes: int | None = None,
     max_total_bytes: int | None = None,
+    use_cache: bool = True,
 ) -> Path:
     """Download `repo_id` (at `revision`) into a run directory that `Run.load` accepts, and return its path.
 
     `out` defaults to `checkpoints/<owner>--<name>`. An existing non-empty `out` is refused unless `overwrite=True`.
-    The repo is listed and checked before anything is downloaded, and validated before anything is written to `out`.
-    `max_file_bytes` defaults to `textgan.checkpoint.MAX_FILE_BYTES` (env `TEXTGAN_MAX_FILE_BYTES`), `max_total_bytes`
-    (all files together) to `MAX_PULL_BYTES` (env `TEXTGAN_MAX_PULL_BYTES`). Only a run directory's own files
-    (`RUN_FILES`) are downloaded and installed.
+    The repo is listed and checked before anything is downloaded; config.json and the other small JSON files come
+    first and set each other file's size cap (`hub_limits.file_caps`); the whole is validated before anything is
+    written to `out`. `max_file_bytes` defaults to `textgan.checkpoint.MAX_FILE_BYTES` (env `TEXTGAN_MAX_FILE_BYTES`),
+    `max_total_bytes` (all files together) to `MAX_PULL_BYTES` (env `TEXTGAN_MAX_PULL_BYTES`). Only a run
+    directory's own files (`RUN_FILES`) are downloaded and installed. With `use_cache=False` (a server) the files
+    go to a temporary folder beside `out`, not into the Hugging Face cache too: a pull is stored once.
     """
-    from huggingface_hub import HfApi, snapshot_download
+    from huggingface_hub import HfApi
 
+    from . import hub_limits
     from .checkpoint import MAX_FILE_BYTES
 
     max_file_bytes = MAX_FILE_BYTES if max_file_bytes is None else max_file_bytes
     max_total_bytes = MAX_PULL_BYTES if max_total_bytes is None else max_total_bytes
-    _check_repo_id(repo_id)
+    check_repo_id(repo_id)
+    revision = check_revision(revision)
     out = Path(out) if out is not None else Path("checkpoints") / repo_id.replace("/", "--")
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise HubError(f"{out} already exists and is not empty: pass --out DIR or overwrite=True")
-    token = _resolve_token(token)
-    endpoint = _endpoint()
-    offline = _offline()
+        raise HubError(f"{out.name} already exists and is not empty: pass --out DIR or overwrite=True")
+    token = resolve_token(token)
+    endpoint, offline = hub_endpoint(), is_offline()
 
     api = HfApi(endpoint=endpoint, token=token or False)
-    with _hub_errors(repo_id, endpoint, token, action="pull", revision=revision, offline=offline):
-        # Resolve the revision to a commit once (this also records it in the cache for later offline pulls); every
-        # file then comes from that commit, even if someone pushes meanwhile.
-        rev = api.resolve_revision(repo_id, revision=revision, local_files_only=offline)
-        if offline:  # no listing possible: take what the cache holds, then check it like a download
-            wanted = sorted(RUN_FILES)
-        else:
-            info = api.model_info(repo_id, revision=rev.resolved, files_metadata=True)
-            wanted = _check_listing(repo_id, {s.rfilename: s.size for s in info.siblings or []}, max_file_bytes,
-                                    max_total_bytes)
-        snapshot = snapshot_download(
-            repo_id, revision=rev, token=token or False, endpoint=endpoint, allow_patterns=wanted,
-            local_files_only=offline,
-        )
-
-    return _install(Path(snapshot), out, repo_id=repo_id, sha=rev.resolved, overwrite=overwrite,
-                    max_file_bytes=max_file_bytes, max_total_bytes=max_total_bytes)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.pull-", dir=out.parent))
+    download_dir = stage.parent / f"{stage.name}.dl"  # without the cache: huggingface_hub's own folder, then moved
+    try:
+        with hub_errors(repo_id, endpoint, token, action="pull", revision=revision, offline=offline):
+            # Resolve the revision to a commit once (this also records it in the cache for later offline pulls);
+            # every file then comes from that commit, even if someone pushes meanwhile.
+            rev = api.resolve_revision(repo_id, revision=revision, local_files_only=offline)
+            if offline:  # no listing possible: take what the cache holds, then check it like a download
+                sizes: dict[str, int | None] = {name: None for name in sorted(RUN_FILES)}
+            else:
+                info = api.model_info(repo_id, revision=rev.resolved, files_metadata=True)
+                sizes = {s.rfilename: s.size for s in info.siblings or []}
+                sizes = {name: sizes[name] for name in _check_listing(repo_id, sizes, max_file_bytes,
+                                                                       max_total_bytes)}
+            fetch = _Fetcher(repo_id, rev.resolved, token, endpoint, offline,
+                             None if use_cache or offline else download_dir)
+            for name in sorted(set(sizes) & set(hub_limits.SMALL_FILES)):
+                fetch(name, stage)
+            caps = _caps(stage, f"{repo_id}@{rev.resolved[:10]}")
+            _limited(lambda: hub_limits.check_sizes(sizes, caps), f"refusing {repo_id}")
+            for name in sorted(set(sizes) - set(hub_limits.SMALL_FILES)):
+                fetch(name, stage)
+        _install(stage, out, repo_id=repo_id, sha=rev.resolved, caps=caps, max_file_bytes=max_file_bytes,
+                 max_total_bytes=max_total_bytes)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(download_dir, ignore_errors=True)
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ safety checks
 
 
-def _check_repo_id(repo_id: str) -> None:
+def check_repo_id(repo_id: str) -> None:
     if not isinstance(repo_id, str) or not _REPO_ID.fullmatch(repo_id) or ".." in repo_id:
         raise HubError(f"invalid repo id {repo_id!r}: expected USER/NAME (letters, digits, '-', '_', '.')")
 
@@ -212,37 +246,78 @@ def _check_listing(repo_id: str, sizes: dict[str, int | None], max_file_bytes: i
     return wanted
 
 
-def _install(snapshot: Path, out: Path, *, repo_id: str, sha: str, overwrite: bool, max_file_bytes: int,
-             max_total_bytes: int = MAX_PULL_BYTES) -> Path:
-    """Copy the snapshot's run files into a temp dir beside `out`, validate, then rename into place."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.pull-", dir=out.parent))
-    total = 0
-    try:
-        for src in sorted(snapshot.iterdir()):
-            if src.name not in RUN_FILES or not src.is_file():
-                continue
-            size = src.stat().st_size  # the listing may have lied about sizes
-            total += size
-            if size > max_file_bytes:
-                raise HubError(f"refusing {repo_id}: {src.name} is {size:,} bytes, over the {max_file_bytes:,}-byte cap")
-            if total > max_total_bytes:
-                raise HubError(f"refusing {repo_id}: its run files total over the {max_total_bytes:,}-byte cap")
-            shutil.copyfile(src, tmp / src.name)  # follows the cache's symlinks: a plain file lands in `out`
-        _validate_run_dir(tmp, what=f"{repo_id}@{sha[:10]} is not a valid textgan run")
-        if out.exists():  # only reachable with overwrite=True (checked in `pull`)
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(old)
-            tmp.rename(out)
-            if old.is_dir():
-                shutil.rmtree(old)
-            else:
-                old.unlink()
+class _Fetcher:
+    """Downloads one file of the resolved commit into the stage folder: through the Hugging Face cache (copied:
+    the cache's symlinks never reach a run directory), or, with `download_dir`, straight into a temporary folder
+    (moved: the file is stored once). A file the offline cache lacks is skipped; validation names what is missing."""
+
+    def __init__(self, repo_id: str, sha: str, token: str | None, endpoint: str, offline: bool,
+                 download_dir: Path | None) -> None:
+        self.repo_id, self.sha, self.token, self.endpoint = repo_id, sha, token, endpoint
+        self.offline, self.download_dir = offline, download_dir
+
+    def __call__(self, name: str, stage: Path) -> None:
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
+
+        kwargs = {"local_dir": self.download_dir} if self.download_dir is not None else {}
+        try:
+            path = Path(hf_hub_download(self.repo_id, name, revision=self.sha, token=self.token or False,
+                                        endpoint=self.endpoint, local_files_only=self.offline, **kwargs))
+        except (EntryNotFoundError, LocalEntryNotFoundError):
+            if self.offline:
+                return
+            raise
+        if self.download_dir is not None:
+            os.replace(path, stage / name)
         else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            shutil.copyfile(path, stage / name)
+
+
+def _caps(stage: Path, where: str) -> dict[str, int]:
+    """Each file's byte cap from the config already in `stage` (a HubError naming the repo when it is unusable)."""
+    from . import hub_limits
+
+    if not (stage / "config.json").is_file():
+        raise HubError(f"{where} is not a valid textgan run: config.json is missing")
+    return _limited(lambda: hub_limits.file_caps(stage), f"{where} is not a valid textgan run")
+
+
+def _limited(check, what: str):
+    """`check()`, its CheckpointError turned into a HubError that starts with `what`."""
+    from .checkpoint import CheckpointError
+
+    try:
+        return check()
+    except CheckpointError as e:
+        raise HubError(f"{what}: {e}") from None
+
+
+def _install(stage: Path, out: Path, *, repo_id: str, sha: str, caps: dict[str, int], max_file_bytes: int,
+             max_total_bytes: int = MAX_PULL_BYTES) -> Path:
+    """Check the staged files' sizes on disk (the listing may have lied), validate the run and its state, then
+    rename the stage into place: `out` never holds half a repo."""
+    from . import hub_limits
+
+    sizes = {p.name: p.stat().st_size for p in stage.iterdir() if p.is_file()}
+    for name, size in sorted(sizes.items()):
+        if size > max_file_bytes:
+            raise HubError(f"refusing {repo_id}: {name} is {size:,} bytes, over the {max_file_bytes:,}-byte cap")
+    if sum(sizes.values()) > max_total_bytes:
+        raise HubError(f"refusing {repo_id}: its run files total over the {max_total_bytes:,}-byte cap")
+    _limited(lambda: hub_limits.check_sizes(sizes, caps), f"refusing {repo_id}")
+    _validate_run_dir(stage, what=f"{repo_id}@{sha[:10]} is not a valid textgan run")
+    _limited(lambda: hub_limits.check_state(stage), f"refusing {repo_id}")
+    if out.exists():  # only reachable with overwrite=True (checked in `pull`)
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+        stage.rename(out)
+        if old.is_dir():
+            shutil.rmtree(old)
+        else:
+            old.unlink()
+    else:
+        stage.rename(out)
     return out
 
 
@@ -259,22 +334,30 @@ def _validate_run_dir(path: Path, *, what: str) -> dict:
 # ------------------------------------------------------------------------------------------------ plumbing
 
 
-def _resolve_token(token: str | None) -> str | None:
-    """The argument, else HF_TOKEN, else the token saved by `hf auth login`."""
-    if token:
-        return token
-    from huggingface_hub import get_token
+def check_revision(revision: str | None) -> str | None:
+    """`revision` when it is a name git accepts for a ref (`git check-ref-format`: no `..`, `//`, `@{`, control
+    characters, spaces or ~^:?*[\\, no component starting with `.` or ending in `.lock`) or a commit id; None for
+    none. A revision becomes a path in the Hugging Face cache, so anything else is refused before any request."""
+    if revision is None:
+        return None
+    bad = HubError(f"invalid revision {revision!r}: name a branch, tag or commit (git's ref rules: no '..', spaces "
+                   "or ~^:?*[\\ characters)")
+    if not isinstance(revision, str) or not revision or len(revision) > MAX_REVISION:
+        raise bad
+    parts = revision.split("/")
+    if (_REF_FORBIDDEN.search(revision) or ".." in revision or "@{" in revision or revision == "@"
+            or revision.endswith(".") or any(not p or p.startswith(".") or p.endswith(".lock") for p in parts)):
+        raise bad
+    return revision
 
-    return get_token()
 
-
-def _endpoint() -> str:
+def hub_endpoint() -> str:
     from huggingface_hub import constants
 
     return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
 
 
-def _offline() -> bool:
+def is_offline() -> bool:
     from huggingface_hub import constants
 
     return constants.is_offline_mode() or os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
@@ -305,7 +388,7 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 
 
 @contextmanager
-def _hub_errors(repo_id: str, endpoint: str, token: str | None, *, action: str, revision: str | None = None,
+def hub_errors(repo_id: str, endpoint: str, token: str | None, *, action: str, revision: str | None = None,
                 offline: bool = False):
     """Turn huggingface_hub / HTTP exceptions into one HubError saying what happened and what to do."""
     import httpx2
@@ -329,7 +412,7 @@ def _hub_errors(repo_id: str, endpoint: str, token: str | None, *, action: str, 
     except RepositoryNotFoundError as e:
         if token is None:
             msg = (f"repository {repo_id} not found at {endpoint}, or it is private and no token was given: "
-                   "pass --token, set HF_TOKEN or run `hf auth login`")
+                   f"{auth_advice()}")
         else:
             msg = f"repository {repo_id} not found at {endpoint}, or your token cannot {action} it"
         raise _error(msg, token) from e
@@ -337,9 +420,13 @@ def _hub_errors(repo_id: str, endpoint: str, token: str | None, *, action: str, 
         raise _error(f"revision {revision!r} not found in {repo_id} at {endpoint}", token) from e
     except HfHubHTTPError as e:
         status = e.response.status_code if e.response is not None else None
-        if status == 401:
-            msg = (f"the Hugging Face token was rejected by {endpoint} (401 Unauthorized): check HF_TOKEN or run "
-                   "`hf auth login` again")
+        if status == 401 and token == MOCK_OAUTH_TOKEN:
+            msg = ("you signed in with Gradio's local stand-in for Hugging Face sign-in (this app is not running on a "
+                   "Space), whose token the Hub does not accept: paste your token in the Hub tab's token field")
+        elif status == 401:
+            fix = ("sign in again, or paste a valid token in the Hub tab's token field" if acting_for_visitor()
+                   else "check HF_TOKEN or run `hf auth login` again")
+            msg = f"the Hugging Face token was rejected by {endpoint} (401 Unauthorized): {fix}"
         elif status == 403:
             msg = f"your token may not {action} {repo_id} (403 Forbidden): use a token with write access to it"
         else:

@@ -11,6 +11,7 @@ from typing import Any
 
 import gradio as gr
 
+from textgan import hub
 from textgan import lab as L
 
 log = logging.getLogger(__name__)
@@ -68,21 +69,31 @@ class AppContext:
             self.loaded[key] = L.load_run(item)
         return self.loaded[key]
 
+    def shown(self, message: object) -> str:
+        """A message for a Markdown component: the checkpoints folder's absolute path cut from it, and the text
+        escaped (it may quote what a visitor typed: a repo id, a file name, a query value)."""
+        return L.shown(L.without_server_paths(str(message), self.lab.checkpoints))
+
     def errors(self, status_only: bool = True, status: Any = None):
         """Refused input (LabError, CorpusError, CheckpointError: ValueErrors) becomes a readable message, on the
         session's status line (`status_only`) or returned; anything else is logged and shown short. The server
-        keeps running. With `status`, the output component that shows messages, a refusal changes that output
-        only (`{status: message}`): a handler with many outputs (a lesson sets 46) leaves the form as it was."""
+        keeps running. The handler acts on the Hub for the visitor only (`hub.visitor_access`): with the token of a
+        `gr.OAuthToken` parameter when it has one and the visitor signed in, else anonymously. With `status`, the output component that shows messages, a refusal changes that output only
+        (`{status: message}`): a handler with many outputs (a lesson sets 46) leaves the form as it was."""
         def deco(fn):
             @wraps(fn)
             def inner(*args, **kwargs):
+                oauth = next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.OAuthToken)), None)
                 try:
-                    return fn(*args, **kwargs)
+                    # The Hub sees the visitor (signed in) or nobody, never the operator, also in the threads the
+                    # handler starts (they copy this context).
+                    with hub.visitor_access(oauth.token if oauth is not None else None):
+                        return fn(*args, **kwargs)
                 except ValueError as e:
-                    msg = f"⚠️ {e}"
+                    msg = f"⚠️ {self.shown(e)}"
                 except Exception as e:
                     log.exception("%s failed", getattr(fn, "__name__", "a handler"))
-                    msg = f"⚠️ {type(e).__name__}: {e}"
+                    msg = f"⚠️ {type(e).__name__}: {self.shown(e)}"
                 request = next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
                 if request is not None and status_only:
                     try:

@@ -1,9 +1,15 @@
-"""The Hub tab: push this session's run (saved first) or a saved one to the Hugging Face Hub, and pull a run into
-the server's checkpoints, where the Compare tab selects it. The token is used for one request and the field is
-cleared afterwards; it is never stored or logged."""
+"""The Hub tab: push this session's run (saved first) or a saved one to the Hugging Face Hub, and pull a run into the
+visitor's own folder, where the Compare tab selects it.
+
+A visitor acts on the Hub as themselves, never as the server: with the token they type, or by signing in with
+Hugging Face (`gr.LoginButton`; the handlers receive `gr.OAuthToken` / `gr.OAuthProfile`). A token is used for one
+request and the field is cleared afterwards; it is never stored or logged. Without either, pushes are refused and
+pulls are anonymous (public repos only)."""
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +22,8 @@ from . import doors
 from .common import THIS, AppContext
 from .compare_tab import CompareTab
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass
 class HubTab:
@@ -23,47 +31,84 @@ class HubTab:
     message: Any
 
 
+def signin_available() -> bool:
+    """Whether a "Sign in with Hugging Face" button can work here: on a Space with OAuth on (`hf_oauth: true` sets
+    OAUTH_CLIENT_ID), or locally, where Gradio mocks the sign-in with the machine's Hugging Face login (and refuses
+    to start without one); either way with Gradio's OAuth extra installed (`gradio[oauth]`)."""
+    from importlib.util import find_spec
+
+    on_space = bool(os.environ.get("SPACE_ID"))
+    missing = [m for m in ("itsdangerous", "authlib")[:2 if on_space else 1] if find_spec(m) is None]
+    if missing:  # Gradio would refuse to start with a LoginButton
+        logger.warning("no 'Sign in with Hugging Face' button: %s missing (pip install \"gradio[oauth]\")",
+                       ", ".join(missing))
+        return False
+    if on_space:
+        return bool(os.environ.get("OAUTH_CLIENT_ID"))
+    from huggingface_hub import get_token
+
+    return get_token() is not None
+
+
 def build(ctx: AppContext, demo: gr.Blocks, compare: CompareTab) -> HubTab:
     """Lay out the Hub tab inside the current Blocks and wire its events."""
     with gr.Tab("Hub"):
-        gr.Markdown("Share runs on the Hugging Face Hub. The token is used for this request only: never stored "
-                    "or logged, and the field is cleared afterwards.")
+        signin = signin_available()
+        gr.Markdown("Share runs on the Hugging Face Hub as yourself: "
+                    + ("sign in with Hugging Face, or paste a token. " if signin else "paste a token. ")
+                    + "A token is used for this request only: never stored or logged, and the field is cleared "
+                      "afterwards. Without one, pulls read public repos only.")
+        if signin:
+            gr.LoginButton()
         with gr.Row():
             push_src = gr.Dropdown([THIS], value=THIS, label="run to push", info="This session's run or a saved one.")
             repo = gr.Textbox(label="repo id", placeholder="your-name/wgan-gp-modes",
-                              info="owner/name on the Hub.")
+                              info="owner/name on the Hub; a name alone goes to your own account.")
             private = gr.Checkbox(False, label="private", info="Only you (and your organisation) can see it.")
         token = gr.Textbox(label="token (write access to push)", type="password",
-                           info="Used for this request only, never stored.")
+                           info="Your own Hugging Face token" + (", if you did not sign in" if signin else "")
+                                + ". Used for this request only, never stored.")
         with gr.Row():
             push_btn = gr.Button("Push", variant="primary")
             revision = gr.Textbox(label="revision to pull (optional)", info="A branch, tag or commit; empty = latest.")
-            pull_btn = gr.Button("Pull into checkpoints/")
+            pull_btn = gr.Button("Pull into your runs")
         hub_msg = gr.Markdown()
+    _wire(ctx, compare, push_src, repo, private, token, revision, push_btn, pull_btn, hub_msg)
+    return HubTab(push_source=push_src, message=hub_msg)
 
-    def push(source, repo_id, token, private, request: gr.Request):
+
+def _wire(ctx: AppContext, compare: CompareTab, push_src, repo, private, token, revision, push_btn, pull_btn,
+          hub_msg) -> None:
+    def push(source, repo_id, typed, private, request: gr.Request, oauth: gr.OAuthToken | None,
+             profile: gr.OAuthProfile | None):
         try:
             if not source:
                 raise L.LabError("choose what to push: this session's run or a saved one")
+            visitor = L.visitor_token(typed, oauth.token if oauth else None)
+            L.sharing.check_can_push(visitor)  # before saving anything
             if source == THIS:
                 s = ctx.session(request)
                 path = s.save(ctx.lab.share_dir(s), overwrite=True)  # this session's own folder
             else:
                 path = Path(ctx.saved_run(request, source))
-            url = L.push_run(path, repo_id, token=token, private=private)
-            return f"pushed {path.name} to {url}", ""  # the token field is cleared, never kept
+            url = L.push_run(path, repo_id, token=visitor, private=private,
+                             username=profile.username if profile and not (typed or "").strip() else None)
+            return f"pushed {L.shown(path.name)} to {L.shown(url)}", ""  # the token field is cleared, never kept
         except ValueError as e:
-            return f"⚠️ {e}", ""
+            return f"⚠️ {ctx.shown(e)}", ""
 
-    def pull(repo_id, revision, token, request: gr.Request):
+    def pull(repo_id, revision, typed, request: gr.Request, oauth: gr.OAuthToken | None):
         try:
             repo_id = (repo_id or "").strip()
-            path = L.pull_run(repo_id, ctx.lab.checkpoints, revision=revision, token=token)
+            folder = ctx.lab.session_dir(request.session_hash)  # the visitor's own: listed for them only
+            path = L.pull_run(repo_id, folder, revision=revision,
+                              token=L.visitor_token(typed, oauth.token if oauth else None))
             choices = ctx.checkpoint_choices(request)
-            return (f"pulled {repo_id} into {path}: it is selected in Compare; use Continue training there to train it",
+            return (f"pulled {L.shown(repo_id)} into {L.shown(L.shown_path(path, ctx.lab.checkpoints))}: it is "
+                    "selected in Compare; use Continue training there to train it",
                     "", gr.update(choices=choices, value=[str(path)]), gr.update(choices=choices))
         except ValueError as e:
-            return f"⚠️ {e}", "", gr.skip(), gr.skip()
+            return f"⚠️ {ctx.shown(e)}", "", gr.skip(), gr.skip()
 
     def list_runs(request: gr.Request):
         return gr.update(choices=ctx.checkpoint_choices(request))
@@ -73,4 +118,3 @@ def build(ctx: AppContext, demo: gr.Blocks, compare: CompareTab) -> HubTab:
              concurrency_id="heavy")
     doors.on(pull_btn.click, "pull", pull, [repo, revision, token], [hub_msg, token, compare.runs, push_src],
              status=hub_msg, concurrency_id="heavy")
-    return HubTab(push_source=push_src, message=hub_msg)

@@ -39,6 +39,9 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
 def serve(demo: gr.Blocks | None = None, host: str | None = None, port: int | None = None) -> None:
     """Launch the app (the operator's environment: Lab.from_env and the README), blocking until it is stopped.
     Host and port default to GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, then 0.0.0.0:7860."""
+    from textgan import hub
+
+    hub.serve_visitors()  # this process acts for visitors: the operator's Hub token is out of their reach
     demo = demo if demo is not None else build_demo(L.Lab.from_env())
     demo.launch(server_name=host or os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
                 server_port=port or int(os.environ.get("GRADIO_SERVER_PORT", "7860")))

@@ -190,7 +190,7 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
     hp_names = tab.hp_names
 
     @errors()
-    def train(request: gr.Request, *form):
+    def train(request: gr.Request, oauth: gr.OAuthToken | None, *form):  # oauth: a Hub corpus the visitor may read
         s = ctx.session(request)
         if s.run is None:
             s.configure(tab.config(*form))
@@ -214,7 +214,7 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
         return fn
 
     @errors()
-    def step(request: gr.Request, kind, *form):
+    def step(request: gr.Request, oauth: gr.OAuthToken | None, kind, *form):
         s = ctx.session(request)
         if s.run is None and s.config is None:
             s.configure(tab.config(*form))
@@ -296,7 +296,7 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
         for name, value in values.get("hparams", {}).items():
             picked[6 + hp_names.index(name)] = gr.update(value=value, visible=True)
         if notices:
-            ctx.session(request).tell("the link's settings were restored except: " + "; ".join(notices))
+            ctx.session(request).tell(ctx.shown("the link's settings were restored except: " + "; ".join(notices)))
         corpus = values.get("corpus", "modes")
         return [corpus, values.get("k", default.corpus.get("k", 8)), values.get("weights", "uniform"), preset,
                 variant, values.get("seed", default.seed), *picked]

@@ -39,20 +39,21 @@ def fetch_text_file(repo: str, filename: str, revision: str | None = None) -> tu
     from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
     from huggingface_hub.errors import EntryNotFoundError
 
-    from ..hub import HubError, _check_repo_id, _endpoint, _hub_errors, _offline, _resolve_token
+    from ..hub import HubError, check_repo_id, check_revision, hub_endpoint, hub_errors, is_offline, resolve_token
 
     try:
-        _check_repo_id(repo)
+        check_repo_id(repo)
+        check_revision(revision)
     except HubError as e:
         raise CorpusError(f"hub corpus: {e}") from None
     check_filename(filename)
     cap = max_corpus_bytes()
-    token, endpoint, offline = _resolve_token(None), _endpoint(), _offline()
+    token, endpoint, offline = resolve_token(None), hub_endpoint(), is_offline()
     where = f"dataset {repo}" + (f"@{revision}" if revision else "")
     sha = None
     missing = CorpusError(f"{where} has no file {filename!r}: name a file of the repo (hub:OWNER/NAME:FILE)")
     try:
-        with _hub_errors(f"dataset {repo}", endpoint, token, action="download a corpus from", revision=revision,
+        with hub_errors(f"dataset {repo}", endpoint, token, action="download a corpus from", revision=revision,
                          offline=offline):
             try:
                 if not offline:

@@ -18,18 +18,18 @@ The UI side: `textgan/app/train_tab.py` (the Train tab), `textgan/app/compare_ta
 `textgan/app/hub_tab.py`; `textgan/app/main.py` composes them.
 """
 
-from . import forms
+from . import forms, sharing
 from .compare import (HIGHER_IS_BETTER, LOWER_IS_BETTER, PRECISION_FLOOR, QD_TEMPERATURES, direction, history_frame,
                       list_checkpoints, load_run, mark_best, metrics_table, mode_counts, quick_metrics, side_by_side,
                       temperature_sweep)
-from .errors import LabError, as_int, slug
+from .errors import LabError, as_int, shown, shown_path, slug, without_server_paths
 from .experiments import list_experiments, open_experiment
 from .forms import (LIVE_CADENCE, MAX_UPLOAD_BYTES, SIZE_FIELDS, check_upload, corpus_spec, form_config, form_net,
                     make_config, net_kinds, net_size, net_spec, presets, size_field, variant_defaults, variant_info)
 from .multi import Sweep
 from .server import Lab
 from .session import HIST_SAMPLES, Session
-from .sharing import pull_run, push_run
+from .sharing import pull_run, push_run, visitor_token
 
 _as_int, _slug = as_int, slug  # the names the app and notebooks used before the split
 
@@ -38,4 +38,5 @@ __all__ = ["HIGHER_IS_BETTER", "HIST_SAMPLES", "LIVE_CADENCE", "LOWER_IS_BETTER"
            "corpus_spec", "direction", "form_config", "form_net", "forms", "history_frame", "list_checkpoints",
            "list_experiments", "load_run", "make_config", "mark_best", "metrics_table", "mode_counts", "net_kinds",
            "net_size", "net_spec", "open_experiment", "presets", "pull_run", "push_run", "quick_metrics",
-           "side_by_side", "size_field", "slug", "temperature_sweep", "variant_defaults", "variant_info"]
+           "sharing", "shown", "shown_path", "side_by_side", "size_field", "slug", "temperature_sweep", "variant_defaults",
+           "variant_info", "visitor_token", "without_server_paths"]

@@ -118,12 +118,15 @@ def list_checkpoints(root: str | Path = "checkpoints") -> list[str]:
 
 
 def load_run(path: str | Path, device: str = "auto"):
-    """Run.load with a LabError carrying the checkpoint's message."""
+    """Run.load with a LabError carrying the checkpoint's message. A run's `hub:` corpus is read for the visitor
+    (anonymously unless a handler set their token), never with the server's token."""
     from ..checkpoint import CheckpointError
     from ..run import Run
+    from .sharing import as_visitor
 
     try:
-        return Run.load(path, device=device)
+        with as_visitor():
+            return Run.load(path, device=device)
     except (CheckpointError, ValueError, OSError) as e:
         raise LabError(f"cannot open {path}: {e}") from None
 

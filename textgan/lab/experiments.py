@@ -40,5 +40,6 @@ def open_experiment(root: str | Path, name: str) -> dict[str, Any]:
     failed = results[results.status == "failed"].trial.nunique() if "status" in results else 0
     spec = f["spec"]
     note = (f"{name}: {n_trials} trials on {spec.get('corpus', {}).get('kind', '?')}, budget {spec.get('budget')}"
-            + (f", {failed} failed" if failed else "") + f"; full report in {exp / 'report.html'}")
+            + (f", {failed} failed" if failed else "")
+            + f"; full report in {Path(root).name}/{name}/report.html")  # relative: never the server's path
     return {"frontier": f["frontier"], "curves": f["curves"], "rows": f["rows"], "note": note}

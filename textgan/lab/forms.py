@@ -207,6 +207,9 @@ def corpus_spec(kind: str, k: int = 8, path: str | None = None, upload: str | No
     if kind == "upload":
         if not upload:
             raise LabError("choose a .txt file to upload first (one sentence per line)")
+        from .uploads import confined_upload
+
+        upload = confined_upload(upload)  # only Gradio's upload cache: never a server file a caller names
         check_upload(upload)
         data = Path(upload).read_bytes()
         dest = Path(upload_dir) / f"{_slug(Path(upload).stem)}-{hashlib.sha256(data).hexdigest()[:10]}.txt"

@@ -7,6 +7,7 @@ holding one of the lab's training slots while it trains, like any session."""
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import traceback
 from pathlib import Path
@@ -51,7 +52,9 @@ class Sweep:
         self.error: str | None = None
         self._current: tuple[str, Any] | None = None
         self._stop = False
-        self._thread = threading.Thread(target=self._work, name="textgan-sweep", daemon=True)
+        # The worker keeps the request's context: whoever the Hub may see for this visitor (hub.visitor_access).
+        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._work,),
+                                        name="textgan-sweep", daemon=True)
 
     def start(self) -> "Sweep":
         self._thread.start()

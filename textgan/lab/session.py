@@ -9,6 +9,7 @@ A session of a `Lab` takes one of the lab's training slots while it trains; wait
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import math
 import threading
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..events import Failed, Metrics, Samples, Saved, Scalars
-from .errors import LabError, as_int as _as_int
+from .errors import LabError, as_int as _as_int, shown_path
 from .forms import _cast
 
 if TYPE_CHECKING:
@@ -122,7 +123,9 @@ class Session:
         self._started_at = time.perf_counter()
         self._set_state("queued" if self.lab is not None and not self.lab.has_free_slot() else "training",
                         "starting")
-        self._thread = threading.Thread(target=self._work, name=f"textgan-{self.name}", daemon=True)
+        # The worker keeps the request's context: whoever the Hub may see for this visitor (hub.visitor_access).
+        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._work,),
+                                        name=f"textgan-{self.name}", daemon=True)
         self._thread.start()
 
     def pause(self) -> None:
@@ -284,7 +287,8 @@ class Session:
             except (RuntimeError, ValueError, OSError) as e:
                 raise LabError(f"not saved: {e}") from None
             self._saved_step, self._saved_dir = self.run.step, Path(out).resolve()
-        self._set_state(self.state, f"saved step {self.run.step} to {out}")
+        shown = shown_path(out, self.lab.checkpoints) if self.lab is not None else out  # never the server's path
+        self._set_state(self.state, f"saved step {self.run.step} to {shown}")
         return out
 
     def load(self, path: str | Path) -> None:
