@@ -74,25 +74,25 @@ def fake_zero_gpu(monkeypatch):
 @pytest.mark.parametrize("variant", ["wgan-gp", "seqgan"])
 def test_chunked_training_has_the_unchunked_history(one_thread, variant):
     whole = Run(config(variant))
-    events_whole = list(whole.steps(35))
+    events_whole = list(whole.steps(25))
     chunked = Run(config(variant))
-    events_chunked = list(gpu_chunks.steps(chunked, 35, chunk=8, device="cpu"))
-    assert chunked.step == whole.step == 35
+    events_chunked = list(gpu_chunks.steps(chunked, 25, chunk=6, device="cpu"))
+    assert chunked.step == whole.step == 25
     assert summary(events_chunked) == summary(events_whole)
     assert_same_history(chunked, whole)
 
 
 def test_across_a_process_boundary_the_caller_keeps_the_trained_run(one_thread, fake_zero_gpu):
     whole = Run(config())
-    list(whole.steps(30))
+    list(whole.steps(20))
     run = Run(config())
-    events = list(gpu_chunks.steps(run, 30, chunk=7, duration=20, device="cpu"))
-    assert fake_zero_gpu["n"] == 5 and fake_zero_gpu["durations"] == [20]  # ceil(30 / 7) calls, one decoration
-    assert run.step == 30 and run.variant.gen is run.gen and run.device.type == "cpu"
-    assert [e.step for e in events if isinstance(e, Scalars)] == list(range(1, 31))
+    events = list(gpu_chunks.steps(run, 20, chunk=7, duration=20, device="cpu"))
+    assert fake_zero_gpu["n"] == 3 and fake_zero_gpu["durations"] == [20]  # ceil(20 / 7) calls, one decoration
+    assert run.step == 20 and run.variant.gen is run.gen and run.device.type == "cpu"
+    assert [e.step for e in events if isinstance(e, Scalars)] == list(range(1, 21))
     assert_same_history(run, whole)
-    list(gpu_chunks.steps(run, 5, chunk=7, duration=20, device="cpu"))  # and it trains on from there
-    list(whole.steps(5))
+    list(gpu_chunks.steps(run, 3, chunk=7, duration=20, device="cpu"))  # and it trains on from there
+    list(whole.steps(3))
     assert_same_history(run, whole)
 
 
@@ -100,7 +100,7 @@ def test_without_zero_gpu_the_hook_is_run_steps_and_spaces_is_not_imported(one_t
     monkeypatch.delenv("SPACES_ZERO_GPU", raising=False)
     monkeypatch.delitem(sys.modules, "spaces", raising=False)
     a, b = Run(config()), Run(config())
-    assert summary(gpu_chunks.steps(a, 12)) == summary(b.steps(12))
+    assert summary(gpu_chunks.steps(a, 11)) == summary(b.steps(11))
     assert "spaces" not in sys.modules
     assert not gpu_chunks.on_zero_gpu()
 
