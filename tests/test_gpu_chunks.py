@@ -14,7 +14,8 @@ from textgan.events import Metrics, Samples, Scalars
 from textgan.lab import gpu_chunks
 from textgan.run import Run, RunConfig
 
-NETS = {"generator": {"kind": "lstm", "emb_dim": 16, "hidden": 32}, "critic": {"kind": "cnn", "emb_dim": 16, "filters": 16}}
+NETS = {"generator": {"kind": "lstm", "emb_dim": 16, "hidden": 32},
+        "critic": {"kind": "cnn", "emb_dim": 16, "filters": 16}}
 
 
 def config(variant: str = "wgan-gp", **kw) -> RunConfig:
