@@ -40,7 +40,11 @@ class TransformerGeneratorConfig:
 class TransformerGenerator(AutoregressiveGenerator):
     def __init__(self, cfg: TransformerGeneratorConfig, vocab_size: int, seq_len: int, start_id: int) -> None:
         super().__init__()
-        from transformers import GPT2Config, GPT2LMHeadModel  # heavy import, only when this net is built
+        try:  # heavy import, only when this net is built; the Space's lean install leaves transformers out
+            from transformers import GPT2Config, GPT2LMHeadModel
+        except ImportError as e:
+            raise ValueError('the gpt2 generator needs the transformers package, which this install lacks: '
+                             'pip install "textgan[transformers]", or choose another generator') from e
 
         if cfg.emb_dim % cfg.heads:
             raise ValueError(f"gpt2 generator: heads={cfg.heads} must divide emb_dim={cfg.emb_dim}")
