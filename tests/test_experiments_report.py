@@ -119,3 +119,59 @@ def test_bands_have_no_vertex_markers_and_points_carry_temperatures(sweep):
     assert len(frontier.data) == 4
     for trace in frontier.data:
         assert "text" in trace.mode and list(trace.text) == ["T=0.8", "T=1.2"]
+
+
+HOSTILE = "<script>alert(1)</script> a|b & 50% x_1 $\\ {#}"
+
+
+def test_hostile_sample_and_group_text_cannot_break_the_report(tmp_path, sweep):
+    """A sample or a group label holding HTML, Markdown and LaTeX specials stays text: one <script> per figure
+    (plotly's own), the Markdown table keeps its columns, the LaTeX has no unescaped special; and nothing is written
+    outside the experiment directory."""
+    import shutil
+    from html.parser import HTMLParser
+
+    from textgan.experiments.report import write_report
+
+    exp = tmp_path / "exp"
+    shutil.copytree(sweep[0], exp)
+    samples = pd.read_csv(exp / "samples.csv", keep_default_na=False)
+    samples["text"] = HOSTILE
+    samples.to_csv(exp / "samples.csv", index=False)
+    summary = pd.read_csv(exp / "summary.csv")
+    evil = f"mle {HOSTILE}"
+    summary["group"] = summary.group.where(summary.group != summary.group.iloc[0], evil)
+    summary.to_csv(exp / "summary.csv", index=False)
+    before = set(tmp_path.rglob("*")) - set(exp.rglob("*"))
+    write_report(exp)
+    assert set(tmp_path.rglob("*")) - set(exp.rglob("*")) == before  # nothing written beside the experiment
+
+    doc = (exp / "report.html").read_text(encoding="utf-8")
+
+    class Tags(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.scripts, self.text = 0, []
+
+        def handle_starttag(self, tag, attrs):
+            self.scripts += tag == "script"
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    parser, clean = Tags(), Tags()
+    parser.feed(doc)
+    clean.feed((sweep[0] / "report.html").read_text(encoding="utf-8"))
+    assert parser.scripts == clean.scripts > 0  # plotly's own scripts only: none from the samples or labels
+    assert "".join(parser.text).count(HOSTILE) >= 6  # shown as the text it is
+
+    md = (exp / "summary.md").read_text(encoding="utf-8").splitlines()
+    n_cols = md[0].count(" | ") + 1
+    for line in md:
+        assert len(re.split(r"(?<!\\)\|", line.strip())) - 2 == n_cols, line
+    assert any(r"a\|b" in line for line in md)
+
+    tex = (exp / "summary.tex").read_text(encoding="utf-8")
+    row = next(line for line in tex.splitlines() if "alert" in line)
+    assert r"a|b \& 50\% x\_1 \$\textbackslash{} \{\#\}" in row
+    assert re.search(r"(?<!\\)[&%$#_]", row.split(" & ")[0]) is None
