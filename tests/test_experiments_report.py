@@ -176,3 +176,32 @@ def test_hostile_sample_and_group_text_cannot_break_the_report(tmp_path, sweep):
     row = next(line for line in tex.splitlines() if "alert" in line)
     assert r"a|b \& 50\% x\_1 \$\textbackslash{} \{\#\}" in row
     assert re.search(r"(?<!\\)[&%$#_]", row.split(" & ")[0]) is None
+
+
+def test_the_report_does_not_write_through_links_out_of_the_experiment(tmp_path, sweep):
+    """Links planted in an experiment directory (its temporary files, its tables, figures/) are replaced, never
+    written through: the files they point at, outside the directory, stay as they were."""
+    import shutil
+
+    from textgan.experiments.report import write_report
+
+    exp = tmp_path / "exp"
+    shutil.copytree(sweep[0], exp)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    targets = {}
+    for name in (".report.html.tmp", "summary.md", ".summary.tex.tmp", "figures/frontier.json"):
+        target = outside / name.replace("/", "_")
+        target.write_text("keep")
+        (exp / name).unlink(missing_ok=True)
+        (exp / name).symlink_to(target)
+        targets[name] = target
+    write_report(exp)
+    assert all(t.read_text() == "keep" for t in targets.values())
+    assert (exp / "summary.md").read_text().startswith("| variant / settings |")
+    assert not (exp / "figures" / "frontier.json").is_symlink()
+    shutil.rmtree(exp / "figures")
+    (exp / "figures").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ValueError, match="figures"):
+        write_report(exp)
+    assert sorted(p.name for p in outside.iterdir()) == sorted(t.name for t in targets.values())
