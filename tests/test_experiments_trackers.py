@@ -104,3 +104,30 @@ def test_an_unknown_or_missing_tracker_is_one_line(tmp_path, capsys, monkeypatch
     assert main(["train", *TINY_RUN, "--steps", "1", "--out", str(tmp_path / "y"), "--log-to", "trackio"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) >= 1 and 'pip install "textgan[track]"' in err[-1]
+
+
+def test_a_tracker_that_fails_to_log_is_dropped_and_still_closed():
+    """A sink that raises while logging stops getting events (training goes on) but is still closed at the end, so
+    what it had buffered (TensorBoard's pending events, trackio's queue) is flushed, not lost."""
+    from textgan.events import Metrics
+    from textgan.trackers import Trackers
+
+    class Sink:
+        def __init__(self, fail):
+            self.fail, self.seen, self.closed = fail, 0, False
+
+        def log(self, event):
+            self.seen += 1
+            if self.fail:
+                raise OSError("disk full")
+
+        def close(self):
+            self.closed = True
+
+    bad, good = Sink(True), Sink(False)
+    trackers = Trackers([bad, good])
+    for step in range(3):
+        trackers.log(Metrics(step, {"eval/x": 1.0}))
+    trackers.close()
+    assert (bad.seen, good.seen) == (1, 3)
+    assert bad.closed and good.closed
