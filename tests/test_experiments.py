@@ -171,3 +171,21 @@ def test_a_cluster_that_cannot_be_joined_is_one_line_naming_the_token(monkeypatc
     message = str(caught.value)
     assert "\n" not in message and "cannot join the Ray cluster at 10.0.0.1:6379: Failed to connect" in message
     assert "~/.ray/auth_token" in message and "RAY_AUTH_TOKEN" in message
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--search", "optuna", "--metric", "bleu4:up"], "--metric 'bleu4:up': give METRIC:min or METRIC:max"),
+    (["--search", "optuna", "--metric", ":min"], "--metric ':min': give METRIC:min or METRIC:max"),
+    (["--metric", "nll_gen:max"], "--metric and --samples only apply with --search"),
+    (["--samples", "3"], "--metric and --samples only apply with --search"),
+])
+def test_bad_search_flags_are_one_line_errors_before_ray_starts(flags, message, capsys, tmp_path, monkeypatch):
+    """A bad --metric fails before Ray starts or the experiment directory exists; --metric or --samples without
+    --search are not silently ignored."""
+    spec = tmp_path / "s.json"
+    spec.write_text(json.dumps({"variants": ["mle"], "random": {"samples": 2, "settings": {"lr_gen": {"loguniform": [1e-4, 1e-2]}}}}))
+    monkeypatch.setitem(sys.modules, "ray", None)
+    assert main(["sweep", "--spec", str(spec), "--steps", "2", "--out", str(tmp_path / "x"), *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "x").exists()

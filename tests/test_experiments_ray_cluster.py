@@ -29,22 +29,36 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _node_ip(env) -> str:
-    """The address Ray binds a node to here (it prefers a routable one to 127.0.0.1)."""
-    code = "from ray._private.services import get_node_ip_address as f; print(f())"
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          check=True).stdout.strip()
+def _node_ip() -> str:
+    """The address Ray binds a node to here (it prefers a routable one to 127.0.0.1); no Ray is started."""
+    from ray._private.services import get_node_ip_address
+
+    return get_node_ip_address()
 
 
-def _wait_for_nodes(address: str, n: int, env, deadline: float) -> None:
-    code = ("import ray, sys; ray.init(address=sys.argv[1], logging_level='ERROR', log_to_driver=False); "
-            "print(sum(x['Alive'] for x in ray.nodes()))")
+def _wait_for_port(address: str, deadline: float) -> None:
+    """Until the head's GCS accepts connections (a socket, not a Python that imports Ray for each try)."""
+    host, port = address.rsplit(":", 1)
     while time.monotonic() < deadline:
-        r = subprocess.run([sys.executable, "-c", code, address], env=env, capture_output=True, text=True)
-        if r.returncode == 0 and r.stdout.strip().splitlines()[-1:] == [str(n)]:
+        try:
+            socket.create_connection((host, int(port)), timeout=2).close()
             return
-        time.sleep(2)
-    raise AssertionError(f"the cluster at {address} did not reach {n} nodes: {r.stderr[-800:]}")
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"the head at {address} never listened")
+
+
+def _wait_for_nodes(address: str, n: int, env, timeout: float) -> None:
+    """Until `n` nodes are alive, watched from one driver (one Python start, not one per try)."""
+    code = ("import ray, sys, time; ray.init(address=sys.argv[1], logging_level='ERROR', log_to_driver=False)\n"
+            "end = time.monotonic() + float(sys.argv[3])\n"
+            "while sum(x['Alive'] for x in ray.nodes()) < int(sys.argv[2]) and time.monotonic() < end:\n"
+            "    time.sleep(0.5)\n"
+            "print(sum(x['Alive'] for x in ray.nodes()))")
+    r = subprocess.run([sys.executable, "-c", code, address, str(n), str(timeout)], env=env, capture_output=True,
+                       text=True, timeout=timeout + 120)
+    if r.returncode != 0 or r.stdout.strip().splitlines()[-1:] != [str(n)]:
+        raise AssertionError(f"the cluster at {address} did not reach {n} nodes: {r.stdout[-200:]} {r.stderr[-800:]}")
 
 
 def test_two_node_cluster_with_ray_s_default_token_authentication(tmp_path):
@@ -56,7 +70,7 @@ def test_two_node_cluster_with_ray_s_default_token_authentication(tmp_path):
     subprocess.run([ray_bin, "get-auth-token", "--generate"], env=env, check=True, capture_output=True)
     assert (home / ".ray" / "auth_token").is_file()
     port = _free_port()
-    address = f"{_node_ip(env)}:{port}"
+    address = f"{_node_ip()}:{port}"
     common = ["--num-cpus=1", "--block"]
     procs = []
     try:
@@ -64,12 +78,12 @@ def test_two_node_cluster_with_ray_s_default_token_authentication(tmp_path):
         procs.append(subprocess.Popen([ray_bin, "start", "--head", f"--port={port}", f"--temp-dir={temps[0]}",
                                        "--include-dashboard=false", *common], env=env,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        _wait_for_nodes(address, 1, {**env, "RAY_AUTH_MODE": "token"}, time.monotonic() + 120)
+        _wait_for_port(address, time.monotonic() + 120)
         # the second machine: the head's token (here the same HOME) and RAY_AUTH_MODE=token, as the README says
         procs.append(subprocess.Popen([ray_bin, "start", f"--address={address}", f"--temp-dir={temps[1]}", *common],
                                       env={**env, "RAY_AUTH_MODE": "token"},
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        _wait_for_nodes(address, 2, {**env, "RAY_AUTH_MODE": "token"}, time.monotonic() + 120)
+        _wait_for_nodes(address, 2, {**env, "RAY_AUTH_MODE": "token"}, 120)
 
         exp = tmp_path / "exp"
         r = subprocess.run([sys.executable, "-m", "textgan", "sweep", "--address", address, "--variants", "mle",

@@ -14,9 +14,10 @@ from textgan.experiments.export import latex_table, markdown_table
 from textgan.experiments.results import t95, t_quantile
 
 TINY = {"corpus": {"kind": "modes", "k": 4}, "seeds": 2,
-        "variants": {"mle": {"generator.hidden": 16}, "wgan-gp": {"generator.hidden": 16, "critic.filters": 8}},
-        "grid": {"batch_size": [8, 16]}, "budget": {"steps": 6},
-        "run": {"eval_every": 6, "eval_samples": 40, "sample_every": 0},
+        "variants": {"mle": {"generator.hidden": 16},
+                     "wgan-gp": {"generator.hidden": 16, "critic.filters": 8, "critic_steps": 1}},
+        "grid": {"batch_size": [8, 16]}, "budget": {"steps": 2},  # what is asserted needs no training
+        "run": {"eval_every": 2, "eval_samples": 40, "sample_every": 0},
         "temperatures": [0.8, 1.2], "temperature_samples": 40}
 
 
@@ -119,3 +120,88 @@ def test_bands_have_no_vertex_markers_and_points_carry_temperatures(sweep):
     assert len(frontier.data) == 4
     for trace in frontier.data:
         assert "text" in trace.mode and list(trace.text) == ["T=0.8", "T=1.2"]
+
+
+HOSTILE = "<script>alert(1)</script> a|b & 50% x_1 $\\ {#}"
+
+
+def test_hostile_sample_and_group_text_cannot_break_the_report(tmp_path, sweep):
+    """A sample or a group label holding HTML, Markdown and LaTeX specials stays text: one <script> per figure
+    (plotly's own), the Markdown table keeps its columns, the LaTeX has no unescaped special; and nothing is written
+    outside the experiment directory."""
+    import shutil
+    from html.parser import HTMLParser
+
+    from textgan.experiments.report import write_report
+
+    exp = tmp_path / "exp"
+    shutil.copytree(sweep[0], exp)
+    samples = pd.read_csv(exp / "samples.csv", keep_default_na=False)
+    samples["text"] = HOSTILE
+    samples.to_csv(exp / "samples.csv", index=False)
+    summary = pd.read_csv(exp / "summary.csv")
+    evil = f"mle {HOSTILE}"
+    summary["group"] = summary.group.where(summary.group != summary.group.iloc[0], evil)
+    summary.to_csv(exp / "summary.csv", index=False)
+    before = set(tmp_path.rglob("*")) - set(exp.rglob("*"))
+    write_report(exp)
+    assert set(tmp_path.rglob("*")) - set(exp.rglob("*")) == before  # nothing written beside the experiment
+
+    doc = (exp / "report.html").read_text(encoding="utf-8")
+
+    class Tags(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.scripts, self.text = 0, []
+
+        def handle_starttag(self, tag, attrs):
+            self.scripts += tag == "script"
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    parser, clean = Tags(), Tags()
+    parser.feed(doc)
+    clean.feed((sweep[0] / "report.html").read_text(encoding="utf-8"))
+    assert parser.scripts == clean.scripts > 0  # plotly's own scripts only: none from the samples or labels
+    assert "".join(parser.text).count(HOSTILE) >= 6  # shown as the text it is
+
+    md = (exp / "summary.md").read_text(encoding="utf-8").splitlines()
+    n_cols = md[0].count(" | ") + 1
+    for line in md:
+        assert len(re.split(r"(?<!\\)\|", line.strip())) - 2 == n_cols, line
+    assert any(r"a\|b" in line for line in md)
+
+    tex = (exp / "summary.tex").read_text(encoding="utf-8")
+    row = next(line for line in tex.splitlines() if "alert" in line)
+    assert r"a|b \& 50\% x\_1 \$\textbackslash{} \{\#\}" in row
+    assert re.search(r"(?<!\\)[&%$#_]", row.split(" & ")[0]) is None
+
+
+def test_the_report_does_not_write_through_links_out_of_the_experiment(tmp_path, sweep):
+    """Links planted in an experiment directory (its temporary files, its tables, figures/) are replaced, never
+    written through: the files they point at, outside the directory, stay as they were."""
+    import shutil
+
+    from textgan.experiments.report import write_report
+
+    exp = tmp_path / "exp"
+    shutil.copytree(sweep[0], exp)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    targets = {}
+    for name in (".report.html.tmp", "summary.md", ".summary.tex.tmp", "figures/frontier.json"):
+        target = outside / name.replace("/", "_")
+        target.write_text("keep")
+        (exp / name).unlink(missing_ok=True)
+        (exp / name).symlink_to(target)
+        targets[name] = target
+    write_report(exp)
+    assert all(t.read_text() == "keep" for t in targets.values())
+    assert (exp / "summary.md").read_text().startswith("| variant / settings |")
+    assert not (exp / "figures" / "frontier.json").is_symlink()
+    shutil.rmtree(exp / "figures")
+    (exp / "figures").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ValueError, match="figures"):
+        write_report(exp)
+    assert sorted(p.name for p in outside.iterdir()) == sorted(t.name for t in targets.values())

@@ -270,6 +270,31 @@ def test_seqgan_discriminator_l2_is_the_code_s_output_layer_penalty(one_thread):
         _seqgan_run(critic_l2=-1.0)
 
 
+def test_seqgan_l2_equals_the_code_s_two_class_softmax_loss(one_thread):
+    """The code's discriminator is a 2-class softmax over a batch of real and fake rows, loss = mean CE + λ ·
+    tf.nn.l2_loss(W) + λ · tf.nn.l2_loss(b) with W (d, 2). Ours is one logit, softplus(-d_real).mean() +
+    softplus(d_fake).mean() + λ (‖w‖² + b²) / 2. With the code's layer written as ours (columns -w/2, w/2: the same
+    logit difference, and the least L2 for it), its loss is exactly half of ours at the same λ = 0.2: the halved L2
+    of a one-logit layer and the two means of ours cancel, so 0.2 is the code's penalty, not twice or half of it."""
+    import torch.nn.functional as F
+
+    run = _seqgan_run(critic_l2=0.2)
+    v, seen, feats = run.variant, [], []
+    optimize = v.optimize
+    v.optimize = lambda name, loss, params, clip=None: (seen.append(loss.item()), optimize(name, loss, params, clip))[1]
+    w, b = run.critic.out.weight.detach().clone(), run.critic.out.bias.detach().clone()  # (1, d), (1,): pre-update
+    hook = run.critic.out.register_forward_hook(lambda mod, inp, out: feats.append(inp[0].detach()))
+    v.critic_step(run.corpus.train[:8])
+    hook.remove()
+    h_real, h_fake = feats  # (B, d) each: what the output layer saw
+    W = torch.cat([-w / 2, w / 2]).T.double()  # (d, 2)
+    B2 = torch.cat([-b / 2, b / 2]).double()  # (2,)
+    h = torch.cat([h_real, h_fake]).double()  # the code's mixed batch
+    y = torch.cat([torch.ones(len(h_real)), torch.zeros(len(h_fake))]).long()  # class 1 = real
+    code = F.cross_entropy(h @ W + B2, y) + 0.2 * (W.square().sum() / 2 + B2.square().sum() / 2)
+    assert seen[0] == pytest.approx(2 * code.item(), rel=1e-5)
+
+
 def test_seqgan_rewards_are_scored_in_eval_mode_whoever_calls_them(one_thread):
     """Called directly (outside gen_step), with critic dropout on: the same rollouts give the same rewards (no
     dropout noise), and the critic is back in training mode afterwards."""

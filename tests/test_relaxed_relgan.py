@@ -40,7 +40,7 @@ def test_schedules_by_hand():
         beta_at(0, 3, 2.0, "cosine")
 
 
-def test_run_reaches_beta_max_at_its_last_adversarial_step():
+def test_run_follows_the_code_s_exp_beta_schedule():
     """Pre-training 2 steps, then adv_iters=4 adversarial iterations: the logged beta goes 100 ** (i / 4), and
     the relaxation temperature the generator receives is 1/beta."""
     cfg = RunConfig(corpus={"kind": "modes", "k": 4}, variant="relgan", generator=TINY_G,

@@ -332,8 +332,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         if local:
             raise ValueError("--search runs on Ray Tune (--backend ray)")
-        check_search(args.search, spec, args.samples)
+        args.samples = 8 if args.samples is None else args.samples
+        args.metric = args.metric or "eval/nll_gen:min"
+        check_search(args.search, spec, args.samples, args.metric)
         n = args.samples
+    elif args.metric is not None or args.samples is not None:
+        raise ValueError("--metric and --samples only apply with --search (the searcher's objective and trials)")
     if local:  # (a resumed sweep keeps the backend it ran on)
         from .experiments.local import SweepInterrupted, run_in_process
 
@@ -364,7 +368,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                               gpus_per_trial=args.gpus_per_trial, max_failures=args.max_failures, asha=args.asha,
                               resume=bool(args.resume), device=args.device, num_cpus=args.num_cpus,
                               concurrent=args.concurrent, images=images, log_to=log_to, search=args.search,
-                              samples=args.samples, metric=args.metric)
+                              samples=args.samples or 8, metric=args.metric or "eval/nll_gen:min")
     failed = [o for o in outcomes if o.status == "failed"]
     early = [o for o in outcomes if o.status == "stopped" and o.early_stopped]
     stopped = [o for o in outcomes if o.status == "stopped" and not o.early_stopped]
@@ -505,8 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--search", choices=["optuna"],
                     help="let Tune's OptunaSearch propose the settings (space: the spec's random.settings; one "
                          "variant)")
-    sw.add_argument("--samples", type=int, default=8, help="with --search: trials to run (default 8)")
-    sw.add_argument("--metric", default="eval/nll_gen:min", metavar="METRIC:min|max",
+    sw.add_argument("--samples", type=int, help="with --search: trials to run (default 8)")
+    sw.add_argument("--metric", metavar="METRIC:min|max",
                     help="with --search: what it optimises, at each trial's last report (default eval/nll_gen:min)")
     sw.set_defaults(func=cmd_sweep)
 

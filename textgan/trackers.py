@@ -97,10 +97,10 @@ class TrackioSink:
 
 class Trackers:
     """Several sinks behind one `log(event)`; a sink that raises while logging is dropped with one warning, so a
-    tracker never ends a training run."""
+    tracker never ends a training run, and is still closed at the end (what it buffered is flushed)."""
 
     def __init__(self, sinks: list[Any]) -> None:
-        self.sinks = sinks
+        self.sinks, self.dropped = list(sinks), []
 
     def log(self, event: Any) -> None:
         for sink in list(self.sinks):
@@ -109,9 +109,10 @@ class Trackers:
             except Exception as e:  # a tracker's disk or server trouble must not stop training
                 log.warning("tracker %s stopped logging: %s", type(sink).__name__, e)
                 self.sinks.remove(sink)
+                self.dropped.append(sink)
 
     def close(self) -> None:
-        for sink in self.sinks:
+        for sink in self.sinks + self.dropped:
             try:
                 sink.close()
             except Exception as e:
@@ -122,17 +123,16 @@ class Trackers:
 def open_trackers(kinds: Iterable[str], name: str, config: dict[str, Any], log_dir: Path | None = None,
                   project: str = "textgan") -> Iterator[Trackers]:
     """The trackers named in `kinds`, opened for one run and closed after it (also on an exception)."""
-    sinks: list[Any] = []
+    trackers = Trackers([])
     try:
         for kind in parse_trackers(list(kinds)):
             if kind == "tensorboard":
-                sinks.append(TensorBoardSink(Path(log_dir or "tensorboard"), name, config))
+                trackers.sinks.append(TensorBoardSink(Path(log_dir or "tensorboard"), name, config))
             else:
-                sinks.append(TrackioSink(project, name, config))
-        trackers = Trackers(sinks)
+                trackers.sinks.append(TrackioSink(project, name, config))
         yield trackers
     finally:
-        Trackers(sinks).close()
+        trackers.close()
 
 
 def _is_number(v: Any) -> bool:

@@ -15,6 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .results import fresh
+
 log = logging.getLogger(__name__)
 
 FIGURES_DIR = "figures"
@@ -64,7 +66,7 @@ def write_summary_tables(exp: Path, rows, caption: str) -> list[Path]:
     else:
         texts = [markdown_table(rows), latex_table(rows, caption)]
     for path, text in zip(paths, texts):
-        tmp = path.with_name(f".{path.name}.tmp")
+        tmp = fresh(path.with_name(f".{path.name}.tmp"))
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
     return paths
@@ -74,6 +76,8 @@ def write_figures(exp: Path, figs: dict[str, Any], images: bool = False) -> str:
     """Every figure into exp/figures/: SVG and PNG when kaleido works, else Plotly JSON. Returns a one-line note
     for the report saying which."""
     folder = exp / FIGURES_DIR
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise ValueError(f"{folder} is a link or a file: the report writes its figures only in a folder of {exp}")
     folder.mkdir(exist_ok=True)
     names = list(figs)
     why = "no images asked for"
@@ -82,7 +86,7 @@ def write_figures(exp: Path, figs: dict[str, Any], images: bool = False) -> str:
             import kaleido  # noqa: F401  (plotly's engine for static images)
             import plotly.io as pio
 
-            jobs = [(figs[n], folder / f"{n}.{fmt}") for fmt in IMAGE_FORMATS for n in names]
+            jobs = [(figs[n], fresh(folder / f"{n}.{fmt}")) for fmt in IMAGE_FORMATS for n in names]
             pio.write_images([f for f, _ in jobs], [p for _, p in jobs], width=900)  # one browser for all
             return f"figures/: {len(names)} figures as SVG and PNG"
         except ImportError:
@@ -91,7 +95,7 @@ def write_figures(exp: Path, figs: dict[str, Any], images: bool = False) -> str:
             why = f"kaleido failed ({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''})"
         log.warning("static figures not written: %s; writing Plotly JSON instead", why)
     for n in names:
-        figs[n].write_json(str(folder / f"{n}.json"))
+        figs[n].write_json(str(fresh(folder / f"{n}.json")))
     return f"figures/: {len(names)} figures as Plotly JSON ({why})"
 
 

@@ -127,7 +127,7 @@ def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = No
     if search:
         from .search import check_search
 
-        check_search(search, spec, samples)
+        check_search(search, spec, samples, metric)
         trials = []  # the searcher proposes them
     scheduler = _asha(asha, spec) if asha else None
     tune_path = exp / TUNE_DIR / TUNE_NAME
@@ -158,12 +158,9 @@ def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = No
         common = dict(scheduler=scheduler, max_concurrent_trials=concurrent, trial_dirname_creator=_dirname,
                       reuse_actors=True)
         if search:
-            from .search import param_space, searcher
+            from .search import param_space, parse_metric, searcher
 
-            name, _, mode = metric.partition(":")
-            name = name if name.startswith("eval/") else f"eval/{name}"
-            if mode not in ("min", "max"):
-                raise SpecError(f"--metric {metric!r}: give METRIC:min or METRIC:max, e.g. eval/nll_gen:min")
+            name, mode = parse_metric(metric)
             tuner = tune.Tuner(fn, param_space=param_space(spec, opts.to_dict()), run_config=run_config,
                                tune_config=tune.TuneConfig(search_alg=searcher(search, spec, name, mode),
                                                            num_samples=samples, **common))

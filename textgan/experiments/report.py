@@ -19,7 +19,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .results import RESULTS, SPEC, SUMMARY, TEMPERATURES
+from .results import RESULTS, SPEC, SUMMARY, TEMPERATURES, fresh
 from .samples import SAMPLES_TABLE
 
 REPORT = "report.html"
@@ -191,7 +191,7 @@ picking.</p>
 <h2>Learning curves</h2><div class="grid">{''.join(parts[1:])}</div>
 <h2>Spec</h2><pre>{html.escape(json.dumps(spec, indent=2))}</pre></body></html>"""
     path = exp / REPORT
-    tmp = exp / f".{REPORT}.tmp"
+    tmp = fresh(exp / f".{REPORT}.tmp")
     tmp.write_text(doc, encoding="utf-8")
     tmp.replace(path)
     return path

@@ -170,6 +170,14 @@ def samples_frame(outcomes: Iterable[TrialOutcome]):
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def fresh(path: Path) -> Path:
+    """`path` with whatever was there removed, so that writing it makes a new file in the experiment directory and
+    never writes through a link planted there to somewhere outside it."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    return path
+
+
 def write_tables(exp_dir: str | Path, outcomes: list[TrialOutcome]) -> dict[str, Path]:
     """results.csv, summary.csv, temperature.csv and samples.csv into the experiment directory; returns their
     paths."""
@@ -179,6 +187,8 @@ def write_tables(exp_dir: str | Path, outcomes: list[TrialOutcome]) -> dict[str,
     results = results_frame(outcomes)
     paths = {"results": exp / RESULTS, "summary": exp / SUMMARY, "temperature": exp / TEMPERATURES,
              "samples": exp / SAMPLES_TABLE}
+    for path in paths.values():
+        fresh(path)
     results.to_csv(paths["results"], index=False)
     summary_frame(results).to_csv(paths["summary"], index=False)
     temperature_frame(outcomes).to_csv(paths["temperature"], index=False)
@@ -189,7 +199,7 @@ def write_tables(exp_dir: str | Path, outcomes: list[TrialOutcome]) -> dict[str,
 def write_spec(exp_dir: str | Path, spec: dict[str, Any]) -> Path:
     p = Path(exp_dir) / SPEC
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
+    fresh(p).write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
     return p
 
 

@@ -17,8 +17,17 @@ SEARCHERS = ("optuna",)
 INSTALL = 'pip install optuna  (or: pip install "textgan[search]")'
 
 
-def check_search(kind: str, spec: SweepSpec, samples: int) -> None:
-    """One-line errors before Ray starts: the searcher, its space and the spec's shape."""
+def parse_metric(metric: str) -> tuple[str, str]:
+    """`METRIC:min|max` as (eval/METRIC, mode); a one-line error otherwise."""
+    name, _, mode = str(metric).partition(":")
+    if not name.strip() or mode not in ("min", "max"):
+        raise SpecError(f"--metric {metric!r}: give METRIC:min or METRIC:max, e.g. eval/nll_gen:min")
+    return (name if name.startswith("eval/") else f"eval/{name}"), mode
+
+
+def check_search(kind: str, spec: SweepSpec, samples: int, metric: str = "eval/nll_gen:min") -> None:
+    """One-line errors before Ray starts: the searcher, its metric, its space and the spec's shape."""
+    parse_metric(metric)
     if kind not in SEARCHERS:
         raise SpecError(f"--search {kind!r}: choose one of {SEARCHERS}")
     if not isinstance(samples, int) or not 1 <= samples <= 10_000:

@@ -13,7 +13,7 @@ The schedule's horizon N: the paper describes beta rising to beta_max over adver
 code computes the `exp` schedule as beta_max ** (i / N), with N its number of adversarial steps, hard-coded at
 N = 5000 (weilinie/RelGAN `real/real_gan/real_train.py:388`) whatever the run length; ours
 is the same formula, with N = `beta_horizon`, or `adv_iters` when that is 0. beta_max is therefore reached at
-i = N, one step after the last planned iteration (i = N - 1 gives beta_max ** ((N-1)/N): 99.8 % of log beta_max
+i = N, one step after the last planned iteration (i = N - 1 gives beta_max ** ((N-1)/N): 99.97 % of log beta_max
 at N = 3000). The code's published 3,000-iteration oracle runs ended at beta = 100 ** (2999/5000) ~ 15.8, not at
 beta_max; `beta_horizon=5000` reproduces that. Its code also clips gradient norms at 5.0 in pre-training and in
 both adversarial updates (`clip_grad`). Pre-training with MLE (the paper: 150 epochs on the oracle) is

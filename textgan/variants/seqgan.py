@@ -62,7 +62,9 @@ class SeqGANConfig:
     critic_l2: float = 0.0
     """L2 penalty on the discriminator's output layer, λ·(‖W‖² + ‖b‖²)/2 added to its loss, as tf.nn.l2_loss
     (SeqGAN code: dis_l2_reg_lambda = 0.2, LantaoYu/SeqGAN `sequence_gan.py:29`, `discriminator.py:119-130`;
-    the paper preset's value). Needs a critic with an `out` linear layer (the CNN)."""
+    the paper preset's value). The code's layer has two softmax columns and one mean over a mixed batch, ours one
+    logit and a mean per class: the two factors of 2 cancel, so the same λ is the same penalty (tested). Needs a
+    critic with an `out` linear layer (the CNN)."""
     score_precision: str = "fp32"
     """Precision of the discriminator when it scores the rollouts (rewards only; its training stays fp32):
     'fp32', 'bf16' (autocast), or 'auto' = bf16 where it is fast (CUDA, CPUs with AVX-512 BF16 / AMX), else fp32.
