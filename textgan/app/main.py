@@ -10,7 +10,7 @@ import gradio as gr
 from textgan import lab as L
 
 from . import compare_tab, hub_tab, train_tab
-from .common import AppContext
+from .common import VISITOR_STORAGE, AppContext
 
 INTRO = ("**TextGAN Lab** · train a text GAN live and watch it learn, or collapse onto a few modes: the default "
          "`modes` corpus has K known modes, so collapse is measured exactly.")
@@ -21,15 +21,18 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
     """The whole app around one Lab (tests build their own with a temporary checkpoints directory)."""
     ctx = AppContext(lab)
 
-    def close_session(request: gr.Request) -> None:  # the browser tab closed: stop and free its run
-        lab.close(request.session_hash)
+    def tab_closed(request: gr.Request) -> None:
+        ctx.forget(request)  # its run stops when nobody polls it (autosaved), or a reload finds it running
 
     with gr.Blocks(title="TextGAN Lab") as demo:
         gr.Markdown(INTRO)
+        # The visitor key, kept in this browser: a reloaded or reopened tab acts for the same visitor.
+        visitor_key = gr.BrowserState(None, storage_key=VISITOR_STORAGE, secret="textgan-visitor")
+        demo.load(ctx.identify, visitor_key, visitor_key, api_name=False)
         train = train_tab.build(ctx, demo)
         compare = compare_tab.build(ctx, demo, train)
         hub_tab.build(ctx, demo, compare)
-        demo.unload(close_session)
+        demo.unload(tab_closed)
     demo.queue(default_concurrency_limit=2, max_size=64)
     return demo
 
