@@ -148,8 +148,8 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
         s = ctx.session(request)
         preset = train.preset_of(form)
         # The visitor's one job, admitted by the lab before anything trains (LabError: the form stays as it was).
-        sw = L.Sweep(base, list(variants or []), steps, ctx.lab.session_dir(s.name), ctx.lab, "cmp", preset=preset,
-                     session=s)
+        sw = L.Sweep(base, list(variants or []), steps, ctx.lab.session_dir(s.name), ctx.lab, f"cmp-{s.name[1:7]}",
+                     preset=preset, session=s)
         s.sweep = ctx.sweeps[s.name] = sw.start()
         return f"training {', '.join(variants)} for {steps} steps each ({preset} settings)"
 

@@ -166,12 +166,13 @@ class Ledger:
             for times in (mine, everyone):
                 while times and now - times[0] > 3600:
                     times.popleft()
+            plural = {"push": "pushes", "pull": "pulls"}[action]
             if len(mine) >= per_hour:
-                wait = 3600 - (now - mine[0])
-                raise LabError(f"{action}: you have used this server's {per_hour} {action}es per hour; try again in "
-                               f"{wait / 60:.0f} min")
+                wait = 3600 - (now - mine[0]) if mine else 3600
+                raise LabError(f"{action}: you have used your {per_hour} {plural} per hour on this server; try again "
+                               f"in {max(1, round(wait / 60))} min")
             if len(everyone) >= server_per_hour:
-                raise LabError(f"{action}: this server has made its {server_per_hour} {action}es for this hour; try "
+                raise LabError(f"{action}: this server has made its {server_per_hour} {plural} for this hour; try "
                                "again later")
             mine.append(now)
             everyone.append(now)

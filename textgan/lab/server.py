@@ -219,9 +219,9 @@ class Lab:
         return units
 
     def charge(self, session: Session, units: float) -> bool:
-        """Add one step's compute to the visitor's account; False when its budget is now spent."""
+        """Add one step's compute to the visitor's account; False when its budget has no room for another."""
         total = self.ledger.charge(session.name, units)
-        return not self.policy.compute_units or total < self.policy.compute_units
+        return not self.policy.compute_units or total + units <= self.policy.compute_units
 
     def charge_disk(self, key: str, nbytes: int) -> None:
         """Refuse (LabError) writing `nbytes` more for visitor `key` when its folder would pass the per-visitor

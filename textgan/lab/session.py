@@ -132,7 +132,7 @@ class Session:
         left = self._budget_left()
         if left is not None and left <= 0:
             raise LabError(self.budget_message())
-        if self.lab is not None:
+        if self.lab is not None:  # the visitor's one job, its budgets
             self.lab.admit(self, "train", steps=None if max_steps is None else max_steps - self.step_count)
         self.max_steps = max_steps
         self._paused, self._stop = False, False
@@ -152,6 +152,8 @@ class Session:
         if self._thread is None or not self._thread.is_alive():
             self.start(self.max_steps)
             return
+        if self.lab is not None and self._paused:
+            self.lab.admit(self, "train")
         with self._wake:
             self._paused = False
             self._wake.notify_all()
