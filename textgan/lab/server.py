@@ -211,7 +211,8 @@ class Lab:
             left = p.compute_units - self.ledger.spent(session.name)
             need = units * max(1, steps or 1)
             if need > left:
-                raise LabError(f"not enough compute left: this needs {need:,.1f} units and you have {max(0, left):,.1f} "
+                raise LabError(f"not enough compute left: this needs {need:,.1f} units and you have "
+                               f"{max(0, left):,.1f} "
                                f"of {p.compute_units:,.0f} (1 unit = 1e9 parameters x samples): train fewer steps or "
                                "smaller nets, or run the CLI on your own machine")
         if job != "build" and p.session_budget_s is not None and session.trained_s >= p.session_budget_s:
