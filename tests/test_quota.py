@@ -236,3 +236,23 @@ def test_autosaves_are_per_visitor_and_named_uniquely(make_lab):
     assert lab.runs_for("visitor-a") == kept_a  # B's Resets never delete A's autosave
     assert len(names) == lab.policy.autosaves_kept + 5  # no two autosaves share a name
     assert len([p for p in lab.runs_for("visitor-b") if "autosave-" in p]) == lab.policy.autosaves_kept
+
+
+def test_train_and_compare_is_refused_while_the_server_is_busy(make_lab):
+    """Ten /train_variants calls queued 40 runs while the server was full; now a comparison starts on a free slot
+    or is refused with the reason, and simultaneous calls cannot share one free slot."""
+    lab = make_lab(max_training=1)
+    a = lab.session("a")
+    a.configure(tiny())
+    a.start()
+    wait_until(lambda: a.state == "training")
+    b = lab.session("b")
+    with pytest.raises(L.LabError, match=r"server is busy \(1 of 1 training slots in use"):
+        L.Sweep(tiny(), ["mle"], 3, lab.session_dir("b"), lab, session=b)
+    a.stop()
+    first = L.Sweep(tiny(), ["mle"], 3, lab.session_dir("b"), lab, session=b)
+    c = lab.session("c")
+    with pytest.raises(L.LabError, match="server is busy"):  # the free slot is promised to the first
+        L.Sweep(tiny(), ["mle"], 3, lab.session_dir("c"), lab, session=c)
+    first.stop()  # never started: its slot is given back
+    assert lab.slots.has_free()

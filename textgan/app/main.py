@@ -42,4 +42,19 @@ def serve(demo: gr.Blocks | None = None, host: str | None = None, port: int | No
     Host and port default to GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, then 0.0.0.0:7860."""
     demo = demo if demo is not None else build_demo(L.Lab.from_env())
     demo.launch(server_name=host or os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
-                server_port=port or int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+                server_port=port or int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+                max_threads=server_threads())
+
+
+def server_threads() -> int:
+    """Threads the web server answers requests with (TEXTGAN_SERVER_THREADS, default 8; Gradio's own default is
+    40): polls take milliseconds, training runs on the lab's own workers, and on a 2-vCPU Space every extra thread
+    only adds memory and contention."""
+    raw = os.environ.get("TEXTGAN_SERVER_THREADS", "8")
+    try:
+        n = int(raw)
+    except ValueError:
+        raise ValueError(f"TEXTGAN_SERVER_THREADS={raw!r} is not a whole number") from None
+    if not 2 <= n <= 256:
+        raise ValueError(f"TEXTGAN_SERVER_THREADS={n} must be in 2..256")
+    return n

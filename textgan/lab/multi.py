@@ -59,6 +59,11 @@ class Sweep:
         self._thread = threading.Thread(target=self._work, name="textgan-sweep", daemon=True)
         if lab is not None and session is not None:
             self._admit()
+            self._ticket = lab.slots.join_if_free()  # reserved now: simultaneous calls cannot share one free slot
+            if self._ticket is None:
+                raise LabError(f"the server is busy ({lab.slots.in_use} of {lab.max_training} training slots in use, "
+                               f"{lab.slots.waiting} waiting): Train and compare starts only on a free slot; try "
+                               "again in a minute, or train one variant with Train")
 
     def _admit(self) -> None:
         """The lab's admission of every trial (LabError before anything trains); the visitor's budget must hold
@@ -86,6 +91,9 @@ class Sweep:
 
     def stop(self) -> None:
         self._stop = True
+        if not self._thread.is_alive() and self._ticket is not None and self.lab is not None:
+            self.lab.slots.leave(self._ticket)  # reserved but never started
+            self._ticket = None
 
     def _should_stop(self) -> bool:
         """Asked by the trial loop between steps: charge the visitor for the steps done, and stop when asked, when
@@ -129,7 +137,8 @@ class Sweep:
         """Wait for a lab training slot, first come first served (False when stopped or unwatched meanwhile)."""
         if self.lab is None:
             return True
-        self._ticket = self.lab.slots.join()
+        if self._ticket is None:
+            self._ticket = self.lab.slots.join()
         while not self._stop:
             if self.lab.slots.acquire(self._ticket, timeout=0.25):
                 return True

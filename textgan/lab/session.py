@@ -489,9 +489,11 @@ class Session:
                 self._set_state("stopped", why.replace("this run", "this queued run"))
                 return False
             text = self.lab.queue_text(self._ticket)
-            if self.state != "queued" or text != shown:  # the status line shows the place and the wait
-                shown = text
+            if self.state != "queued":
                 self._set_state("queued", "training starts at your turn")
+            elif text != shown:
+                self._set_state("queued")  # a new version: polls redraw the status line's place and wait
+            shown = text
         return False
 
     def _release_slot(self) -> None:

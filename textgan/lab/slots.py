@@ -35,6 +35,16 @@ class Slots:
             self._queue.append(ticket)
             return ticket
 
+    def join_if_free(self) -> int | None:
+        """A ticket that trains at once, or None when every slot is taken or promised (checked and taken in one
+        step, so that ten simultaneous callers cannot all see the same free slot)."""
+        with self._cond:
+            if len(self._holders) + len(self._queue) >= self.n:
+                return None
+            ticket = next(self._tickets)
+            self._queue.append(ticket)
+            return ticket
+
     def acquire(self, ticket: int, timeout: float) -> bool:
         """Take a slot when it is this ticket's turn: True when taken, False after `timeout` seconds of waiting
         (the ticket keeps its place). A ticket that holds a slot already has it."""
