@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import gradio as gr
@@ -41,16 +42,28 @@ def serve(demo: gr.Blocks | None = None, host: str | None = None, port: int | No
     """Launch the app (the operator's environment: Lab.from_env and the README), blocking until it is stopped.
     Host and port default to GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, then 0.0.0.0:7860."""
     demo = demo if demo is not None else build_demo(L.Lab.from_env())
+    os.environ.setdefault("UV_THREADPOOL_SIZE", "1")  # the event loop's file/DNS helper threads (libuv's default: 4)
     demo.launch(server_name=host or os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
                 server_port=port or int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-                max_threads=server_threads())
+                max_threads=server_threads(), app_kwargs={"lifespan": _bounded_threads})
+
+
+@contextlib.asynccontextmanager
+async def _bounded_threads(app):
+    """Gradio runs handlers under its own limiter (`max_threads`) but pre- and post-processing under anyio's
+    default one (40 threads): bound that one too (half as many: they take microseconds to milliseconds), inside
+    the server's event loop where it lives."""
+    import anyio.to_thread
+
+    anyio.to_thread.current_default_thread_limiter().total_tokens = max(2, server_threads() // 2)
+    yield
 
 
 def server_threads() -> int:
-    """Threads the web server answers requests with (TEXTGAN_SERVER_THREADS, default 8; Gradio's own default is
+    """Threads the web server answers requests with (TEXTGAN_SERVER_THREADS, default 4; Gradio's own default is
     40): polls take milliseconds, training runs on the lab's own workers, and on a 2-vCPU Space every extra thread
-    only adds memory and contention."""
-    raw = os.environ.get("TEXTGAN_SERVER_THREADS", "8")
+    only adds memory and contention (bench/load.py --scenario hostile: at most 16 threads in all)."""
+    raw = os.environ.get("TEXTGAN_SERVER_THREADS", "4")
     try:
         n = int(raw)
     except ValueError:

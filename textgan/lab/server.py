@@ -67,6 +67,8 @@ class Lab:
         self._clients: dict[str, str] = {}  # visitor id -> network address
         self._lock = threading.Lock()
         self._disk_lock = threading.Lock()
+        self._waiting: dict[int, Session] = {}  # ticket -> a session queued without a worker yet
+        self._dispatcher: threading.Thread | None = None
 
     # The policy's fields, read where the lab used to keep them.
     max_training = property(lambda self: self.policy.max_training)
@@ -158,6 +160,51 @@ class Lab:
     def training_count(self) -> int:
         """Jobs holding a training slot now (sessions and comparisons alike)."""
         return self.slots.in_use
+
+    def enqueue(self, session: Session) -> None:
+        """Queue `session` for a slot and start its worker at its turn: at once when a slot is free, else from the
+        lab's one dispatcher thread, which also drops queued jobs nobody watches (`verdict`). Thirty queued
+        visitors cost one thread, not thirty."""
+        session._ticket = self.slots.join()
+        if self.slots.acquire(session._ticket, timeout=0):
+            session.launch()
+            return
+        with self._lock:
+            self._waiting[session._ticket] = session
+            if self._dispatcher is None or not self._dispatcher.is_alive():
+                self._dispatcher = threading.Thread(target=self._dispatch, name="textgan-queue", daemon=True)
+                self._dispatcher.start()
+
+    def _dispatch(self) -> None:
+        shown: dict[int, str] = {}
+        while True:
+            with self._lock:
+                waiting = sorted(self._waiting.items())
+                if not waiting:
+                    self._dispatcher = None
+                    return
+            for ticket, s in waiting:
+                why = None if s._ticket == ticket and not s._stop else "left the queue"
+                why = why or self.verdict(s, ticket)
+                if why is None and self.slots.acquire(ticket, timeout=0):
+                    with self._lock:
+                        self._waiting.pop(ticket, None)
+                    s.launch()
+                    continue
+                if why is not None:
+                    with self._lock:
+                        self._waiting.pop(ticket, None)
+                    self.slots.leave(ticket)
+                    if s._ticket == ticket:
+                        s._ticket = None
+                        if why != "left the queue":
+                            s._set_state("stopped", why.replace("this run", "this queued run"))
+                    continue
+                text = self.queue_text(ticket)
+                if shown.get(ticket) != text:  # a new version: polls redraw the status line's place and wait
+                    shown[ticket] = text
+                    s._set_state("queued", "training starts at your turn")
+            time.sleep(0.25)
 
     def queue_text(self, ticket: int | None) -> str:
         """'place 3 in the queue, about 40 s' for a waiting ticket ('' when it does not wait)."""

@@ -95,7 +95,13 @@ class Session:
     @property
     def busy(self) -> bool:
         """True while the worker trains or waits for a slot (a paused run is not busy)."""
-        return self._alive() and not self._paused
+        return self._alive() and not self._paused or self.waiting
+
+    @property
+    def waiting(self) -> bool:
+        """True while queued for a slot without a worker yet (the lab's dispatcher starts it at its turn)."""
+        return self._ticket is not None and not self._alive() and self.lab is not None \
+            and self.lab.slots.position(self._ticket) is not None
 
     def budget_message(self) -> str:
         minutes = self.lab.session_budget_s / 60
@@ -127,6 +133,8 @@ class Session:
         if self._thread is not None and self._thread.is_alive():
             self.resume()
             return
+        if self.waiting:
+            return  # queued already: one place in the queue per visitor
         if self.run is None and self.config is None:
             raise LabError("no run settings: configure the session first")
         left = self._budget_left()
@@ -139,10 +147,21 @@ class Session:
         self._started_at = time.perf_counter()
         self._set_state("queued" if self.lab is not None and not self.lab.has_free_slot() else "training",
                         "starting")
+        if self.lab is not None:
+            self.lab.enqueue(self)  # the worker starts at this visitor's turn: a queued visitor costs no thread
+        else:
+            self.launch()
+
+    def launch(self) -> None:
+        """Start the worker thread (the lab calls this when the session's ticket holds a slot)."""
         self._thread = threading.Thread(target=self._work, name=f"textgan-{self.name}", daemon=True)
         self._thread.start()
 
     def pause(self) -> None:
+        if self.waiting:  # not started yet: give up the place in the queue
+            self._release_slot()
+            self._set_state("paused", "paused before its turn: press Resume to queue again")
+            return
         if self._thread is None or not self._thread.is_alive():
             raise LabError("nothing is training: press Train first")
         self._paused = True
@@ -162,6 +181,8 @@ class Session:
     def stop(self, wait: float = 10.0) -> None:
         """End the worker; the model stays (save it, compare it, or Train to continue)."""
         self._stop = True
+        if self.waiting:
+            self._release_slot()  # queued without a worker: leave the queue
         with self._wake:
             self._wake.notify_all()
         t = self._thread
