@@ -140,7 +140,7 @@ def browser_visitor(url: str, address: str, click: str = "/train", timeout: floa
     from the click to its first training step and to its first curve point, and the queue places it was told."""
     from gradio_client import Client
 
-    c = Client(url, verbose=False, headers={"X-Forwarded-For": address})
+    c = Client(url, verbose=False, headers={"X-Forwarded-For": address}, httpx_kwargs={"timeout": 120})
     t0 = time.time()
     args = endpoint_args(c, click) if click == "/train" else ["cpu"]
     first = str(c.predict(*args, api_name=click))

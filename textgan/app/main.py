@@ -60,10 +60,10 @@ async def _bounded_threads(app):
 
 
 def server_threads() -> int:
-    """Threads the web server answers requests with (TEXTGAN_SERVER_THREADS, default 4; Gradio's own default is
+    """Threads the web server answers requests with (TEXTGAN_SERVER_THREADS, default 3; Gradio's own default is
     40): polls take milliseconds, training runs on the lab's own workers, and on a 2-vCPU Space every extra thread
     only adds memory and contention (bench/load.py --scenario hostile: at most 16 threads in all)."""
-    raw = os.environ.get("TEXTGAN_SERVER_THREADS", "4")
+    raw = os.environ.get("TEXTGAN_SERVER_THREADS", "3")
     try:
         n = int(raw)
     except ValueError:
