@@ -212,7 +212,7 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
     qd_btn.click(quality_diversity, runs, [qd_plot, cmp_msg], api_name="quality_diversity", concurrency_id="heavy")
     cont_btn.click(continue_training, runs, cmp_msg, api_name="continue_training", concurrency_id="heavy")
     train_cmp_btn.click(train_variants, [to_train, cmp_steps, *train.form], sweep_msg, api_name="train_variants",
-                        concurrency_limit=None)
+                        concurrency_id="heavy")
     cmp_timer = gr.Timer(1.0)
     # The picker is not an input of this timer: a value it does not list would be refused every second.
     listed = gr.State("")  # the run list the picker shows, to update it only when it changes

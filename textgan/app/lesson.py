@@ -182,7 +182,7 @@ def wire(ctx, demo: gr.Blocks, tab, out: LessonParts) -> None:
 
     for key, btn in out.buttons.items():
         btn.click(start_scenario(key), [tab.device], [*form_out, c["paper"], tab.status, p["watch"]],
-                  api_name=f"scenario_{key.replace('-', '_')}", concurrency_limit=None)
+                  api_name=f"scenario_{key.replace('-', '_')}", concurrency_id="heavy")
 
     def poll(last, request: gr.Request):
         s = ctx.get(request)  # a poll never creates a session

@@ -323,7 +323,8 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
     timer.tick(poll, [version, c["metric_group"]], poll_out, api_name="poll", show_progress="hidden",
                concurrency_limit=None)
     c["metric_group"].change(lambda: -1, None, version, api_name=False)  # redraw at the next poll
-    c["train_btn"].click(train, form, c["status"], api_name="train", concurrency_limit=None)
+    # Actions that build nets share the "heavy" limit: their work never takes every server thread from the polls.
+    c["train_btn"].click(train, form, c["status"], api_name="train", concurrency_id="heavy")
     for action in ("pause", "resume", "stop", "reset"):
         c[f"{action}_btn"].click(control(action), None, c["status"], api_name=action, concurrency_limit=None)
     c["step_btn"].click(step, [c["step_kind"], *form], c["status"], api_name="step", concurrency_id="heavy")

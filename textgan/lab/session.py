@@ -546,9 +546,9 @@ class Session:
         finally:
             self._release_slot()
         if self.state == "stopped" and "nobody watched" in self.message:
+            why = self.message
             kept = self.autosave()  # a tab that went away: its run is kept for when the visitor returns
-            if kept is not None:
-                self.tell(f"{self.message}; kept as {kept.name}")
+            self.tell(f"{why}; kept as {kept.name}" if kept is not None else why)
 
     def _train_loop(self) -> None:
         """Iterations until stopped, done, out of budget, unwatched or failed; paused runs and finished turns give
