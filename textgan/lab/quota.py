@@ -41,7 +41,7 @@ class Policy:
     """A visitor nobody has heard from for this long is closed, an unsaved run autosaved (TEXTGAN_IDLE_TIMEOUT_S)."""
     unwatched_s: float = 30.0
     """A job nobody polls stops after this long (TEXTGAN_UNWATCHED_S)."""
-    yield_s: float = 5.0
+    yield_s: float = 10.0
     """... or after this long when another visitor waits for its slot (TEXTGAN_YIELD_S)."""
     turn_s: float = 60.0
     """A job that held its slot this long while others wait goes to the back of the queue (TEXTGAN_TURN_S)."""

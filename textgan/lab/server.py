@@ -214,8 +214,8 @@ class Lab:
     def verdict(self, session: Session, ticket: int | None) -> str | None:
         """Why a job of `session` must stop now (None: it goes on): nobody polled it for `unwatched_s`, or for
         `yield_s` while a visitor who does poll waits for a slot. "Does poll" is relative: on an overloaded server
-        every poll is late, so a job yields only when it has gone unpolled more than twice as long as the
-        freshest waiting visitor (a raw call that never polls soon has; a slow browser does not)."""
+        every poll is late, so a job yields only when it has gone unpolled three times as long as the freshest
+        waiting visitor (a raw call that never polls soon has; a slow browser does not)."""
         p = self.policy
         now = time.monotonic()
         idle = now - session.last_seen
@@ -224,7 +224,7 @@ class Lab:
         if idle > p.yield_s and self.slots.waiting:
             waiting = [now - s.last_seen for s in list(self._sessions.values())
                        if s is not session and s.state == "queued"]
-            if waiting and idle > 2 * min(waiting):
+            if waiting and idle > 3 * min(waiting):
                 return (f"stopped: nobody watched this run for {idle:.0f} s and others wait (press Train to "
                         "continue)")
         return None
