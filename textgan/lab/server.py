@@ -183,6 +183,11 @@ class Lab:
                 if not waiting:
                     self._dispatcher = None
                     return
+            now = time.monotonic()
+            freshest = min(now - s.last_seen for _, s in waiting)
+            for ticket, s in waiting:  # a queued job nobody polls goes behind those who do (it is not dropped yet)
+                if now - s.last_seen > max(2.0, 3 * freshest) and (self.slots.position(ticket) or 0) <= self.slots.n:
+                    self.slots.demote(ticket)
             for ticket, s in waiting:
                 why = None if s._ticket == ticket and not s._stop else "left the queue"
                 why = why or self.verdict(s, ticket)

@@ -64,6 +64,14 @@ class Slots:
                     return False
                 self._cond.wait(left)
 
+    def demote(self, ticket: int) -> None:
+        """Move a waiting ticket to the back of the queue (its owner stopped watching: the others go first)."""
+        with self._cond:
+            if ticket in self._queue and self._queue[-1] != ticket:
+                self._queue.remove(ticket)
+                self._queue.append(ticket)
+                self._cond.notify_all()
+
     def release(self, ticket: int) -> None:
         """Give back the slot `ticket` holds (nothing when it holds none)."""
         with self._cond:
