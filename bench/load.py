@@ -12,12 +12,21 @@ The server is `app.py` in a subprocess on 127.0.0.1 with its own empty checkpoin
 Gradio's plain REST API (`/gradio_api/call/train`, no open connection afterwards, as `curl`) and all come from one
 forwarded address (TEXTGAN_TRUSTED_PROXY=1, X-Forwarded-For), the visitors from others, as behind
 the Space's proxy. Results print as JSON (and `--out FILE`).
+
+Two more scenarios (issue 21, issue 22 item 5), each against its own fresh server with the default quotas:
+
+    python bench/load.py --scenario hostile   # 64 hostile polls, 10 /train_variants, 2 unpolled /train at once,
+                                              # then a browser-like visitor: seconds until it trains, threads, RSS,
+                                              # disk growth against the quotas
+    python bench/load.py --scenario class     # 30 browser-like visitors behind one address click a lesson at once:
+                                              # median and slowest seconds from click to first curve, queue places
 """
 
 from __future__ import annotations
 
 import argparse
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 import json
 import os
 import socket
@@ -84,6 +93,152 @@ def raw_call(url: str, api: str, data: list, forwarded_for: str, timeout: float 
     return text[-120:]
 
 
+def endpoint_args(client, api: str, **by_label) -> list:
+    """An endpoint's positional arguments: its defaults, the tiny settings, and `by_label`."""
+    params = client.view_api(return_format="dict", print_info=False)["named_endpoints"][api]["parameters"]
+    values = {**TINY, **by_label}
+    return [values.get(p["label"], p.get("parameter_default")) for p in params]
+
+
+def folder_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink()) if path.is_dir() else 0
+
+
+class Sampler:
+    """Threads and RSS of the server every `every` seconds, on its own thread."""
+
+    def __init__(self, pid: int, every: float = 0.5) -> None:
+        self.pid, self.every, self.samples = pid, every, []
+        self._stop = threading.Event()
+        self._t0 = time.time()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.samples.append({"t": round(time.time() - self._t0, 1), **proc_stats(self.pid)})
+            except OSError:
+                return
+            self._stop.wait(self.every)
+
+    def stop(self) -> dict:
+        self._stop.set()
+        names = Counter()
+        for task in Path(f"/proc/{self.pid}/task").glob("*"):
+            try:
+                names[(task / "comm").read_text().strip()] += 1
+            except OSError:
+                continue
+        return {"threads_now": dict(names),
+                "threads_max": max((s.get("threads", 0) for s in self.samples), default=None),
+                "rss_mib_max": round(max((s.get("rss_mib", 0) for s in self.samples), default=0), 1)}
+
+
+def browser_visitor(url: str, address: str, click: str = "/train", timeout: float = 600,
+                    watch_until_done: bool = False) -> dict:
+    """A browser-like visitor: one click, then a poll every second (as the page's timer does). Returns the seconds
+    from the click to its first training step and to its first curve point, and the queue places it was told."""
+    from gradio_client import Client
+
+    c = Client(url, verbose=False, headers={"X-Forwarded-For": address}, httpx_kwargs={"timeout": 120})
+    t0 = time.time()
+    args = endpoint_args(c, click) if click == "/train" else ["cpu"]
+    first = str(c.predict(*args, api_name=click))
+    training_s = curve_s = None
+    places, status = [], first
+    while time.time() - t0 < timeout:
+        out = c.predict("auto", api_name="/poll")  # the client keeps the version state, as the page does
+        status = out[0] if isinstance(out[0], str) else status
+        if "place " in status:
+            places.append(int(status.split("place ")[1].split()[0]))
+        if training_s is None and status.startswith("training") and " step 0 " not in status:
+            training_s = time.time() - t0
+        if curve_s is None and n_points(out[1]) > 0:
+            curve_s = time.time() - t0
+        if curve_s is not None and (not watch_until_done or status.startswith(("stopped", "failed", "idle"))):
+            break
+        time.sleep(1.0)
+    return {"click": first[:100], "training_s": None if training_s is None else round(training_s, 1),
+            "first_curve_s": None if curve_s is None else round(curve_s, 1),
+            "first_place": places[0] if places else None, "last_status": status[:140]}
+
+
+def n_points(plot) -> int:
+    if isinstance(plot, dict) and "value" in plot and "visible" in plot:
+        plot = plot["value"]
+    if not plot:
+        return 0
+    fig = plot.get("plot") if isinstance(plot, dict) else plot
+    fig = json.loads(fig) if isinstance(fig, str) else fig
+    data = (fig or {}).get("data") or []
+    return len(data[0].get("x") or []) if data else 0
+
+
+def hostile(args) -> dict:
+    """64 hostile polls, 10 /train_variants and 2 unpolled /train at once, then a browser-like visitor."""
+    from gradio_client import Client
+
+    server, url, tmp = start_server({})
+    checkpoints = Path(tmp.name) / "checkpoints"
+    try:
+        time.sleep(2)
+        baseline = proc_stats(server.pid)
+        sampler = Sampler(server.pid)
+        probe = Client(url, verbose=False)
+        calls = [("poll", endpoint_args(probe, "/poll"), f"198.51.100.{i % 16}") for i in range(64)]
+        calls += [("train_variants", endpoint_args(probe, "/train_variants", **{
+            "train these variants on the Train tab's corpus and seed": ["gan", "wgan", "mle", "seqgan"],
+            "steps each": 100_000}), "198.51.100.99") for _ in range(10)]
+        calls += [("train", endpoint_args(probe, "/train"), "198.51.100.98") for _ in range(2)]
+        t0 = time.time()
+        with ThreadPoolExecutor(len(calls)) as pool:
+            answers = list(pool.map(lambda c: (c[0], raw_call(url, *c)), calls))
+        hostile_s = time.time() - t0
+        visitor = browser_visitor(url, "203.0.113.10", timeout=120)
+        time.sleep(args.settle)  # the unpolled jobs stop; what they kept is on disk
+        stats = sampler.stop()
+    finally:
+        stop_server(server)
+    disk = folder_bytes(checkpoints)
+    tmp.cleanup()
+    outcomes = Counter(f"{api}: {text.split(' · ')[0].split(':')[0][:60]}" for api, text in answers)
+    return {"scenario": "hostile", "hostile_calls_s": round(hostile_s, 1), "hostile_outcomes": dict(outcomes),
+            "visitor": visitor, "baseline": baseline, **stats, "disk_growth_mib": round(disk / 2**20, 2),
+            "disk_bound_mib": "200 per visitor (TEXTGAN_DISK_PER_VISITOR_MB), 4096 in all", "load": os.getloadavg()}
+
+
+def classroom(args) -> dict:
+    """`--visitors` browser-like visitors behind one address click the same lesson at once."""
+    server, url, tmp = start_server({})
+    try:
+        time.sleep(2)
+        sampler = Sampler(server.pid)
+        with ThreadPoolExecutor(args.visitors) as pool:
+            results = list(pool.map(lambda n: browser_visitor(url, "198.51.100.7", click=f"/scenario_{args.lesson}",
+                                                              timeout=args.duration, watch_until_done=True),
+                                    range(args.visitors)))
+        stats = sampler.stop()
+    finally:
+        stop_server(server)
+        tmp.cleanup()
+    curves = sorted(r["first_curve_s"] for r in results if r["first_curve_s"] is not None)
+    return {"scenario": "class", "visitors": args.visitors, "lesson": args.lesson,
+            "first_curve_s": {"median": statistics.median(curves) if curves else None,
+                              "slowest": curves[-1] if curves else None, "n": len(curves)},
+            "told_a_place": sum(r["first_place"] is not None for r in results),
+            "refused": [r["click"] for r in results if "⚠️" in r["click"]], **stats,
+            "last_statuses": Counter(r["last_status"].split(" · ")[0] for r in results), "load": os.getloadavg(),
+            "results": results}
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
 def start_server(env_extra: dict[str, str]) -> tuple[subprocess.Popen, str, tempfile.TemporaryDirectory]:
     port = free_port()
     tmp = tempfile.TemporaryDirectory(prefix="textgan-load-")
@@ -117,7 +272,20 @@ def main(argv=None) -> dict:
     p.add_argument("--budget", type=float, default=0, help="the server's TEXTGAN_SESSION_BUDGET_S (0 = none)")
     p.add_argument("--sample-every", type=float, default=5, help="seconds between thread/RSS samples")
     p.add_argument("--out", help="also write the results as JSON here")
+    p.add_argument("--scenario", choices=["raw", "hostile", "class"], default="raw",
+                   help="raw: the clients above; hostile / class: see the module's docstring")
+    p.add_argument("--visitors", type=int, default=30, help="class: browser-like visitors (1-40)")
+    p.add_argument("--lesson", default="learn", help="class: the lesson they click (learn, collapse, ...)")
+    p.add_argument("--settle", type=float, default=40, help="hostile: seconds the unpolled jobs get to stop")
     args = p.parse_args(argv)
+    if args.scenario != "raw":
+        if not (1 <= args.visitors <= 40 and 0 <= args.settle <= 600):
+            raise SystemExit("bounded on purpose: --visitors 1..40, --settle up to 600 s")
+        result = hostile(args) if args.scenario == "hostile" else classroom(args)
+        print(json.dumps({k: v for k, v in result.items() if k != "results"}, indent=1, default=str))
+        if args.out:
+            Path(args.out).write_text(json.dumps(result, indent=1, default=str))
+        return result
     if not (0 <= args.raw <= 50 and 1 <= args.browsers <= 4 and 0 < args.duration <= 3600):
         raise SystemExit("bounded on purpose: --raw 0..50, --browsers 1..4, --duration up to 3600 s")
     from gradio_client import Client

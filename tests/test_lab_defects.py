@@ -3,13 +3,11 @@ before replacing, Reset and closed tabs autosave), the oracle's slow build says 
 direction, and comparison runs are named as the run list names them."""
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from textgan import lab as L
-from textgan.lab import server
 
 
 def tiny(variant="gan", **kw):
@@ -70,12 +68,15 @@ def test_reset_and_closing_keep_an_unsaved_run(lab, monkeypatch):
     s3 = stepped(lab, "tab3", n=1)
     lab.close("tab3")  # the tab closed or reloaded
     assert len(all_saved(lab)) == 3 and s3.run is None
-    # Bounded: a public server keeps the newest AUTOSAVES_KEPT autosaves only.
-    monkeypatch.setattr(server, "AUTOSAVES_KEPT", 2)
-    monkeypatch.setattr(server.time, "strftime", lambda fmt: f"{time.monotonic_ns()}")
-    for i in range(3):
-        stepped(lab, f"x{i}", n=1).reset()
-    assert len([p for p in all_saved(lab) if Path(p).name.startswith("autosave-")]) == 2
+    # Bounded per visitor (issue 21: pruning was server-wide): each keeps its newest `autosaves_kept` only, and
+    # another visitor's Resets never delete them (tests/test_reconnect.py has the rest).
+    lab.policy = lab.policy.replace(autosaves_kept=2)
+    x = stepped(lab, "x", n=1)
+    for _ in range(3):
+        x.reset()
+        x.step("iteration")
+    assert len([p for p in lab.runs_for("x") if Path(p).name.startswith("autosave-")]) == 2
+    assert len(all_saved(lab)) == 5  # tab's and tab3's autosaves and tab2's save are still there
 
 
 def test_building_the_oracle_says_so(lab, monkeypatch):

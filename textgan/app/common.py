@@ -1,10 +1,16 @@
-"""What the tabs share: the per-server context (the lab, each browser session's comparison in training, opened
-saved runs) and the decorator that turns refusals into a message on screen instead of a Gradio error."""
+"""What the tabs share: the per-server context (the lab, which visitor each browser tab acts for, each visitor's
+comparison in training, opened saved runs) and the decorator that turns refusals into a message on screen instead
+of a Gradio error.
+
+Visitors: a browser keeps an unguessable key in its own storage (`gr.BrowserState`, see `AppContext.identify`),
+so a reloaded or reopened tab acts for the same visitor and finds its run again. A raw API caller that sends no key
+is the visitor of its session hash, still bounded by the per-address cap and every per-visitor quota."""
 
 from __future__ import annotations
 
 import logging
 import os
+from collections import OrderedDict
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -13,21 +19,31 @@ import gradio as gr
 
 from textgan import hub
 from textgan import lab as L
+from textgan.lab import quota as Q
 
 log = logging.getLogger(__name__)
 
 THIS = "this session"
 """How the run of the browser's own session is named in run pickers."""
+VISITOR_STORAGE = "textgan-visitor"
+"""The browser storage entry that holds the visitor key (the same on every restart, so a key outlives one)."""
+TABS_KEPT = 10_000
+"""Tabs (session hashes) whose visitor is remembered; the oldest are forgotten (they fall back to their hash)."""
+
+
+def trusts_proxy() -> bool:
+    """True when the forwarded address counts: on a Hugging Face Space (SPACE_ID is set: its proxy is always in
+    front) or when the operator sets TEXTGAN_TRUSTED_PROXY=1 behind a proxy of their own."""
+    return bool(os.environ.get("SPACE_ID")) or os.environ.get("TEXTGAN_TRUSTED_PROXY") == "1"
 
 
 def client_of(request: gr.Request) -> str | None:
-    """The client's address, for the per-client session cap. Behind a proxy the operator sets
-    TEXTGAN_TRUSTED_PROXY=1 and the address the proxy appended to X-Forwarded-For counts (the rightmost: a client
-    can forge the ones before it)."""
-    if os.environ.get("TEXTGAN_TRUSTED_PROXY") == "1":
+    """The client's network address, for the per-address cap. Behind a trusted proxy (`trusts_proxy`) the address
+    the proxy appended to X-Forwarded-For counts (the rightmost: a client can forge the ones before it)."""
+    if trusts_proxy():
         forwarded = (request.headers or {}).get("x-forwarded-for", "")
         if forwarded.strip():
-            return forwarded.split(",")[-1].strip()
+            return forwarded.split(",")[-1].strip()[:64]
     client = getattr(request, "client", None)
     return getattr(client, "host", None)
 
@@ -38,22 +54,53 @@ class AppContext:
     def __init__(self, lab: L.Lab) -> None:
         self.lab = lab
         self.sweeps: dict[str, L.Sweep] = {}
-        """The Compare tab's "Train and compare" of each browser session, by session hash."""
+        """The Compare tab's "Train and compare" of each visitor whose result is not yet shown, by visitor id."""
         self.loaded: dict[str, object] = {}
         """Saved runs opened for comparing, by path@mtime (a few at most)."""
+        self._tabs: OrderedDict[str, str] = OrderedDict()  # session hash -> visitor id (bounded)
+
+    # ---- who a request acts for ---------------------------------------------------------------------------------
+
+    def identify(self, key, request: gr.Request) -> str:
+        """Page load: the visitor key the browser keeps (a new one when it has none or sent something that is not
+        a key), remembered for this tab's session hash; returned for the browser to keep."""
+        if not Q.valid_key(key):
+            key = Q.new_key()
+        self._tabs[str(request.session_hash)] = Q.visitor_id(key, None)
+        self._tabs.move_to_end(str(request.session_hash))
+        while len(self._tabs) > TABS_KEPT:
+            self._tabs.popitem(last=False)
+        return key
+
+    def forget(self, request: gr.Request) -> None:
+        """The tab went away: its session hash no longer names a visitor (the visitor's run goes on until nobody
+        polls it, so a reload finds it)."""
+        self._tabs.pop(str(request.session_hash), None)
+
+    def visitor(self, request: gr.Request | None) -> str:
+        """The id of the visitor `request` acts for: its browser's (see `identify`), else its session hash's."""
+        if request is None:
+            return Q.visitor_id(None, "")
+        return self._tabs.get(str(request.session_hash)) or Q.visitor_id(None, request.session_hash)
 
     def session(self, request: gr.Request) -> L.Session:
-        return self.lab.session(request.session_hash, client=client_of(request))
+        """The visitor's session, created when missing: only for actions that train or store."""
+        return self.lab.session(self.visitor(request), client=client_of(request))
+
+    def get(self, request: gr.Request) -> L.Session | None:
+        """The visitor's session, or None: never creates one (polls, controls, views)."""
+        return self.lab.get(self.visitor(request))
+
+    # ---- runs a visitor may open --------------------------------------------------------------------------------
 
     def checkpoint_choices(self, request: gr.Request | None = None) -> list[str]:
         """The run pickers' choices: this session's run, then its own saved runs and the shipped and pulled
         examples, newest first (never another visitor's saves)."""
-        key = request.session_hash if request is not None else ""
-        return [THIS] + self.lab.runs_for(key)
+        return [THIS] + self.lab.runs_for(self.visitor(request))
 
     def saved_run(self, request: gr.Request, item: str) -> str:
         """`item` when it is a run this session may open (a path the client sends is never trusted as is)."""
-        if item not in self.lab.runs_for(request.session_hash):
+        if item not in self.lab.runs_for(self.visitor(request)):
             raise L.LabError(f"{Path(str(item)).name!r} is not one of your saved runs or the examples: refresh the list")
         return item
 
@@ -96,11 +143,8 @@ class AppContext:
                     msg = f"⚠️ {type(e).__name__}: {self.shown(e)}"
                 request = next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
                 if request is not None and status_only:
-                    try:
-                        s = self.session(request)
-                    except L.LabError:  # no session to show it on (refused: too many sessions)
-                        pass
-                    else:
+                    s = self.get(request)  # a refusal never creates a session
+                    if s is not None:
                         s.tell(msg)
                         msg = s.status_line()
                 return {status: msg} if status is not None else msg

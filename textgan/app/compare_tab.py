@@ -93,8 +93,8 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
         out = {}
         for item in selection:
             if item == THIS:
-                s = ctx.session(request)
-                if s.run is None:
+                s = ctx.get(request)
+                if s is None or s.run is None:
                     raise L.LabError("this session has no run yet: train one first (or pick saved runs)")
                 out[f"{THIS} ({s.run.config.variant})"] = s.run
             else:
@@ -102,8 +102,8 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
         return out
 
     def with_session_lock(request, fn):
-        s = ctx.session(request)
-        if s.run is None:
+        s = ctx.get(request)
+        if s is None or s.run is None:
             return fn()
         return s.with_run(lambda _: fn())
 
@@ -145,30 +145,35 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
 
     @ctx.errors(status_only=False)
     def train_variants(request: gr.Request, variants, steps, *form):
-        old = ctx.sweeps.get(request.session_hash)
-        if old is not None and not old.done:
-            raise L.LabError("a comparison is already training: wait for it or refresh the page")
-        base = train.config(*form)
-        tag = f"cmp-{request.session_hash[:6]}"
+        base = train.config(*form)  # a bad form is refused before a session exists
+        s = ctx.session(request)
         preset = train.preset_of(form)
-        sw = L.Sweep(base, list(variants or []), steps, ctx.lab.session_dir(request.session_hash), ctx.lab, tag,
-                     preset=preset)
-        ctx.sweeps[request.session_hash] = sw.start()
+        # The visitor's one job, admitted by the lab before anything trains (LabError: the form stays as it was).
+        sw = L.Sweep(base, list(variants or []), steps, ctx.lab.session_dir(s.name), ctx.lab, f"cmp-{s.name[1:7]}",
+                     preset=preset, session=s)
+        s.sweep = ctx.sweeps[s.name] = sw.start()
         return f"training {', '.join(variants)} for {steps} steps each ({preset} settings)"
 
-    def poll_sweep(n, seed, temperature, column, request: gr.Request):
-        sw = ctx.sweeps.get(request.session_hash)
+    def poll_sweep(listed, n, seed, temperature, column, request: gr.Request):
+        """The comparison's progress, and the run picker whenever the visitor's runs change (a save, an autosave,
+        a pull): no manual refresh. Never creates a session."""
+        visitor = ctx.visitor(request)
+        ctx.get(request)  # a comparison is watched while its tab polls
+        choices = ctx.checkpoint_choices(request)
+        now = "\n".join(choices)
+        picker = gr.skip() if now == listed else gr.update(choices=choices)
+        sw = ctx.sweeps.get(visitor)
         if sw is None:
-            return (gr.skip(),) * 6
+            return (now, gr.skip(), picker) + (gr.skip(),) * 4
         if not sw.done:
-            return (sw.status,) + (gr.skip(),) * 5
-        ctx.sweeps.pop(request.session_hash)
+            return (now, sw.status, picker) + (gr.skip(),) * 4
+        ctx.sweeps.pop(visitor, None)
         paths = [p for p in sw.results.values() if p]
-        picker = gr.update(choices=ctx.checkpoint_choices(request), value=paths)
+        picker = gr.update(choices=choices, value=paths)
         if not paths:
-            return sw.status, picker, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return now, sw.status, picker, gr.skip(), gr.skip(), gr.skip(), gr.skip()
         side, table, fig, msg = compare(paths, n, seed, temperature, column, request)
-        return sw.status, picker, side, table, fig, msg
+        return now, sw.status, picker, side, table, fig, msg
 
     @ctx.errors(status_only=False)
     def continue_training(selection, request: gr.Request):
@@ -178,11 +183,6 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
         s = ctx.session(request)
         s.load(ctx.saved_run(request, saved[0]))
         return f"opened {Path(saved[0]).name} in the Train tab at step {s.step_count}: press Train to continue"
-
-    def unload(request: gr.Request):
-        sw = ctx.sweeps.pop(request.session_hash, None)
-        if sw is not None:
-            sw.stop()
 
     def list_experiments():
         return gr.update(choices=L.list_experiments(ctx.lab.experiments))
@@ -216,11 +216,12 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
     doors.on(cont_btn.click, "continue_training", continue_training, runs, cmp_msg, status=cmp_msg,
              concurrency_id="heavy")
     doors.on(train_cmp_btn.click, "train_variants", train_variants, [to_train, cmp_steps, *train.form], sweep_msg,
-             status=sweep_msg, concurrency_limit=None)
+             status=sweep_msg, concurrency_id="heavy")
     cmp_timer = gr.Timer(1.0)
     # The picker is not an input of this timer: a value it does not list would be refused every second.
-    doors.on(cmp_timer.tick, "poll_sweep", poll_sweep, [n_cmp, seed_cmp, temp_cmp, column],
-             [sweep_msg, runs, side, table, curves, cmp_msg], status=sweep_msg, show_progress="hidden",
+    listed = gr.State("")  # the run list the picker shows, to update it only when it changes
+    doors.on(cmp_timer.tick, "poll_sweep", poll_sweep, [listed, n_cmp, seed_cmp, temp_cmp, column],
+             [listed, sweep_msg, runs, side, table, curves, cmp_msg], status=sweep_msg, show_progress="hidden",
              concurrency_limit=None)
 
     def list_runs(request: gr.Request):
@@ -228,6 +229,5 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
 
     doors.on(demo.load, "list_runs_on_load", list_runs, None, runs)
     doors.on(demo.load, "list_experiments_on_load", list_experiments, None, exp_pick)
-    doors.on(demo.unload, "stop_sweep", unload)
     tab_el.select(None, None, None, js=RESIZE_JS)
     return CompareTab(runs=runs, refresh=refresh, message=cmp_msg)

@@ -91,7 +91,6 @@ DOORS: dict[str, Door] = {d.name: d for d in [
     Door("continue_training", "one of the caller's saved runs or an example", "the caller's run", "compute"),
     Door("train_variants", f"{_FORM}; variants; steps", f"run directories in {_SESSION_DIR}", "compute"),
     Door("poll_sweep", "the caller's comparison in training", "nothing", "poll"),
-    Door("stop_sweep", "the caller's comparison in training", "nothing (stops it)", "none", public=False),
     # ---- the Hub tab --------------------------------------------------------------------------------------------
     Door("push", "the caller's run or saved run; the caller's token",
          "checkpoints/sessions/SESSION/pushed-run; a Hub repo", "hub"),
@@ -99,7 +98,10 @@ DOORS: dict[str, Door] = {d.name: d for d in [
     Door("list_push_sources", "the caller's saved runs and the examples (names only)", "nothing", "none",
          public=False),
     # ---- the page -----------------------------------------------------------------------------------------------
-    Door("close_session", "nothing", "the caller's run (stopped, autosaved)", "disk", public=False),
+    Door("close_session", "nothing", "forgets which visitor the tab was (its run stops when nobody polls it)", "none",
+         public=False),
+    Door("identify", "the visitor key kept in the browser (BrowserState)", "a new key when it has none; remembers "
+         "which visitor the tab is (bounded)", "none", public=False),
 ]}
 
 

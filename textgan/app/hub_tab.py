@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,7 @@ def _wire(ctx: AppContext, compare: CompareTab, push_src, repo, private, token, 
                 raise L.LabError("choose what to push: this session's run or a saved one")
             visitor = L.visitor_token(typed, oauth.token if oauth else None)
             L.sharing.check_can_push(visitor)  # before saving anything
+            ctx.lab.allow(ctx.visitor(request), "push")  # the hourly limits
             if source == THIS:
                 s = ctx.session(request)
                 path = s.save(ctx.lab.share_dir(s), overwrite=True)  # this session's own folder
@@ -100,9 +102,17 @@ def _wire(ctx: AppContext, compare: CompareTab, push_src, repo, private, token, 
     def pull(repo_id, revision, typed, request: gr.Request, oauth: gr.OAuthToken | None):
         try:
             repo_id = (repo_id or "").strip()
-            folder = ctx.lab.session_dir(request.session_hash)  # the visitor's own: listed for them only
+            who = ctx.visitor(request)
+            ctx.lab.allow(who, "pull")  # the hourly limits
+            ctx.lab.charge_disk(who, 0)  # refused when the visitor's folder is already full
+            folder = ctx.lab.session_dir(who)  # the visitor's own: listed for them only
             path = L.pull_run(repo_id, folder, revision=revision,
                               token=L.visitor_token(typed, oauth.token if oauth else None))
+            try:
+                ctx.lab.charge_disk(who, 0)  # the pull itself (bounded by its config) must fit the quota too
+            except ValueError:
+                shutil.rmtree(path, ignore_errors=True)
+                raise
             choices = ctx.checkpoint_choices(request)
             return (f"pulled {L.shown(repo_id)} into {L.shown(L.shown_path(path, ctx.lab.checkpoints))}: it is "
                     "selected in Compare; use Continue training there to train it",

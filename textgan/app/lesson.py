@@ -144,41 +144,46 @@ def wire(ctx, demo: gr.Blocks, tab, out: LessonParts) -> None:
     def start_scenario(key):
         @ctx.errors(status=tab.status)  # refused: the message on the status line, the form as it was
         def fn(device, request: gr.Request):
-            values = form_values(key)
-            s = ctx.session(request)
-            g, cr = values["generator"], values["critic"]
-            config = L.form_config("modes", values["k"], None, None, "demo", values["variant"], values["batch_size"],
-                                   values["seed"], device or "auto", g["kind"], L.net_size("generator", g),
-                                   cr["kind"] if cr else None, L.net_size("critic", cr) if cr else None,
-                                   hparams=values["hparams"], weights=values["weights"],
-                                   upload_dir=ctx.lab.checkpoints / "uploads")
-            if s.run is not None or s.config is not None:
-                s.reset()  # one click starts the lesson afresh (Save first to keep a run)
-            s.configure(config)
-            s.prepare()
-            s.start(max_steps=values["steps"])
-            s.tell(f"lesson '{SCENARIOS[key].title}': {values['steps']} steps")
-            hp = values["hparams"]
-            scenario = SCENARIOS[key]
-            watch = f"**{scenario.title}** ({values['steps']} steps). {scenario.watch}  \n*Expect:* {scenario.expect}."
-            return [gr.update(value="modes"), values["k"], values["weights"], "demo", values["variant"],
-                    values["batch_size"], values["seed"], g["kind"], L.net_size("generator", g),
-                    gr.update(value=cr["kind"] if cr else None, visible=cr is not None),
-                    gr.update(value=L.net_size("critic", cr) if cr else None, visible=cr is not None),
-                    *[gr.update(value=hp[n], visible=True) if n in hp else gr.update(visible=False)
-                      for n in tab.hp_names],
-                    L.forms.variant_blurb(values["variant"], "demo"), s.status_line(), watch]
+            """A refusal (busy, budget, cap) is a message on the status line; the form stays as it was."""
+            return started(key, device, request)
 
         fn.__name__ = f"scenario_{key.replace('-', '_')}"
         return fn
 
+    def started(key, device, request: gr.Request):
+        values = form_values(key)
+        s = ctx.session(request)
+        g, cr = values["generator"], values["critic"]
+        config = L.form_config("modes", values["k"], None, None, "demo", values["variant"], values["batch_size"],
+                               values["seed"], device or "auto", g["kind"], L.net_size("generator", g),
+                               cr["kind"] if cr else None, L.net_size("critic", cr) if cr else None,
+                               hparams=values["hparams"], weights=values["weights"],
+                               upload_dir=ctx.lab.checkpoints / "uploads")
+        ctx.lab.admit(s, "lesson", steps=values["steps"], replaces_run=True)  # before the old run is reset
+        if s.run is not None or s.config is not None:
+            s.reset()  # one click starts the lesson afresh (Save first to keep a run)
+        s.configure(config)
+        s.prepare()
+        s.start(max_steps=values["steps"])
+        s.tell(f"lesson '{SCENARIOS[key].title}': {values['steps']} steps")
+        hp = values["hparams"]
+        scenario = SCENARIOS[key]
+        watch = f"**{scenario.title}** ({values['steps']} steps). {scenario.watch}  \n*Expect:* {scenario.expect}."
+        return [gr.update(value="modes"), values["k"], values["weights"], "demo", values["variant"],
+                values["batch_size"], values["seed"], g["kind"], L.net_size("generator", g),
+                gr.update(value=cr["kind"] if cr else None, visible=cr is not None),
+                gr.update(value=L.net_size("critic", cr) if cr else None, visible=cr is not None),
+                *[gr.update(value=hp[n], visible=True) if n in hp else gr.update(visible=False)
+                  for n in tab.hp_names],
+                L.forms.variant_blurb(values["variant"], "demo"), s.status_line(), watch]
+
     for key, btn in out.buttons.items():
         doors.on(btn.click, f"scenario_{key.replace('-', '_')}", start_scenario(key), [tab.device],
-                 [*form_out, c["paper"], tab.status, p["watch"]], status=tab.status, concurrency_limit=None)
+                 [*form_out, c["paper"], tab.status, p["watch"]], status=tab.status, concurrency_id="heavy")
 
     def poll(last, request: gr.Request):
-        s = ctx.session(request)
-        if s.version == last:
+        s = ctx.get(request)  # a poll never creates a session
+        if s is None or s.version == last:
             return (gr.skip(),) * 7
         snap = s.snapshot()
         h, rev = snap["history"], f"r{snap['run_id']}"
@@ -186,7 +191,7 @@ def wire(ctx, demo: gr.Blocks, tab, out: LessonParts) -> None:
         corpus = run.corpus if run is not None else None
         k = getattr(corpus, "k", None)
         failed = snap["message"] if snap["state"] == "failed" else None
-        key = request.session_hash
+        key = s.name
         now = time.monotonic()
         entry = cache.get(key)
         if run is not None and (entry is None or entry[0] != snap["run_id"] or now - entry[1] > CRITIC_EVERY_S):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import gradio as gr
@@ -10,7 +11,7 @@ import gradio as gr
 from textgan import lab as L
 
 from . import compare_tab, doors, hub_tab, train_tab
-from .common import AppContext
+from .common import VISITOR_STORAGE, AppContext
 
 INTRO = ("**TextGAN Lab** · train a text GAN live and watch it learn, or collapse onto a few modes: the default "
          "`modes` corpus has K known modes, so collapse is measured exactly.")
@@ -21,15 +22,18 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
     """The whole app around one Lab (tests build their own with a temporary checkpoints directory)."""
     ctx = AppContext(lab)
 
-    def close_session(request: gr.Request) -> None:  # the browser tab closed: stop and free its run
-        lab.close(request.session_hash)
+    def tab_closed(request: gr.Request) -> None:
+        ctx.forget(request)  # its run stops when nobody polls it (autosaved), or a reload finds it running
 
     with gr.Blocks(title="TextGAN Lab") as demo:
         gr.Markdown(INTRO)
+        # The visitor key, kept in this browser: a reloaded or reopened tab acts for the same visitor.
+        visitor_key = gr.BrowserState(None, storage_key=VISITOR_STORAGE, secret="textgan-visitor")
+        doors.on(demo.load, "identify", ctx.identify, visitor_key, visitor_key)
         train = train_tab.build(ctx, demo)
         compare = compare_tab.build(ctx, demo, train)
         hub_tab.build(ctx, demo, compare)
-        doors.on(demo.unload, "close_session", close_session)
+        doors.on(demo.unload, "close_session", tab_closed)
     demo.queue(default_concurrency_limit=2, max_size=64)
     doors.check(demo)  # every event that runs Python is a door of the table, and the table has no stale door
     doors.guard_inputs(demo)
@@ -43,5 +47,32 @@ def serve(demo: gr.Blocks | None = None, host: str | None = None, port: int | No
 
     hub.serve_visitors()  # this process acts for visitors: the operator's Hub token is out of their reach
     demo = demo if demo is not None else build_demo(L.Lab.from_env())
+    os.environ.setdefault("UV_THREADPOOL_SIZE", "1")  # the event loop's file/DNS helper threads (libuv's default: 4)
     demo.launch(server_name=host or os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
-                server_port=port or int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+                server_port=port or int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+                max_threads=server_threads(), app_kwargs={"lifespan": _bounded_threads})
+
+
+@contextlib.asynccontextmanager
+async def _bounded_threads(app):
+    """Gradio runs handlers under its own limiter (`max_threads`) but pre- and post-processing under anyio's
+    default one (40 threads): bound that one too (half as many: they take microseconds to milliseconds), inside
+    the server's event loop where it lives."""
+    import anyio.to_thread
+
+    anyio.to_thread.current_default_thread_limiter().total_tokens = max(2, server_threads() // 2)
+    yield
+
+
+def server_threads() -> int:
+    """Threads the web server answers requests with (TEXTGAN_SERVER_THREADS, default 3; Gradio's own default is
+    40): polls take milliseconds, training runs on the lab's own workers, and on a 2-vCPU Space every extra thread
+    only adds memory and contention (bench/load.py --scenario hostile: at most 16 threads in all)."""
+    raw = os.environ.get("TEXTGAN_SERVER_THREADS", "3")
+    try:
+        n = int(raw)
+    except ValueError:
+        raise ValueError(f"TEXTGAN_SERVER_THREADS={raw!r} is not a whole number") from None
+    if not 2 <= n <= 256:
+        raise ValueError(f"TEXTGAN_SERVER_THREADS={n} must be in 2..256")
+    return n

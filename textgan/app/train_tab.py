@@ -204,10 +204,17 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
         s.start()
         return s.status_line()
 
+    def existing(request: gr.Request) -> L.Session:
+        """The visitor's session for a control that neither trains nor stores (never created by it)."""
+        s = ctx.get(request)
+        if s is None:
+            raise L.LabError("nothing to control yet: press Train, or a one-click lesson")
+        return s
+
     def control(action):
         @errors()
         def fn(request: gr.Request):
-            s = ctx.session(request)
+            s = existing(request)
             getattr(s, action)()
             return s.status_line()
         fn.__name__ = action
@@ -223,13 +230,13 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
 
     @errors()
     def set_speed(speed, request: gr.Request):
-        s = ctx.session(request)
+        s = existing(request)
         s.set_speed(speed)
         return s.status_line()
 
     @errors()
     def apply(request: gr.Request, batch, *hp):
-        s = ctx.session(request)
+        s = existing(request)
         if s.run is None:
             raise L.LabError("no run yet: the form's values are used when you press Train")
         names = L.variant_defaults(s.run.config.variant)
@@ -238,13 +245,13 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
 
     @errors()
     def save(name, request: gr.Request):
-        s = ctx.session(request)
+        s = existing(request)
         s.save_as(ctx.lab.save_dir(name, s))  # a directory that exists is replaced only when asked twice
         return s.status_line()
 
     def poll(last, group, request: gr.Request):
-        s = ctx.session(request)
-        if s.version == last:
+        s = ctx.get(request)  # a poll never creates a session, and never raises for want of one
+        if s is None or s.version == last:
             return (gr.skip(),) * 7
         snap = s.snapshot()
         h, rev = snap["history"], f"r{snap['run_id']}"
@@ -295,11 +302,12 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
             picked[i + 1] = gr.update(value=L.net_size(role, spec), visible=True)
         for name, value in values.get("hparams", {}).items():
             picked[6 + hp_names.index(name)] = gr.update(value=value, visible=True)
+        notice = gr.skip()
         if notices:
-            ctx.session(request).tell(ctx.shown("the link's settings were restored except: " + "; ".join(notices)))
+            notice = ctx.shown("the link's settings were restored except: " + "; ".join(notices))
         corpus = values.get("corpus", "modes")
         return [corpus, values.get("k", default.corpus.get("k", 8)), values.get("weights", "uniform"), preset,
-                variant, values.get("seed", default.seed), *picked]
+                variant, values.get("seed", default.seed), *picked, notice]
 
     @errors(status_only=False)
     def make_link(*form):
@@ -316,7 +324,8 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
     doors.on(timer.tick, "poll", poll, [version, c["metric_group"]], poll_out, status=status, show_progress="hidden",
              concurrency_limit=None)
     doors.on(c["metric_group"].change, "redraw", lambda: -1, None, version)  # redraw at the next poll
-    doors.on(c["train_btn"].click, "train", train, form, status, status=status, concurrency_limit=None)
+    # Actions that build nets share the "heavy" limit: their work never takes every server thread from the polls.
+    doors.on(c["train_btn"].click, "train", train, form, status, status=status, concurrency_id="heavy")
     for action in ("pause", "resume", "stop", "reset"):
         doors.on(c[f"{action}_btn"].click, action, control(action), None, status, status=status,
                  concurrency_limit=None)
@@ -334,7 +343,7 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
     doors.on(c["kind"].change, "corpus_inputs", show_corpus_inputs, c["kind"],
              [c["k"], c["upload"], c["path"], p["modes"], c["weights"]])
     doors.on(demo.load, "restore_link", restore, None,
-             [c["kind"], c["k"], c["weights"], c["preset"], c["variant"], c["seed"], *picked])
+             [c["kind"], c["k"], c["weights"], c["preset"], c["variant"], c["seed"], *picked, c["status"]])
     doors.on(demo.load, "device_choices", page_load, None, [tab.device, tab.device_md])
     doors.on(c["link_btn"].click, "share_link", make_link, form, c["link"]).then(
         None, c["link"], c["link"], js=LINK_JS)

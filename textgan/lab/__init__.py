@@ -6,7 +6,11 @@ Where things live:
 - `forms.py`    the Train form -> a checked RunConfig (presets, variant defaults, net and corpus specs)
 - `session.py`  **where a session trains**: one live Run per browser session on a worker thread, its controls
                 (pause / resume / step / stop / reset / save / load) and `snapshot()` for the UI's poll
-- `server.py`   `Lab`: the sessions of one server and the training slots they share
+- `server.py`   `Lab`: the visitors of one server (one session each), the slots they queue for, and `Lab.admit`,
+                the one place a visitor is charged before work (`charge_disk`, `allow` for uploads, pulls, pushes)
+- `quota.py`    `Policy` (every limit, from the operator's environment), the `Ledger` of what each visitor used,
+                visitor keys and ids, model and save sizes
+- `slots.py`    `Slots`: the training slots as a first-come, first-served queue with a place and a wait
 - `compare.py`  comparing runs: quick metrics, best-per-column table, side-by-side samples, saved runs
 - `multi.py`    `Sweep`: the Compare tab's "Train and compare" (several variants, same corpus and seed), on the
                 experiments engine's in-process backend

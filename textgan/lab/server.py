@@ -1,41 +1,58 @@
-"""The lab of one server: the sessions keyed by the browser's session hash, the semaphore of training slots that
-caps how many runs train at once, and what a public server bounds per client.
+"""The lab of one server: its visitors (one session each, keyed by the visitor's id), the first-come,
+first-served queue of training slots they share, and the quotas charged in one place, `Lab.admit`, before any work.
 
-A public server is the default threat model: a client may open sessions through the REST API and never poll them,
-or press Train and walk away. So sessions nobody touches for `idle_timeout_s` are closed (their run stops, their
-slot frees), a session trains at most `session_budget_s` seconds in all, one client address holds at most
-`sessions_per_client` sessions and the server at most `max_sessions`: threads (one worker per session) and memory
-(one run per session, bounded history) stay bounded. Every limit is an operator setting (`Lab.from_env`).
+A public server is the default threat model: a client may call any endpoint through the REST API, open sessions
+and never poll them, or press Train and walk away. So only actions that train or store create a session (polls
+never do); a job nobody polls stops within `unwatched_s` (sooner when someone waits for its slot); a visitor
+nobody has heard from for `idle_timeout_s` is closed; one network address holds at most `sessions_per_client`
+visitors and the server `max_sessions`. Every limit is a field of `quota.Policy`, an operator setting
+(`Lab.from_env`, the README's "Serving the app").
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from . import quota as Q
 from .errors import LabError, slug as _slug
 from .session import Session
+from .slots import Slots, wait_text
+
+if TYPE_CHECKING:
+    from .multi import Sweep
 
 SESSIONS_DIR = "sessions"
-"""Under the checkpoints folder: one folder per browser session for its saves (see `Lab.save_dir`)."""
+"""Under the checkpoints folder: one folder per visitor for its saves, autosaves and comparisons."""
 UPLOADS_DIR = "uploads"
-
-
 AUTOSAVE_PREFIX = "autosave-"
-AUTOSAVES_KEPT = 8
-"""Autosaved runs (Reset, closed tabs) a server keeps; older ones are deleted so a public server's disk is bounded."""
+"""Autosaves (Reset, closed tabs, runs nobody watched): `policy.autosaves_kept` per visitor, the oldest deleted."""
+SPACE_DATA = Path("/data")
+"""A Space's persistent storage, when the Space has it: checkpoints live there by default."""
+
+
+def default_checkpoints(environ=None) -> str:
+    """TEXTGAN_CHECKPOINTS, else `/data/checkpoints` on a Space with persistent storage, else `checkpoints`."""
+    env = os.environ if environ is None else environ
+    if env.get("TEXTGAN_CHECKPOINTS"):
+        return env["TEXTGAN_CHECKPOINTS"]
+    if env.get("SPACE_ID") and SPACE_DATA.is_dir() and os.access(SPACE_DATA, os.W_OK):
+        return str(SPACE_DATA / "checkpoints")
+    return "checkpoints"
 
 
 class Lab:
-    """Sessions keyed by the browser's session hash, with at most `max_training` runs training at once."""
+    """Visitors' sessions, the training slots they queue for, and what each may use (`policy`)."""
 
     def __init__(self, max_training: int = 2, checkpoints: str | Path = "checkpoints",
                  torch_threads: int | None = None, experiments: str | Path = "experiments",
-                 idle_timeout_s: float = 600.0, session_budget_s: float | None = 1800.0, max_sessions: int = 64,
-                 sessions_per_client: int = 4) -> None:
-        self.max_training = max_training
+                 policy: Q.Policy | None = None, **limits) -> None:
+        """`limits` override fields of `policy` (e.g. `idle_timeout_s=0.5` in a test)."""
+        self.policy = (policy or Q.Policy()).replace(max_training=max_training, **limits)
         self.torch_threads = torch_threads
         """torch's intra-op threads for the whole process, set when the first run starts (None = torch's choice).
         On a few shared CPU cores, 1 is much faster: two spinning threads per op on an oversubscribed machine cost
@@ -44,84 +61,75 @@ class Lab:
         self.checkpoints = Path(checkpoints)
         self.experiments = Path(experiments)
         """Where the Compare tab lists experiment directories (`python -m textgan sweep --out experiments/NAME`)."""
-        self.idle_timeout_s = idle_timeout_s
-        """A session nobody has touched (no poll, no click) for this long is closed."""
-        self.session_budget_s = session_budget_s
-        """Seconds of training one session may use in all (None = unlimited)."""
-        self.max_sessions = max_sessions
-        self.sessions_per_client = sessions_per_client
-        self._slots = threading.BoundedSemaphore(max_training)
+        self.slots = Slots(self.policy.max_training)
+        self.ledger = Q.Ledger()
         self._sessions: dict[str, Session] = {}
-        self._clients: dict[str, str] = {}  # session key -> client address
+        self._clients: dict[str, str] = {}  # visitor id -> network address
         self._lock = threading.Lock()
+        self._disk_lock = threading.Lock()
+        self._waiting: dict[int, Session] = {}  # ticket -> a session queued without a worker yet
+        self._dispatcher: threading.Thread | None = None
+
+    # The policy's fields, read where the lab used to keep them.
+    max_training = property(lambda self: self.policy.max_training)
+    idle_timeout_s = property(lambda self: self.policy.idle_timeout_s)
+    session_budget_s = property(lambda self: self.policy.session_budget_s)
+    max_sessions = property(lambda self: self.policy.max_sessions)
+    sessions_per_client = property(lambda self: self.policy.sessions_per_client)
 
     @classmethod
     def from_env(cls, **overrides) -> "Lab":
-        """The app's Lab, from the operator's environment (the README lists every variable): TEXTGAN_MAX_TRAINING
-        runs at once (default 2), run directories under TEXTGAN_CHECKPOINTS (default `checkpoints`), experiment
-        directories listed from TEXTGAN_EXPERIMENTS (default `experiments`), TEXTGAN_TORCH_THREADS torch threads
-        (default 1, 0 = torch's choice), and the public-server bounds TEXTGAN_IDLE_TIMEOUT_S (600),
-        TEXTGAN_SESSION_BUDGET_S (1800, 0 = none), TEXTGAN_MAX_SESSIONS (64), TEXTGAN_SESSIONS_PER_CLIENT (4)."""
+        """The app's Lab, from the operator's environment (the README lists every variable): run directories
+        under TEXTGAN_CHECKPOINTS (default `checkpoints`, or `/data/checkpoints` on a Space with persistent
+        storage), experiment directories listed from TEXTGAN_EXPERIMENTS (default `experiments`),
+        TEXTGAN_TORCH_THREADS torch threads (default 1, 0 = torch's choice), and every quota of `quota.Policy`."""
         from ..device import default_threads
 
-        def number(name: str, default: float, lo: float, hi: float) -> float:
-            raw = os.environ.get(name, str(default))
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ValueError(f"{name}={raw!r} is not a number") from None
-            if not lo <= value <= hi:
-                raise ValueError(f"{name}={raw} must be in {lo:g}..{hi:g}")
-            return value
-
-        raw = os.environ.get("TEXTGAN_MAX_TRAINING", "2")
-        try:
-            max_training = int(raw)
-        except ValueError:
-            raise ValueError(f"TEXTGAN_MAX_TRAINING={raw!r} is not a whole number") from None
-        if not 1 <= max_training <= 64:
-            raise ValueError(f"TEXTGAN_MAX_TRAINING={max_training} must be in 1..64")
-        budget = number("TEXTGAN_SESSION_BUDGET_S", 1800, 0, 10**7)
-        settings = dict(
-            max_training=max_training, checkpoints=os.environ.get("TEXTGAN_CHECKPOINTS", "checkpoints"),
-            experiments=os.environ.get("TEXTGAN_EXPERIMENTS", "experiments"),
-            torch_threads=default_threads() or None,
-            idle_timeout_s=number("TEXTGAN_IDLE_TIMEOUT_S", 600, 1, 10**7),
-            session_budget_s=budget if budget > 0 else None,
-            max_sessions=int(number("TEXTGAN_MAX_SESSIONS", 64, 1, 10_000)),
-            sessions_per_client=int(number("TEXTGAN_SESSIONS_PER_CLIENT", 4, 1, 10_000)),
-        )
+        policy = Q.Policy.from_env()
+        settings = dict(max_training=policy.max_training, checkpoints=default_checkpoints(),
+                        experiments=os.environ.get("TEXTGAN_EXPERIMENTS", "experiments"),
+                        torch_threads=default_threads() or None, policy=policy)
         settings.update(overrides)
         return cls(**settings)
 
+    # ---- visitors and their sessions ------------------------------------------------------------------------
+
     def session(self, key: str, client: str | None = None) -> Session:
-        """The session of `key` (created on first use), marked as seen now. A new session is refused when its
-        client already holds `sessions_per_client` or the server `max_sessions` (after closing idle ones)."""
+        """The session of visitor `key`, created on first use (only actions that train or store call this), marked
+        as seen now. A new one is refused when its address already has `sessions_per_client` or the server
+        `max_sessions` (after closing idle ones)."""
         self.reap()
+        p = self.policy
         with self._lock:
             s = self._sessions.get(key)
             if s is None or s.state == "closed":
-                if len(self._sessions) >= self.max_sessions:
-                    raise LabError(f"the server is full ({self.max_sessions} sessions): try again in a few minutes")
+                if len(self._sessions) >= p.max_sessions:
+                    raise LabError(f"the server is full ({p.max_sessions} visitors are training or keeping a run): "
+                                   "try again in a few minutes")
                 if client is not None:
                     mine = sum(1 for k, c in self._clients.items() if c == client and k in self._sessions)
-                    if mine >= self.sessions_per_client:
-                        raise LabError(f"your address already has {mine} open sessions, the most this server "
-                                       "allows: close other tabs of the app and reload")
-                s = self._sessions[key] = Session(lab=self, name=_slug(key)[:12] or "session")
+                    if mine >= p.sessions_per_client:
+                        raise LabError(f"your network address already has {mine} open sessions (visitors), the most "
+                                       "this server allows per address: try again when one of them finishes (the "
+                                       "operator can raise TEXTGAN_SESSIONS_PER_CLIENT)")
+                s = self._sessions[key] = Session(lab=self, name=_slug(key)[:24] or "session")
                 if client is not None:
                     self._clients[key] = client
             s.touch()
             return s
 
     def get(self, key: str) -> Session | None:
-        return self._sessions.get(key)
+        """The session of visitor `key`, marked as seen now, or None: never creates one (what polls call)."""
+        s = self._sessions.get(key)
+        if s is not None:
+            s.touch()
+        return s
 
     def reap(self) -> list[str]:
         """Close the sessions idle for longer than `idle_timeout_s`; return their keys."""
         now = time.monotonic()
         with self._lock:
-            idle = [k for k, s in self._sessions.items() if now - s.last_seen > self.idle_timeout_s]
+            idle = [k for k, s in self._sessions.items() if now - s.last_seen > self.policy.idle_timeout_s]
             closing = [self._sessions.pop(k) for k in idle]
             for k in idle:
                 self._clients.pop(k, None)
@@ -130,7 +138,7 @@ class Lab:
         return idle
 
     def close(self, key: str) -> None:
-        """Stop and free a session's run (its tab closed, or it went idle)."""
+        """Stop and free a visitor's run (autosaved when unsaved)."""
         with self._lock:
             s = self._sessions.pop(key, None)
             self._clients.pop(key, None)
@@ -141,23 +149,172 @@ class Lab:
         for key in list(self._sessions):
             self.close(key)
 
-    def has_free_slot(self) -> bool:
-        return self.training_count() < self.max_training
-
-    def training_count(self) -> int:
-        """Runs holding a training slot now (sessions and Compare sweeps alike)."""
-        return self.max_training - self._slots._value  # BoundedSemaphore keeps its free count in _value
-
     def __len__(self) -> int:
         return len(self._sessions)
 
+    # ---- the slots -------------------------------------------------------------------------------------------
+
+    def has_free_slot(self) -> bool:
+        return self.slots.has_free()
+
+    def training_count(self) -> int:
+        """Jobs holding a training slot now (sessions and comparisons alike)."""
+        return self.slots.in_use
+
+    def enqueue(self, session: Session) -> None:
+        """Queue `session` for a slot and start its worker at its turn: at once when a slot is free, else from the
+        lab's one dispatcher thread, which also drops queued jobs nobody watches (`verdict`). Thirty queued
+        visitors cost one thread, not thirty."""
+        session._ticket = self.slots.join()
+        if self.slots.acquire(session._ticket, timeout=0):
+            session.launch()
+            return
+        with self._lock:
+            self._waiting[session._ticket] = session
+            if self._dispatcher is None or not self._dispatcher.is_alive():
+                self._dispatcher = threading.Thread(target=self._dispatch, name="textgan-queue", daemon=True)
+                self._dispatcher.start()
+
+    def _dispatch(self) -> None:
+        shown: dict[int, str] = {}
+        while True:
+            with self._lock:
+                waiting = sorted(self._waiting.items())
+                if not waiting:
+                    self._dispatcher = None
+                    return
+            now = time.monotonic()
+            freshest = min(now - s.last_seen for _, s in waiting)
+            for ticket, s in waiting:  # a queued job nobody polls goes behind those who do (it is not dropped yet)
+                if now - s.last_seen > max(2.0, 3 * freshest) and (self.slots.position(ticket) or 0) <= self.slots.n:
+                    self.slots.demote(ticket)
+            for ticket, s in waiting:
+                why = None if s._ticket == ticket and not s._stop else "left the queue"
+                why = why or self.verdict(s, ticket)
+                if why is None and self.slots.acquire(ticket, timeout=0):
+                    with self._lock:
+                        self._waiting.pop(ticket, None)
+                    s.launch()
+                    continue
+                if why is not None:
+                    with self._lock:
+                        self._waiting.pop(ticket, None)
+                    self.slots.leave(ticket)
+                    if s._ticket == ticket:
+                        s._ticket = None
+                        if why != "left the queue":
+                            s._set_state("stopped", why.replace("this run", "this queued run"))
+                    continue
+                text = self.queue_text(ticket)
+                if shown.get(ticket) != text:  # a new version: polls redraw the status line's place and wait
+                    shown[ticket] = text
+                    s._set_state("queued", "training starts at your turn")
+            time.sleep(0.25)
+
+    def queue_text(self, ticket: int | None) -> str:
+        """'place 3 in the queue, about 40 s' for a waiting ticket ('' when it does not wait)."""
+        pos = self.slots.position(ticket) if ticket is not None else None
+        return "" if pos is None else wait_text(pos, self.slots.estimate_s(pos, self.policy.turn_s))
+
+    def verdict(self, session: Session, ticket: int | None) -> str | None:
+        """Why a job of `session` must stop now (None: it goes on): nobody polled it for `unwatched_s`, or for
+        `yield_s` while a visitor who does poll waits for a slot. "Does poll" is relative: on an overloaded server
+        every poll is late, so a job yields only when it has gone unpolled three times as long as the freshest
+        waiting visitor (a raw call that never polls soon has; a slow browser does not)."""
+        p = self.policy
+        now = time.monotonic()
+        idle = now - session.last_seen
+        if idle > p.unwatched_s:
+            return f"stopped: nobody watched this run for {p.unwatched_s:g} s (press Train to continue)"
+        if idle > p.yield_s and self.slots.waiting:
+            waiting = [now - s.last_seen for s in list(self._sessions.values())
+                       if s is not session and s.state == "queued"]
+            if waiting and idle > 3 * min(waiting):
+                return (f"stopped: nobody watched this run for {idle:.0f} s and others wait (press Train to "
+                        "continue)")
+        return None
+
+    def turn_over(self, ticket: int | None) -> bool:
+        """True when the job holding `ticket` had its turn (`turn_s`) and others wait: it queues again at the back."""
+        held = self.slots.held_for(ticket) if ticket is not None else None
+        return held is not None and held > self.policy.turn_s and self.slots.waiting > 0
+
+    # ---- the one place a visitor is charged ------------------------------------------------------------------
+
+    def admit(self, session: Session, job: str, steps: int | None = None, model=None,
+              replaces_run: bool = False) -> float | None:
+        """Charge visitor `session` for `job` ("train", "step", "lesson", "compare", "build") before any work, or
+        refuse it with a readable LabError: one running job per visitor, the parameter cap of `model` (a
+        (config, corpus) pair, sized on the meta device: nothing allocated), and the compute and time budgets
+        for `steps` steps (unknown: at least one). Returns the compute units one step of `model` costs."""
+        p = self.policy
+        if session.state == "closed":
+            raise LabError("this session was closed (idle too long): reload the page")
+        sweep = session.sweep
+        if job != "build" and sweep is not None and not sweep.done:
+            raise LabError("you already have a job running (Train and compare): wait for it to finish, or press "
+                           "Stop there")
+        if job == "compare" and session.busy and not replaces_run:
+            raise LabError("you already have a job running (Train, a lesson): Pause or Stop it first")
+        units = None
+        if model is not None:
+            config, corpus = model
+            params = Q.model_params(config, corpus)
+            if params > p.max_params:
+                raise LabError(f"these nets would have {params:,} parameters, over this server's {p.max_params:,} "
+                               "for app runs: lower the generator or critic size (or run the CLI on your own "
+                               "machine)")
+            units = Q.step_units(params, config.batch_size)
+        units = units if units is not None else session.step_units
+        if p.compute_units and units:
+            left = p.compute_units - self.ledger.spent(session.name)
+            need = units * max(1, steps or 1)
+            if need > left:
+                raise LabError(f"not enough compute left: this needs {need:,.1f} units and you have "
+                               f"{max(0, left):,.1f} "
+                               f"of {p.compute_units:,.0f} (1 unit = 1e9 parameters x samples): train fewer steps or "
+                               "smaller nets, or run the CLI on your own machine")
+        if job != "build" and p.session_budget_s is not None and session.trained_s >= p.session_budget_s:
+            raise LabError(session.budget_message())
+        return units
+
+    def charge(self, session: Session, units: float) -> bool:
+        """Add one step's compute to the visitor's account; False when its budget has no room for another."""
+        total = self.ledger.charge(session.name, units)
+        return not self.policy.compute_units or total + units <= self.policy.compute_units
+
+    def charge_disk(self, key: str, nbytes: int) -> None:
+        """Refuse (LabError) writing `nbytes` more for visitor `key` when its folder would pass the per-visitor
+        quota (after deleting its oldest autosaves to make room) or the checkpoints folder the server total. Call
+        before a save, an upload or a pull is written."""
+        p = self.policy
+        folder = self.session_dir(key)
+        with self._disk_lock:
+            used = Q.folder_bytes(folder)
+            while used + nbytes > p.disk_per_visitor and self._drop_oldest_autosave(folder):
+                used = Q.folder_bytes(folder)
+            if used + nbytes > p.disk_per_visitor:
+                raise LabError(f"not enough space: this needs {Q.mb(nbytes)} and your runs on this server use "
+                               f"{Q.mb(used)} of {Q.mb(p.disk_per_visitor)}: save over one of your runs (same name) "
+                               "or push it to the Hub")
+            total = Q.folder_bytes(self.checkpoints)
+            if total + nbytes > p.disk_total:
+                raise LabError(f"the server's disk quota is used up ({Q.mb(total)} of {Q.mb(p.disk_total)}): "
+                               "try again later, or push your run to the Hub")
+
+    def allow(self, key: str, action: str) -> None:
+        """Record one Hub `action` ("push" or "pull") for visitor `key`, or refuse it (LabError) past the hourly
+        limits: the visitor's own and the server's (6x a visitor's)."""
+        per_hour = {"push": self.policy.pushes_per_hour, "pull": self.policy.pulls_per_hour}.get(action, 0)
+        self.ledger.allow(key, action, per_hour, 6 * per_hour)
+
     # ---- where runs are saved: every save path of the app is decided here --------------------------------------
-    # A session saves into its own folder, checkpoints/sessions/<session>/: visitors never overwrite, or see, each
+    # A visitor saves into its own folder, checkpoints/sessions/<visitor>/: visitors never overwrite, or see, each
     # other's runs. The checkpoints folder's own run directories are the shipped and pulled examples, open to all.
 
     def session_dir(self, key: str) -> Path:
-        """The folder of one browser session's saves (named like the Session: its key's slug)."""
-        return self.checkpoints / SESSIONS_DIR / (_slug(key)[:12] or "session")
+        """The folder of one visitor's saves (named like its Session: its id's slug)."""
+        return self.checkpoints / SESSIONS_DIR / (_slug(key)[:24] or "session")
 
     def _folder(self, session: Session | None) -> Path:
         return self.session_dir(session.name) if session is not None else self.checkpoints
@@ -172,20 +329,30 @@ class Lab:
         return self._folder(session) / clean
 
     def autosave_dir(self, session: Session) -> Path:
-        """Where an unsaved run is kept before Reset or a closed tab discards it: a new directory per autosave in
-        the session's folder, the server's oldest deleted beyond AUTOSAVES_KEPT."""
-        import shutil
-
+        """Where an unsaved run is kept before Reset, a closed tab or a stop for want of watching discards it: a
+        new, uniquely named directory in the visitor's own folder; that visitor's oldest autosaves beyond
+        `policy.autosaves_kept` are deleted (never another visitor's)."""
         run = session.run
         what = _slug(f"{run.config.variant}-{run.corpus.name}") if run is not None else "run"
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = self._folder(session) / f"{AUTOSAVE_PREFIX}{what}-{stamp}"
-        old = sorted((p for p in [*self.checkpoints.glob(f"{SESSIONS_DIR}/*/{AUTOSAVE_PREFIX}*"),
-                                  *self.checkpoints.glob(AUTOSAVE_PREFIX + "*")] if p.is_dir()),
-                     key=lambda p: p.stat().st_mtime)
-        for p in old[:max(0, len(old) - AUTOSAVES_KEPT + 1)]:
-            shutil.rmtree(p, ignore_errors=True)
-        return path
+        folder = self._folder(session)
+        while len(self._autosaves(folder)) >= max(1, self.policy.autosaves_kept):
+            self._drop_oldest_autosave(folder)
+        return folder / f"{AUTOSAVE_PREFIX}{what}-{stamp}-{secrets.token_hex(3)}"
+
+    @staticmethod
+    def _autosaves(folder: Path) -> list[Path]:
+        """A visitor's autosaves, oldest first."""
+        found = [p for p in folder.glob(AUTOSAVE_PREFIX + "*") if p.is_dir() and not p.is_symlink()]
+        return sorted(found, key=lambda p: p.stat().st_mtime)
+
+    def _drop_oldest_autosave(self, folder: Path) -> bool:
+        import shutil
+
+        old = self._autosaves(folder)
+        if old:
+            shutil.rmtree(old[0], ignore_errors=True)
+        return bool(old)
 
     def share_dir(self, session: Session) -> Path:
         """Where the Hub tab saves a session's live run before pushing it."""

@@ -4,13 +4,16 @@ its polls (`snapshot`, copies only).
 
 Threads: the worker is the only thread that trains; every touch of the run (a step, a save, a hyperparameter
 change, sampling for Compare) holds `Session._run_lock`, so they interleave between iterations, never inside one.
-A session of a `Lab` takes one of the lab's training slots while it trains; waiting for one, it says so.
+A session of a `Lab` is one visitor: the lab admits each job (`Lab.admit`) before it starts, the worker queues
+for one of the lab's training slots (saying its place and the wait), charges each step's compute, stops when
+nobody watches (`Lab.verdict`) and goes to the back of the queue when its turn is over (`Lab.turn_over`).
 """
 
 from __future__ import annotations
 
 import contextvars
 import dataclasses
+import logging
 import math
 import threading
 import time
@@ -24,6 +27,8 @@ from .forms import _cast
 
 if TYPE_CHECKING:
     from .server import Lab
+
+logger = logging.getLogger(__name__)
 
 BUILDING = {"oracle": "drawing the oracle's samples (about 20 s the first time on this machine, then cached)…",
             "text": "reading the corpus and building its vocabulary…", "modes": "building the corpus and the nets…"}
@@ -75,6 +80,11 @@ class Session:
         """When a client last touched this session (a poll, a click): the lab closes sessions idle too long."""
         self.trained_s = 0.0
         """Seconds this session has spent training, against the lab's per-session budget."""
+        self.step_units: float | None = None
+        """Compute units one step of the run costs (set when the lab admits the nets)."""
+        self.sweep = None
+        """The visitor's "Train and compare" (a `multi.Sweep`), its other kind of job."""
+        self._ticket: int | None = None  # the worker's place in the lab's slot queue, or its slot
 
     def touch(self) -> None:
         self.last_seen = time.monotonic()
@@ -83,7 +93,18 @@ class Session:
         budget = self.lab.session_budget_s if self.lab is not None else None
         return None if budget is None else budget - self.trained_s
 
-    def _budget_message(self) -> str:
+    @property
+    def busy(self) -> bool:
+        """True while the worker trains or waits for a slot (a paused run is not busy)."""
+        return self._alive() and not self._paused or self.waiting
+
+    @property
+    def waiting(self) -> bool:
+        """True while queued for a slot without a worker yet (the lab's dispatcher starts it at its turn)."""
+        return self._ticket is not None and not self._alive() and self.lab is not None \
+            and self.lab.slots.position(self._ticket) is not None
+
+    def budget_message(self) -> str:
         minutes = self.lab.session_budget_s / 60
         return (f"this session's training budget ({minutes:g} min) is used up at step {self.step_count}: Save the "
                 "run, or run the CLI on your own machine to train longer")
@@ -113,22 +134,40 @@ class Session:
         if self._thread is not None and self._thread.is_alive():
             self.resume()
             return
+        if self.waiting:
+            return  # queued already: one place in the queue per visitor
         if self.run is None and self.config is None:
             raise LabError("no run settings: configure the session first")
         left = self._budget_left()
         if left is not None and left <= 0:
-            raise LabError(self._budget_message())
+            raise LabError(self.budget_message())
+        if self.lab is not None:  # the visitor's one job, its budgets
+            self.lab.admit(self, "train", steps=None if max_steps is None else max_steps - self.step_count)
         self.max_steps = max_steps
         self._paused, self._stop = False, False
         self._started_at = time.perf_counter()
         self._set_state("queued" if self.lab is not None and not self.lab.has_free_slot() else "training",
                         "starting")
         # The worker keeps the request's context: whoever the Hub may see for this visitor (hub.visitor_access).
-        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._work,),
-                                        name=f"textgan-{self.name}", daemon=True)
+        # Captured here, in the request's thread: the lab's dispatcher may launch the worker later from its own.
+        self._context = contextvars.copy_context()
+        if self.lab is not None:
+            self.lab.enqueue(self)  # the worker starts at this visitor's turn: a queued visitor costs no thread
+        else:
+            self.launch()
+
+    def launch(self) -> None:
+        """Start the worker thread (the lab calls this when the session's ticket holds a slot)."""
+        context = getattr(self, "_context", None) or contextvars.copy_context()
+        self._thread = threading.Thread(target=context.run, args=(self._work,), name=f"textgan-{self.name}",
+                                        daemon=True)
         self._thread.start()
 
     def pause(self) -> None:
+        if self.waiting:  # not started yet: give up the place in the queue
+            self._release_slot()
+            self._set_state("paused", "paused before its turn: press Resume to queue again")
+            return
         if self._thread is None or not self._thread.is_alive():
             raise LabError("nothing is training: press Train first")
         self._paused = True
@@ -138,6 +177,8 @@ class Session:
         if self._thread is None or not self._thread.is_alive():
             self.start(self.max_steps)
             return
+        if self.lab is not None and self._paused:
+            self.lab.admit(self, "train")
         with self._wake:
             self._paused = False
             self._wake.notify_all()
@@ -146,6 +187,8 @@ class Session:
     def stop(self, wait: float = 10.0) -> None:
         """End the worker; the model stays (save it, compare it, or Train to continue)."""
         self._stop = True
+        if self.waiting:
+            self._release_slot()  # queued without a worker: leave the queue
         with self._wake:
             self._wake.notify_all()
         t = self._thread
@@ -185,6 +228,8 @@ class Session:
             raise LabError(f"the run failed ({self.message}); press Reset to start again")
         with self._run_lock:
             self._ensure_run()
+            if self.lab is not None:
+                self.lab.admit(self, "step", steps=1)
             if what == "iteration":
                 for ev in self.run.steps(1):
                     self._handle(ev)
@@ -199,6 +244,8 @@ class Session:
                     f"{k}={v:.4g}" for k, v in values.items() if k.startswith("loss"))
             else:
                 raise LabError(f"unknown step {what!r}; choose iteration, critic or generator")
+            if self.lab is not None and self.step_units:
+                self.lab.charge(self, self.step_units)
         if self.state in ("idle", "stopped"):
             self._set_state("paused" if self._alive() else "stopped", msg)
         else:
@@ -272,8 +319,8 @@ class Session:
             return None
         try:
             return self.save(self.lab.autosave_dir(self))
-        except LabError:
-            traceback.print_exc()
+        except LabError as e:
+            logger.warning("autosave of %s skipped: %s", self.name, e)
             return None
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
@@ -282,6 +329,10 @@ class Session:
         with self._run_lock:
             if self.run is None:
                 raise LabError("nothing to save: train a run first")
+            if self.lab is not None:
+                from .quota import folder_bytes, save_bytes
+
+                self.lab.charge_disk(self.name, max(0, save_bytes(self.run) - folder_bytes(Path(path))))
             try:
                 out = self.run.save(path, overwrite=overwrite)
             except (RuntimeError, ValueError, OSError) as e:
@@ -297,11 +348,18 @@ class Session:
         from ..run import Run
 
         self.stop()
+        if self.lab is not None:
+            self._check_saved_size(Path(path))
         try:
             run = Run.load(path, device=self.config.device if self.config else "auto",
                            text_file=self._stored_upload(path))
         except (CheckpointError, ValueError, OSError) as e:
             raise LabError(f"cannot open {path}: {e}") from None
+        if self.lab is not None:
+            from .quota import step_units
+
+            nets = [n for n in (run.gen, run.critic) if n is not None]
+            self.step_units = step_units(sum(q.numel() for n in nets for q in n.parameters()), run.config.batch_size)
         with self._run_lock, self._lock:
             self.run, self.config, self.loaded = run, run.config, True
             self._saved_step, self._saved_dir = run.step, Path(path).resolve()
@@ -310,6 +368,16 @@ class Session:
             self.run_id += 1
             self.state, self.message = "stopped", f"loaded {Path(path).name} at step {run.step}: press Train to continue"
             self._version += 1
+
+    def _check_saved_size(self, path: Path) -> None:
+        """Refuse a saved run whose weights hold more parameters than the lab's cap, before loading any (float32
+        weights: 4 bytes a parameter)."""
+        size = sum(f.stat().st_size for f in (path / "generator.safetensors", path / "critic.safetensors")
+                   if f.is_file())
+        cap = self.lab.policy.max_params
+        if size // 4 > cap:
+            raise LabError(f"cannot open {path.name}: its nets hold about {size // 4:,} parameters, over this "
+                           f"server's {cap:,} for app runs (open it with the CLI on your own machine)")
 
     def _stored_upload(self, path: str | Path) -> Path | None:
         """The lab's stored copy of the upload a text run was trained on (uploads are kept under the checkpoints
@@ -376,7 +444,8 @@ class Session:
         if self.run is not None:
             line += f" · {self.run.config.variant} on {self.run.corpus.name} · {_device_label(self.run.device)}"
         if state == "queued" and self.lab is not None:
-            line += f" · server busy: {self.lab.training_count()} of {self.lab.max_training} training slots in use, queued"
+            place = self.lab.queue_text(self._ticket)
+            line += f" · server busy: {place or 'waiting for a training slot'} ({self.lab.max_training} run at once)"
         if message:
             line += f" · {message}"
         return line
@@ -417,6 +486,8 @@ class Session:
 
             corpus = build_corpus(self.config.corpus)
             self._check_batch(self.config.batch_size, corpus)
+            if self.lab is not None:  # sized on the meta device: nets over the cap are refused unallocated
+                self.step_units = self.lab.admit(self, "build", model=(self.config, corpus))
             run = Run(self.config, corpus=corpus)
         except LabError:
             self._set_state(*before)
@@ -431,20 +502,32 @@ class Session:
             self._version += 1
 
     def _acquire_slot(self) -> bool:
-        if self.lab is None or self._holds_slot:
+        """Queue for a lab slot, first come first served, saying the place and the wait; False when stopped or
+        nobody watched meanwhile."""
+        if self.lab is None:
             return True
+        if self._ticket is None:
+            self._ticket = self.lab.slots.join()
+        shown = None
         while not self._stop:
-            if self.lab._slots.acquire(timeout=0.2):
-                self._holds_slot = True
+            if self.lab.slots.acquire(self._ticket, timeout=0.25):
                 return True
+            why = self.lab.verdict(self, self._ticket)
+            if why is not None:
+                self._set_state("stopped", why.replace("this run", "this queued run"))
+                return False
+            text = self.lab.queue_text(self._ticket)
             if self.state != "queued":
-                self._set_state("queued", "server busy, queued: training starts when a slot frees")
+                self._set_state("queued", "training starts at your turn")
+            elif text != shown:
+                self._set_state("queued")  # a new version: polls redraw the status line's place and wait
+            shown = text
         return False
 
     def _release_slot(self) -> None:
-        if self._holds_slot and self.lab is not None:
-            self._holds_slot = False
-            self.lab._slots.release()
+        if self._ticket is not None and self.lab is not None:
+            self.lab.slots.leave(self._ticket)
+        self._ticket = None
 
     def _work(self) -> None:
         try:
@@ -456,41 +539,12 @@ class Session:
             if not self._acquire_slot():
                 return
             if self.state == "queued":
-                self._set_state("training", "a slot freed: training")
+                self._set_state("training", "your turn: training")
             with self._run_lock:
                 self._ensure_run()
             if self.state != "paused":
                 self._set_state("training", "")
-            while not self._stop:
-                if self._paused:
-                    self._release_slot()  # a paused run does not keep others waiting
-                    with self._wake:
-                        while self._paused and not self._stop:
-                            self._wake.wait(0.5)
-                    if self._stop or not self._acquire_slot():
-                        break
-                    if self.state == "queued":
-                        self._set_state("training", "a slot freed: training")
-                    continue
-                if self.max_steps is not None and self.run.step >= self.max_steps:
-                    self._set_state("stopped", f"done: {self.run.step} steps")
-                    break
-                left = self._budget_left()
-                if left is not None and left <= 0:
-                    self._set_state("stopped", self._budget_message())
-                    break
-                t0 = time.perf_counter()
-                with self._run_lock:
-                    for ev in self.run.steps(1):
-                        self._handle(ev)
-                self.trained_s += time.perf_counter() - t0
-                if self.state == "failed":
-                    break
-                if self.speed > 0:
-                    delay = 1.0 / self.speed - (time.perf_counter() - t0)
-                    if delay > 0:
-                        with self._wake:
-                            self._wake.wait(delay)
+            self._train_loop()
         except LabError as e:
             self._set_state("failed", str(e))
         except Exception as e:  # anything else: keep the server up and tell the user what happened
@@ -498,6 +552,59 @@ class Session:
             self._set_state("failed", f"{type(e).__name__}: {e}")
         finally:
             self._release_slot()
+        if self.state == "stopped" and "nobody watched" in self.message:
+            why = self.message
+            kept = self.autosave()  # a tab that went away: its run is kept for when the visitor returns
+            self.tell(f"{why}; kept as {kept.name}" if kept is not None else why)
+
+    def _train_loop(self) -> None:
+        """Iterations until stopped, done, out of budget, unwatched or failed; paused runs and finished turns give
+        their slot to the next in the queue."""
+        while not self._stop:
+            if self._paused:
+                self._release_slot()  # a paused run does not keep others waiting
+                with self._wake:
+                    while self._paused and not self._stop:
+                        self._wake.wait(0.5)
+                if self._stop or not self._acquire_slot():
+                    break
+                if self.state == "queued":
+                    self._set_state("training", "your turn: training")
+                continue
+            if self.max_steps is not None and self.run.step >= self.max_steps:
+                self._set_state("stopped", f"done: {self.run.step} steps")
+                break
+            left = self._budget_left()
+            if left is not None and left <= 0:
+                self._set_state("stopped", self.budget_message())
+                break
+            if self.lab is not None:
+                why = self.lab.verdict(self, self._ticket)
+                if why is not None:
+                    self._set_state("stopped", why)
+                    break
+                if self.lab.turn_over(self._ticket):  # others wait: to the back of the queue
+                    self._release_slot()
+                    self._set_state("queued", "your turn is over and others wait: queued again")
+                    if not self._acquire_slot():
+                        break
+                    self._set_state("training", "your turn: training")
+            t0 = time.perf_counter()
+            with self._run_lock:
+                for ev in self.run.steps(1):
+                    self._handle(ev)
+            self.trained_s += time.perf_counter() - t0
+            if self.lab is not None and self.step_units and not self.lab.charge(self, self.step_units):
+                self._set_state("stopped", f"your compute budget ({self.lab.policy.compute_units:g} units) is used "
+                                f"up at step {self.step_count}: Save the run, or run the CLI on your own machine")
+                break
+            if self.state == "failed":
+                break
+            if self.speed > 0:
+                delay = 1.0 / self.speed - (time.perf_counter() - t0)
+                if delay > 0:
+                    with self._wake:
+                        self._wake.wait(delay)
 
     def _handle(self, ev) -> None:
         if isinstance(ev, Scalars):

@@ -1,0 +1,258 @@
+"""A visitor is a quota (issue 21, items 2 and 6; issue 22 items 4 and 5): one running job, a parameter cap, a
+compute budget, a disk quota, hourly Hub limits, a first-come, first-served queue with a place and a wait, runs
+nobody watches stop, and the operator's variables. The lab-level half; raw attacks through the real app are in
+tests/test_reconnect.py. Each test failed on the code before the quota (see the commit message)."""
+
+import time
+
+import pytest
+
+from app_helpers import wait_until
+from textgan import lab as L
+from textgan.lab import quota as Q
+
+
+def tiny(variant="gan", gsize=16, **kw):
+    critic = L.net_spec("critic", "cnn", 8) if variant != "mle" else None
+    return L.make_config({"kind": "modes", "k": 4}, variant, generator=L.net_spec("generator", "lstm", gsize),
+                         critic=critic, batch_size=16, device="cpu", sample_every=0, eval_every=0, **kw)
+
+
+@pytest.fixture
+def make_lab(tmp_path, one_thread):
+    labs = []
+
+    def make(**kw):
+        labs.append(L.Lab(checkpoints=tmp_path / "checkpoints", torch_threads=1, **kw))
+        return labs[-1]
+
+    yield make
+    for lab in labs:
+        lab.close_all()
+
+
+def test_a_generator_over_the_parameter_cap_is_refused_before_allocating(make_lab):
+    import torch
+
+    lab = make_lab(max_params=200_000)
+    s = lab.session("v")
+    s.configure(tiny(gsize=4096))
+    allocated = []
+    real = torch.nn.LSTM.__init__
+
+    def watch(self, *a, **kw):
+        real(self, *a, **kw)
+        allocated.append(next(self.parameters()).device.type)
+
+    torch.nn.LSTM.__init__ = watch
+    try:
+        with pytest.raises(L.LabError, match=r"parameters, over this server's 200,000"):
+            s.step()
+    finally:
+        torch.nn.LSTM.__init__ = real
+    assert s.run is None and set(allocated) <= {"meta"}  # sized on the meta device only
+    s.configure(tiny(gsize=16))
+    s.step()
+    assert s.step_count == 1
+
+
+def test_compute_budget_in_steps_times_model_cost(make_lab):
+    lab = make_lab()
+    s = lab.session("v")
+    s.configure(tiny())
+    s.prepare()
+    per_step = s.step_units
+    params = sum(p.numel() for n in (s.run.gen, s.run.critic) for p in n.parameters())
+    assert per_step == pytest.approx(params * 16 / 1e9)
+    lab.policy = lab.policy.replace(compute_units=per_step * 5.5)
+    s.start()
+    wait_until(lambda: s.state == "stopped", 60)
+    assert "compute budget" in s.message and s.step_count == 5
+    with pytest.raises(L.LabError, match="not enough compute left"):
+        s.start()
+    lab.close("v")
+    again = lab.session("v")  # the ledger outlives the session: idling does not refill it
+    again.configure(tiny())
+    with pytest.raises(L.LabError, match="not enough compute left"):
+        again.step()
+
+
+def test_one_running_job_per_visitor_train_and_compare_included(make_lab):
+    lab = make_lab()
+    s = lab.session("v")
+    s.configure(tiny())
+    s.start()
+    wait_until(lambda: s.step_count > 0)
+    with pytest.raises(L.LabError, match="already have a job running"):
+        L.Sweep(tiny(), ["mle"], 5, lab.session_dir("v"), lab, session=s)
+    s.pause()
+    sweep = L.Sweep(tiny(), ["mle"], 3, lab.session_dir("v"), lab, session=s)
+    s.sweep = sweep.start()
+    with pytest.raises(L.LabError, match="already have a job running"):
+        s.start()
+    sweep.join(60)
+    assert sweep.done and sweep.error is None, sweep.status
+    s.resume()
+    wait_until(lambda: s.state == "training")
+
+
+def test_train_and_compare_is_admitted_like_any_run(make_lab):
+    lab = make_lab(max_params=100_000)
+    s = lab.session("v")
+    big = tiny()
+    big.generator = L.net_spec("generator", "lstm", 512)
+    with pytest.raises(L.LabError, match="parameters"):
+        L.Sweep(big, ["gan"], 5, lab.session_dir("v"), lab, session=s)
+    lab.policy = lab.policy.replace(max_params=10**7, compute_units=0.001)
+    with pytest.raises(L.LabError, match="not enough compute"):
+        L.Sweep(tiny(), ["gan", "wgan"], 1000, lab.session_dir("v"), lab, session=s)
+
+
+def test_the_queue_is_first_come_first_served_with_a_place_and_a_wait(make_lab):
+    lab = make_lab(max_training=1)
+    a, b, c = (lab.session(k) for k in "abc")
+    for s in (a, b, c):
+        s.configure(tiny())
+    a.start()
+    wait_until(lambda: a.state == "training" and a.step_count > 0)
+    b.start()
+    wait_until(lambda: b.state == "queued")
+    c.start()
+    wait_until(lambda: c.state == "queued")
+    assert "place 1 in the queue, about" in b.status_line() and "place 2 in the queue" in c.status_line()
+    for s in (b, c):
+        s.touch()
+    a.pause()
+    wait_until(lambda: b.state == "training" and b.step_count > 0)
+    assert c.state == "queued" and c.step_count == 0  # nobody overtakes
+    assert "place 1 in the queue" in c.status_line()
+
+
+def test_a_turn_ends_when_others_wait(make_lab):
+    lab = make_lab(max_training=1, turn_s=5.0)
+    a, b = lab.session("a"), lab.session("b")
+    for s in (a, b):
+        s.configure(tiny())
+    a.start()
+    wait_until(lambda: a.step_count > 0)
+    b.start()
+    end = time.time() + 30
+    while time.time() < end and not (b.state == "training" and b.step_count > 0):
+        a.touch(), b.touch()  # both watched: a yields only because its turn is over
+        time.sleep(0.2)
+    assert b.step_count > 0 and a.state == "queued" and "your turn is over" in a.message
+
+
+def test_a_run_nobody_watches_stops_and_is_kept(make_lab):
+    lab = make_lab(unwatched_s=2.0)
+    s = lab.session("walked-away")
+    s.configure(tiny())
+    s.start()
+    wait_until(lambda: s.state == "stopped", 30)
+    assert "nobody watched" in s.message and lab.has_free_slot()
+    wait_until(lambda: "kept as autosave-" in s.message, 30)
+    assert [p for p in lab.runs_for("walked-away") if "autosave-" in p]
+
+
+def test_the_disk_quota_covers_saves_and_the_server_total(make_lab):
+    lab = make_lab()
+    s = lab.session("v")
+    s.configure(tiny())
+    s.step()
+    first = s.save(lab.save_dir("one", s))
+    size = Q.folder_bytes(first)
+    lab.policy = lab.policy.replace(disk_per_visitor=Q.folder_bytes(lab.session_dir("v")) + Q.MB // 2)
+    with pytest.raises(L.LabError, match="not enough space"):
+        s.save(lab.save_dir("two", s))
+    assert size > 0 and not lab.save_dir("two", s).exists()
+    lab.policy = lab.policy.replace(disk_per_visitor=10**9, disk_total=Q.folder_bytes(lab.checkpoints) + 10)
+    with pytest.raises(L.LabError, match="server's disk quota"):
+        lab.charge_disk("someone-else", Q.MB)
+
+
+def test_hub_actions_are_limited_per_hour(make_lab):
+    lab = make_lab(pulls_per_hour=2)
+    lab.allow("v", "pull")
+    lab.allow("v", "pull")
+    with pytest.raises(L.LabError, match="your 2 pulls per hour"):
+        lab.allow("v", "pull")
+    lab.allow("w", "pull")  # another visitor has its own share
+    lab.allow("v", "push")  # and pushes their own
+    for i in range(9):
+        lab.allow(f"x{i}", "pull")
+    with pytest.raises(L.LabError, match="this server has made its 12"):
+        lab.allow("y", "pull")
+
+
+def test_every_limit_is_an_operator_variable(monkeypatch, tmp_path):
+    for name, value, field, expected in [
+            ("TEXTGAN_UNWATCHED_S", "45", "unwatched_s", 45.0), ("TEXTGAN_APP_MAX_PARAMS", "3000000", "max_params",
+                                                                  3_000_000),
+            ("TEXTGAN_COMPUTE_UNITS", "12.5", "compute_units", 12.5),
+            ("TEXTGAN_DISK_PER_VISITOR_MB", "50", "disk_per_visitor", 50 * Q.MB),
+            ("TEXTGAN_DISK_TOTAL_MB", "900", "disk_total", 900 * Q.MB), ("TEXTGAN_PULLS_PER_HOUR", "3",
+                                                                         "pulls_per_hour", 3),
+            ("TEXTGAN_PUSHES_PER_HOUR", "4", "pushes_per_hour", 4), ("TEXTGAN_TURN_S", "90", "turn_s", 90.0),
+            ("TEXTGAN_YIELD_S", "6", "yield_s", 6.0), ("TEXTGAN_AUTOSAVES_KEPT", "2", "autosaves_kept", 2),
+            ("TEXTGAN_SESSIONS_PER_CLIENT", "35", "sessions_per_client", 35)]:
+        monkeypatch.setenv(name, value)
+        lab = L.Lab.from_env(checkpoints=tmp_path)
+        assert getattr(lab.policy, field) == expected, name
+    monkeypatch.setenv("TEXTGAN_APP_MAX_PARAMS", "lots")
+    with pytest.raises(ValueError, match="TEXTGAN_APP_MAX_PARAMS='lots' is not a number"):
+        L.Lab.from_env()
+    assert Q.Policy().sessions_per_client >= 30  # a class of 30 behind one NAT
+
+
+def test_a_space_keeps_checkpoints_in_its_persistent_storage(monkeypatch, tmp_path):
+    from textgan.lab import server
+
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setattr(server, "SPACE_DATA", data)
+    monkeypatch.delenv("TEXTGAN_CHECKPOINTS", raising=False)
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    assert L.Lab.from_env().checkpoints == server.Path("checkpoints")
+    monkeypatch.setenv("SPACE_ID", "someone/textgan-lab")
+    assert L.Lab.from_env().checkpoints == data / "checkpoints"
+    monkeypatch.setenv("TEXTGAN_CHECKPOINTS", str(tmp_path / "mine"))
+    assert L.Lab.from_env().checkpoints == tmp_path / "mine"
+
+
+def test_autosaves_are_per_visitor_and_named_uniquely(make_lab):
+    lab = make_lab()
+    a = lab.session("visitor-a")
+    a.configure(tiny())
+    a.step()
+    a.reset()
+    kept_a = lab.runs_for("visitor-a")
+    b = lab.session("visitor-b")
+    b.configure(tiny())
+    names = set()
+    for _ in range(lab.policy.autosaves_kept + 5):  # many Resets within the same second
+        b.step()
+        b.reset()
+        names |= {p for p in lab.runs_for("visitor-b") if "autosave-" in p}
+    assert lab.runs_for("visitor-a") == kept_a  # B's Resets never delete A's autosave
+    assert len(names) == lab.policy.autosaves_kept + 5  # no two autosaves share a name
+    assert len([p for p in lab.runs_for("visitor-b") if "autosave-" in p]) == lab.policy.autosaves_kept
+
+
+def test_train_and_compare_is_refused_while_the_server_is_busy(make_lab):
+    """Ten /train_variants calls queued 40 runs while the server was full; now a comparison starts on a free slot
+    or is refused with the reason, and simultaneous calls cannot share one free slot."""
+    lab = make_lab(max_training=1)
+    a = lab.session("a")
+    a.configure(tiny())
+    a.start()
+    wait_until(lambda: a.state == "training")
+    b = lab.session("b")
+    with pytest.raises(L.LabError, match=r"server is busy \(1 of 1 training slots in use"):
+        L.Sweep(tiny(), ["mle"], 3, lab.session_dir("b"), lab, session=b)
+    a.stop()
+    first = L.Sweep(tiny(), ["mle"], 3, lab.session_dir("b"), lab, session=b)
+    c = lab.session("c")
+    with pytest.raises(L.LabError, match="server is busy"):  # the free slot is promised to the first
+        L.Sweep(tiny(), ["mle"], 3, lab.session_dir("c"), lab, session=c)
+    first.stop()  # never started: its slot is given back
+    assert lab.slots.has_free()
