@@ -9,6 +9,7 @@ from gradio_client import handle_file
 
 from app_helpers import TINY, Poller, form, launch, n_points
 from textgan import lab as L
+from textgan.lab import quota as Q
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +181,7 @@ def test_hub_messages_and_round_trip(served, local_hub, tmp_path):
     assert msg.startswith("⚠️") and "no-such-repo" in msg
     msg, _, runs, _ = c.predict("alice/lab-run", "", token, api_name="/pull")
     assert msg.startswith("pulled"), msg
-    pulled = lab.session_dir(c.session_hash) / "alice--lab-run"  # the puller's own folder
+    pulled = lab.session_dir(Q.visitor_id(None, c.session_hash)) / "alice--lab-run"  # the puller's own folder
     assert (pulled / "generator.safetensors").is_file()
     side, table, _, msg = c.predict([str(pulled)], 3, 0, 1.0, "loss/gen", api_name="/compare")
     assert msg.startswith("compared 1"), msg

@@ -348,8 +348,10 @@ def test_the_sign_in_button_shows_where_gradio_can_serve_it(monkeypatch):
 
     real = importlib.util.find_spec
     installed = {"itsdangerous", "authlib"}
+    extra = {"itsdangerous", "authlib"}  # Gradio's OAuth extra: present only as `installed` says
     monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: object() if name in installed else real(name, *a))
+                        lambda name, *a: (object() if name in installed else None) if name in extra
+                        else real(name, *a))
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setenv("HF_TOKEN_PATH", "/nonexistent/token")
     monkeypatch.delenv("SPACE_ID", raising=False)

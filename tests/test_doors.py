@@ -8,6 +8,7 @@ The attacks of issue 21 on these doors are tests of their own at the end."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ import pytest
 
 from app_helpers import TINY, launch
 from textgan import lab as L
+from textgan.lab import quota as Q
 from textgan.app import doors
 
 SECRET = "canary-e41c9 never leaves the server"
@@ -73,7 +75,8 @@ def world(tmp_path_factory, one_thread):
     canary = outside / "canary.txt"
     canary.write_text("\n".join(f"{SECRET} {i}" for i in range(64)) + "\n")
     lab = L.Lab(max_training=2, checkpoints=root / "checkpoints", experiments=root / "experiments", torch_threads=1,
-                sessions_per_client=10_000, max_sessions=10_000, session_budget_s=2.0)  # runs end within 2 s
+                sessions_per_client=10_000, max_sessions=10_000, session_budget_s=2.0,  # runs end within 2 s
+                idle_timeout_s=1.0)  # a visitor's session outlives its tab (reconnect) until it is idle this long
     (root / "checkpoints" / "uploads").mkdir(parents=True)
     (root / "experiments").mkdir()
     (root / "checkpoints" / "uploads" / "planted.txt").symlink_to(canary)
@@ -247,7 +250,7 @@ def test_every_door_answers_hostile_calls_with_a_message(world, name, capfd, cap
     lab, url = world["lab"], world["url"]
     dep = dependency(world, name)
     visitor = f"door-{name}-{uuid.uuid4().hex[:6]}"
-    mine = lab.session_dir(visitor)
+    mine = lab.session_dir(Q.visitor_id(None, visitor))  # a raw caller is the visitor of its session hash
     before, sessions_before = snapshot(world["root"]), len(lab)
 
     with httpx.Client(base_url=url, timeout=60) as client, watching(world["outside"]) as opened:
@@ -278,6 +281,7 @@ def test_every_door_answers_hostile_calls_with_a_message(world, name, capfd, cap
     end = time.time() + 20
     while time.time() < end and (lab.training_count() or len(lab) > sessions_before):
         time.sleep(0.1)
+        lab.reap()  # what the next visitor's arrival does: sessions idle past idle_timeout_s close
     assert lab.training_count() == 0, "a training slot is still held"
     assert len(lab) <= sessions_before, "a session is still open"
 
@@ -290,9 +294,10 @@ def spent(world):
     from gradio_client import Client
 
     lab = world["lab"]
-    before, lab.session_budget_s = lab.session_budget_s, 0.0
+    before = lab.policy
+    lab.policy = dataclasses.replace(before, session_budget_s=0.0)
     yield lab, Client(world["url"], verbose=False)
-    lab.session_budget_s = before
+    lab.policy = before
     lab.close_all()
 
 

@@ -105,6 +105,14 @@ DOORS: dict[str, Door] = {d.name: d for d in [
 ]}
 
 
+GRADIO_DOORS: dict[str, Door] = {d.name: d for d in [
+    Door("_check_login_status", "the visitor's sign-in cookie (Gradio's LoginButton)", "nothing", "none",
+         "the caller (Gradio's own OAuth session)"),
+]}
+"""Events Gradio registers itself, present only where the Hub tab shows "Sign in with Hugging Face"
+(`hub_tab.signin_available`); their visibility is Gradio's. Listed so that no event runs Python unlisted."""
+
+
 def on(event: Callable, name: str, fn: Callable, inputs: Any = None, outputs: Any = None, *,
        status: Any = None, **kwargs) -> Any:
     """Register `fn` on `event` (e.g. `button.click`) as the door `name`: refused at build time when the table does
@@ -163,6 +171,8 @@ def check(demo: gr.Blocks) -> None:
     wired: dict[str, Any] = {}
     for fn in demo.fns.values():
         if fn.fn is None:  # a browser-side (js) event: nothing runs on the server
+            continue
+        if fn.api_name in GRADIO_DOORS:
             continue
         if fn.api_name not in DOORS:
             raise DoorError(f"event {fn.api_name!r} ({getattr(fn.fn, '__name__', '?')}) is not in the table of doors: "
@@ -243,4 +253,7 @@ def markdown_table() -> str:
     for d in DOORS.values():
         rows.append(f"| `{d.name}` | {'public' if d.public else 'private (by index)'} | {d.reads} | {d.writes} | "
                     f"{d.cost} | {d.acts_for} |")
+    for d in GRADIO_DOORS.values():
+        rows.append(f"| `{d.name}` | Gradio's own, with sign-in only | {d.reads} | {d.writes} | {d.cost} | "
+                    f"{d.acts_for} |")
     return "\n".join(rows)
