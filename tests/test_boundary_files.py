@@ -16,6 +16,7 @@ from app_helpers import TINY, form, launch
 from hub_server import VALID_TOKENS
 from textgan import hub
 from textgan import lab as L
+from textgan.lab import quota as Q
 from textgan.hub import HubError
 
 ALICE, BOB = list(VALID_TOKENS)  # the operator is alice; visitors are bob, or nobody
@@ -280,7 +281,7 @@ def test_a_pull_is_stored_once_and_listed_for_its_puller_only(served, hub_server
     assert str(lab.checkpoints) not in text(message) and "/tmp" not in text(message)
     after = set(cache.glob("models--alice--shared-run/blobs/*")) if cache.exists() else set()
     assert after == before  # not in the Hugging Face cache as well
-    pulled = [r for r in lab.runs_for(c.session_hash) if r.endswith("alice--shared-run")]
+    pulled = [r for r in lab.runs_for(Q.visitor_id(None, c.session_hash)) if r.endswith("alice--shared-run")]
     assert pulled and Path(pulled[0]).is_relative_to(lab.checkpoints / "sessions")
     assert not [r for r in lab.runs_for("someone-else") if r.endswith("alice--shared-run")]
 
