@@ -80,6 +80,8 @@ LINK_JS = ("(q) => { if (typeof q !== 'string' || !q.startsWith('?')) return q;"
            " const url = location.origin + location.pathname + q;"
            " if (navigator.clipboard) navigator.clipboard.writeText(url).catch(() => {}); return url; }")
 """Turns the server's query string into this page's full link and copies it (where the browser allows)."""
+IDLE_HINT = "idle · press **Train**, or a one-click lesson (top left)"
+"""The status line before any run: kept until there is something else to say."""
 RESIZE_JS = "() => { setTimeout(() => window.dispatchEvent(new Event('resize')), 60); }"
 """Run when a tab is shown: Plotly figures drawn while their tab was hidden measured a zero-width box and kept
 their default 700 px; a resize event makes each responsive figure fit its box again."""
@@ -95,6 +97,7 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
     with gr.Tab("Train") as tab_el:
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=280):
+                lesson_parts = lesson.build_buttons()  # first: above the fold, and near the top on a phone
                 with gr.Row():
                     variant = gr.Dropdown(L.forms.variant_names(), value=default.variant, label="variant",
                                           elem_id="variant", min_width=120, info=H.CONTROLS["variant"])
@@ -141,7 +144,7 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                 link = gr.Textbox(label="link to these settings", visible=False, elem_id="share-link",
                                   buttons=["copy"], interactive=False)
             with gr.Column(scale=3):
-                status = gr.Markdown("idle · press **Train**, or a one-click lesson under the figures", elem_id="status")
+                status = gr.Markdown(IDLE_HINT, elem_id="status")
                 with gr.Row():
                     train_btn = gr.Button("Train", variant="primary", elem_id="train", min_width=80)
                     pause_btn = gr.Button("Pause", elem_id="pause", min_width=80)
@@ -151,13 +154,13 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                     metric_group = gr.Dropdown([(f"metrics: {g}", g) for g in ("auto", *plots.METRIC_GROUPS)],
                                                value="auto", show_label=False, elem_id="metric-group",
                                                min_width=150, scale=0, container=False)
+                lesson.build_view(lesson_parts)  # while a lesson runs: its words and its figure, above the fold
                 with gr.Row():
                     loss_plot = gr.Plot(show_label=False, elem_id="loss-plot", min_width=240)
                     grad_plot = gr.Plot(show_label=False, elem_id="grad-plot", min_width=240)
                 with gr.Row():
                     metrics_plot = gr.Plot(show_label=False, elem_id="metrics-plot", min_width=240)
                     modes_plot = gr.Plot(show_label=False, elem_id="modes-plot", min_width=240)
-                lesson_parts = lesson.build_top()  # below the figures: at 1280x720 the figures stay above the fold
                 lesson.build_live(lesson_parts)
                 with gr.Row():
                     step_kind = gr.Dropdown(STEP_KINDS, value="iteration", label="step", scale=1,
@@ -250,9 +253,12 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
         h, rev = snap["history"], f"r{snap['run_id']}"
         hist = snap["hist"] or {}
         modes = snap["has_modes"]  # None before a run: the corpus picker decides what is shown
+        if s.run is not None and modes and snap["state"] != "training" and hist.get("step") != snap["step"]:
+            hist = s.with_run(lambda r: L.mode_counts(r, n=256, seed=10_007 + r.step))  # the run's last step
+        status = gr.skip() if snap["state"] == "idle" and not snap["message"] else snap["status"]
         modes_fig = plots.mode_histogram(hist.get("counts"), hist.get("weights"), hist.get("invalid", 0),
                                          hist.get("step"), "modes" + rev)
-        return (snap["version"], snap["status"], plots.loss_figure(h, "loss" + rev),
+        return (snap["version"], status, plots.loss_figure(h, "loss" + rev),
                 plots.grad_norm_figure(h, "grad" + rev), plots.metrics_figure(h, "metrics" + rev, group or "auto"),
                 modes_fig if modes is None else gr.update(value=modes_fig, visible=modes),
                 samples_frame(snap["samples"], modes is not False))

@@ -202,3 +202,17 @@ def _oscillating(evals: Sequence[dict[str, float]], key: str = "eval/modes/effec
                    f"{len(xs)} evaluations: the generator chases whatever the critic currently likes, and the "
                    "critic follows.",
                    "lower both learning rates, or give the critic more steps per generator step.")
+
+
+def lesson_story(history: Any, k: int | None, moment_step: int, failed: str | None = None) -> str:
+    """The lesson view's explanation once its moment has shown: what the panel said at that step (the lesson's
+    moment, kept however the run goes on), then, when the run went on and something else is happening now, what."""
+    rows = _rows(history)
+    then = [f for f in diagnose([r for r in rows if r.get("step", 0) <= moment_step], k=k)
+            if f.kind != "pretraining"]
+    text = "\n\n".join(f.markdown() for f in then) or "*Nothing more to say about that step.*"
+    last = rows[-1].get("step", 0) if rows else 0
+    now = [f for f in diagnose(rows, k=k, failed=failed) if f.kind != "pretraining"]
+    if last > moment_step and [f.kind for f in now] != [f.kind for f in then]:
+        text += f"\n\n**Then, by step {last:.0f}:** " + " ".join(f"{f.headline} {f.detail}" for f in now)
+    return text

@@ -50,6 +50,9 @@ class Session:
         """Cap on iterations per second (0 = as fast as possible)."""
         self.max_steps: int | None = None
         """Stop by itself after this many steps (None = train until stopped)."""
+        self.stop_when: Callable[[Any], str | None] | None = None
+        """Called with the run after each iteration (holding the run's lock): a message stops training there (a
+        lesson's moment, or its last step)."""
         self._samples: list[tuple[str, int | None]] = []
         self._hist: tuple[int, list[int], int] | None = None  # (step, counts per mode, invalid count)
         self._version = 0
@@ -103,8 +106,9 @@ class Session:
             self._ensure_run()
         self._set_state(self.state, f"built {self.run.config.variant} on {self.run.corpus.name}")
 
-    def start(self, max_steps: int | None = None) -> None:
-        """Train in the background: a new run from `config` when there is none, else continue the current one."""
+    def start(self, max_steps: int | None = None, stop_when: Callable[[Any], str | None] | None = None) -> None:
+        """Train in the background: a new run from `config` when there is none, else continue the current one.
+        `stop_when(run)` returning a message stops it there (see `stop_when`)."""
         if self.state == "closed":
             raise LabError("this session is closed")
         if self.state == "failed":
@@ -117,7 +121,7 @@ class Session:
         left = self._budget_left()
         if left is not None and left <= 0:
             raise LabError(self._budget_message())
-        self.max_steps = max_steps
+        self.max_steps, self.stop_when = max_steps, stop_when
         self._paused, self._stop = False, False
         self._started_at = time.perf_counter()
         self._set_state("queued" if self.lab is not None and not self.lab.has_free_slot() else "training",
@@ -133,7 +137,7 @@ class Session:
 
     def resume(self) -> None:
         if self._thread is None or not self._thread.is_alive():
-            self.start(self.max_steps)
+            self.start(self.max_steps, self.stop_when)
             return
         with self._wake:
             self._paused = False
@@ -479,8 +483,12 @@ class Session:
                 with self._run_lock:
                     for ev in self.run.steps(1):
                         self._handle(ev)
+                    said = self.stop_when(self.run) if self.stop_when is not None and self.state != "failed" else None
                 self.trained_s += time.perf_counter() - t0
                 if self.state == "failed":
+                    break
+                if said:
+                    self._set_state("stopped", said)
                     break
                 if self.speed > 0:
                     delay = 1.0 / self.speed - (time.perf_counter() - t0)
