@@ -290,7 +290,7 @@ def wire(ctx, demo: gr.Blocks, tab, out: LessonParts) -> None:
             view = (gr.skip(), gr.skip(), gr.skip(), gr.update(visible=False))
         else:
             moment = scenario.moment(h)
-            story = (lesson_story(h, k, moment.step, failed) if moment is not None
+            story = (lesson_story(h, k, moment.step, failed, scenario.why) if moment is not None
                      else explanation(h, k, failed))
             view = (lesson_headline(scenario, h, k, moment, snap["state"], snap["step"]), story,
                     lesson_figure(scenario, h, k, moment, rev), gr.update(visible=True))

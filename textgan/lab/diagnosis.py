@@ -204,13 +204,15 @@ def _oscillating(evals: Sequence[dict[str, float]], key: str = "eval/modes/effec
                    "lower both learning rates, or give the critic more steps per generator step.")
 
 
-def lesson_story(history: Any, k: int | None, moment_step: int, failed: str | None = None) -> str:
-    """The lesson view's explanation once its moment has shown: what the panel said at that step (the lesson's
-    moment, kept however the run goes on), then, when the run went on and something else is happening now, what."""
+def lesson_story(history: Any, k: int | None, moment_step: int, failed: str | None = None, why: str = "") -> str:
+    """The lesson view's explanation once its moment has shown: why it happens (`why`, the lesson's own words),
+    what the panel said at that step (kept however the run goes on), then, when the run went on and something else
+    is happening now, what."""
     rows = _rows(history)
     then = [f for f in diagnose([r for r in rows if r.get("step", 0) <= moment_step], k=k)
             if f.kind != "pretraining"]
-    text = "\n\n".join(f.markdown() for f in then) or "*Nothing more to say about that step.*"
+    parts = ([f"**Why:** {why}"] if why else []) + [f"*At step {moment_step}:* " + f.markdown() for f in then]
+    text = "\n\n".join(parts) or "*Nothing more to say about that step.*"
     last = rows[-1].get("step", 0) if rows else 0
     now = [f for f in diagnose(rows, k=k, failed=failed) if f.kind != "pretraining"]
     if last > moment_step and [f.kind for f in now] != [f.kind for f in then]:
