@@ -33,7 +33,10 @@ def app(tmp_path_factory):
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (CI: apt-get install -y chromium)")
     playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (CI installs it)")
-    lab = L.Lab(max_training=1, checkpoints=tmp_path_factory.mktemp("checkpoints"), torch_threads=1)
+    checkpoints = tmp_path_factory.mktemp("checkpoints")
+    for name in ("demo-gan-collapsed", "demo-mle", "demo-wgan-gp-healthy"):  # the shipped examples, to compare
+        shutil.copytree(Path(__file__).parents[1] / "checkpoints" / name, checkpoints / name)
+    lab = L.Lab(max_training=1, checkpoints=checkpoints, torch_threads=1)
     demo, _, url = launch(lab)
     try:
         with playwright.sync_playwright() as p:
@@ -109,4 +112,26 @@ def test_a_lesson_runs_in_view_and_ends_on_its_outcome(app, key):
         assert session.run.step == s.steps and "lesson done" in page.inner_text("#status")
     assert f"step {session.run.step}" in page.inner_text("#headline")  # the panels show the last step
     session.reset()  # the next lesson's session starts clean (and this one frees its slot)
+    page.close()
+
+
+def test_the_compare_table_speaks_plain_words_and_fits_1280(app):
+    page = open_page(app)
+    page.get_by_role("tab", name="Compare").click()
+    page.wait_for_timeout(800)
+    for label in page.locator("label").filter(has_text="demo-").all():
+        label.click()
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.wait_for_function("() => document.querySelectorAll('#cmp-table th').length > 5", timeout=120_000)
+    page.wait_for_timeout(1500)
+    heads = page.evaluate("() => Array.from(document.querySelectorAll('#cmp-table th')).map(th => "
+                          "[th.querySelector('.header') ? th.querySelector('.header').innerText.trim() : '', th.title])")
+    names = [h for h, _ in heads]
+    assert "effective modes" in names and "valid" in names and not any("/" in h for h in names), names
+    assert ["effective modes", "effective modes = modes/effective"] in [list(x) for x in heads], heads
+    wide = page.evaluate("() => { const t = document.querySelector('#cmp-table table');"
+                         " return [t.getBoundingClientRect().right, document.documentElement.scrollWidth]; }")
+    assert wide[0] <= 1280 and wide[1] <= 1280, wide
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "compare_1280x720.png"), full_page=True)
     page.close()
