@@ -192,7 +192,7 @@ def wire(ctx, demo: gr.Blocks, tab, out: LessonParts) -> None:
     p = out.parts
     cache: dict[str, Any] = {}  # per session hash: (run_id, time, rows, hist, real data, step)
     form_out = [c["kind"], c["k"], c["weights"], c["preset"], c["variant"], c["batch"], c["seed"], c["gkind"],
-                c["gsize"], c["ckind"], c["csize"], *c["hp_inputs"]]
+                c["gsize"], c["ckind"], c["csize"], *c["hp_inputs"], c["stop_after"]]
     outputs = [*form_out, c["paper"], tab.status, p["watch"], p["view"]]
 
     def begin(key: str, device, request: gr.Request) -> list[Any]:
@@ -225,7 +225,7 @@ def wire(ctx, demo: gr.Blocks, tab, out: LessonParts) -> None:
                 gr.update(value=cr["kind"] if cr else None, visible=cr is not None),
                 gr.update(value=L.net_size("critic", cr) if cr else None, visible=cr is not None),
                 *[gr.update(value=hp[n], visible=True) if n in hp else gr.update(visible=False)
-                  for n in tab.hp_names],
+                  for n in tab.hp_names], values["steps"],
                 L.forms.variant_blurb(values["variant"], "demo"), s.status_line(), watch, gr.update(visible=True)]
 
     def refused(e: Exception, request: gr.Request) -> list[Any]:

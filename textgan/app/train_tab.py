@@ -87,6 +87,28 @@ RESIZE_JS = "() => { setTimeout(() => window.dispatchEvent(new Event('resize')),
 their default 700 px; a resize event makes each responsive figure fit its box again."""
 
 
+MAX_STOP_AFTER = 1_000_000
+"""The largest "stop after" a form or a link may ask for (the session's training budget ends a run sooner)."""
+
+
+def _stop_after(value) -> int | None:
+    """The "stop after" field as a step count (None = until stopped); refused with its name when out of range."""
+    steps = L.as_int(value if value not in (None, "") else 0, "stop after (steps)")
+    if not 0 <= steps <= MAX_STOP_AFTER:
+        raise L.LabError(f"stop after (steps)={steps} must be in 0..{MAX_STOP_AFTER} (0 = until stopped)")
+    return steps or None
+
+
+def _steps_from_query(raw: str | None) -> tuple[int, list[str]]:
+    """A link's `steps` (a lesson's step count) for the "stop after" field, or 0 with a notice when it is bad."""
+    if raw is None:
+        return 0, []
+    try:
+        return _stop_after(str(raw)[:16]) or 0, []
+    except L.LabError as e:
+        return 0, [f"ignored steps: {e}"]
+
+
 def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
     """Lay out the Train tab inside the current Blocks and wire its events. At 1280x720 the variant picker, the
     controls and the four figures are above the fold; Step, speed, Save and the samples follow them."""
@@ -139,6 +161,8 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                         csize = gr.Number(L.net_size("critic", cdef) if cdef else None, label="critic size",
                                           precision=0, info=H.CONTROLS["critic size"])
                     apply_btn = gr.Button("Apply (while paused)")
+                    stop_after = gr.Number(0, label="stop after (steps; 0 = until stopped)", precision=0,
+                                           elem_id="stop-after", info=H.STOP_AFTER)
                 with gr.Row():
                     link_btn = gr.Button("copy link to these settings", size="sm", elem_id="copy-link")
                 link = gr.Textbox(label="link to these settings", visible=False, elem_id="share-link",
@@ -193,7 +217,9 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
     hp_names = tab.hp_names
 
     @errors()
-    def train(request: gr.Request, *form):
+    def train(request: gr.Request, *values):
+        *form, stop = values
+        steps = _stop_after(stop)
         s = ctx.session(request)
         if s.run is None:
             s.configure(tab.config(*form))
@@ -204,7 +230,7 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
                 raise L.LabError(f"this session's run is {L.forms.describe_config(have)} and Train continues it; "
                                  f"the form now says {L.forms.describe_config(wanted)}: press Reset to start that "
                                  "(Save first to keep this run), or set the form back to continue")
-        s.start()
+        s.start(max_steps=steps)
         return s.status_line()
 
     def control(action):
@@ -285,7 +311,10 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
     def restore(request: gr.Request):
         """The form a shared link describes (its query parameters); what cannot be restored is named on the
         status line and ignored."""
-        values, notices = L.forms.form_from_query(dict(request.query_params))
+        params = dict(request.query_params)
+        steps, notices = _steps_from_query(params.pop("steps", None))
+        values, more = L.forms.form_from_query(params)
+        notices += more
         variant = values.get("variant", default.variant)
         preset = values.get("preset", preset0)
         picked = pick_variant(variant, preset)
@@ -304,14 +333,17 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
         if notices:
             ctx.session(request).tell("the link's settings were restored except: " + "; ".join(notices))
         corpus = values.get("corpus", "modes")
-        return [corpus, values.get("k", default.corpus.get("k", 8)), values.get("weights", "uniform"), preset,
+        return [steps, corpus, values.get("k", default.corpus.get("k", 8)), values.get("weights", "uniform"), preset,
                 variant, values.get("seed", default.seed), *picked]
 
     @errors(status_only=False)
-    def make_link(*form):
+    def make_link(*values):
+        *form, stop = values
         kind, k, _, _, preset, variant, batch, seed, _, gkind, gsize, ckind, csize, weights, *hp = form
         query, notices = L.forms.share_query(kind, k, preset, variant, batch, seed, gkind, gsize, ckind, csize,
                                              dict(zip(hp_names, hp)), weights=weights)
+        steps = _stop_after(stop)
+        query += f"&steps={steps}" if steps else ""  # a lesson's step count travels with its settings
         return gr.update(value=query, visible=True, info="; ".join(notices) or None)
 
     form, version = tab.form, gr.State(-1)
@@ -321,7 +353,7 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
     timer.tick(poll, [version, c["metric_group"]], poll_out, api_name="poll", show_progress="hidden",
                concurrency_limit=None)
     c["metric_group"].change(lambda: -1, None, version, api_name=False)  # redraw at the next poll
-    c["train_btn"].click(train, form, c["status"], api_name="train", concurrency_limit=None)
+    c["train_btn"].click(train, [*form, c["stop_after"]], c["status"], api_name="train", concurrency_limit=None)
     for action in ("pause", "resume", "stop", "reset"):
         c[f"{action}_btn"].click(control(action), None, c["status"], api_name=action, concurrency_limit=None)
     c["step_btn"].click(step, [c["step_kind"], *form], c["status"], api_name="step", concurrency_id="heavy")
@@ -335,9 +367,9 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
     c["preset"].input(pick_variant, [c["variant"], c["preset"]], picked, api_name=False)
     c["kind"].change(show_corpus_inputs, c["kind"], [c["k"], c["upload"], c["path"], p["modes"], c["weights"]],
                      api_name=False)
-    demo.load(restore, None, [c["kind"], c["k"], c["weights"], c["preset"], c["variant"], c["seed"], *picked],
-              api_name=False)
+    demo.load(restore, None, [c["stop_after"], c["kind"], c["k"], c["weights"], c["preset"], c["variant"], c["seed"],
+                              *picked], api_name=False)
     demo.load(page_load, None, [tab.device, tab.device_md], api_name=False)
-    c["link_btn"].click(make_link, form, c["link"], api_name="share_link").then(
+    c["link_btn"].click(make_link, [*form, c["stop_after"]], c["link"], api_name="share_link").then(
         None, c["link"], c["link"], js=LINK_JS)
     c["tab_el"].select(None, None, None, js=RESIZE_JS)
