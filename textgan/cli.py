@@ -139,6 +139,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if failed:
         print(f"error: {failed}. The last good checkpoint (if any) in {out} is kept.", file=sys.stderr)
         return 1
+    if scenario is not None and not args.resume:
+        scenario.stop_rule(steps)(run)  # its last step evaluated (a no-op where it stopped at its moment)
     path = run.save(out)
     if scenario is not None and not args.resume:
         outcome = scenario.outcome(run)

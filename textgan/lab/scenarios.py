@@ -426,9 +426,12 @@ def run_scenario(key: str, steps: int | None = None, **overrides: Any):
 
     s = get_scenario(key)
     run = Run(s.config(**overrides))
-    for ev in run.steps(s.steps if steps is None else steps):
+    n = s.steps if steps is None else steps
+    for ev in run.steps(n):
         if isinstance(ev, Metrics) and s.should_stop(run.history):
             break
+    else:
+        s.stop_rule(n)(run)  # ends evaluated at its last step, as in the app
     return run, s.outcome(run)
 
 
