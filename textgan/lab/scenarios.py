@@ -326,7 +326,7 @@ def _moment_drops_rare(rows, s: "Scenario") -> Moment | None:
             rare = len(lost & RARE)
             which = ("all in the rarer half" if rare == len(lost) else f"{rare} of them in the rarer half")
             if len(lost) == 1:
-                which = "one of the rarer half"
+                which = "in the rarer half"
             return Moment(int(r["step"]), f"At step {int(r['step'])} the first modes went: "
                                           f"{_mode_list(order, weights)}, {which}, while "
                                           + ("the frequent modes 0-3 kept their share and " if lost <= RARE else "")
