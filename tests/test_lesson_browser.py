@@ -124,8 +124,8 @@ def test_the_compare_table_speaks_plain_words_and_fits_1280(app):
     page.get_by_role("button", name="Compare", exact=True).click()
     page.wait_for_function("() => document.querySelectorAll('#cmp-table th').length > 5", timeout=120_000)
     page.wait_for_timeout(1500)
-    heads = page.evaluate("() => Array.from(document.querySelectorAll('#cmp-table th')).map(th => "
-                          "[th.querySelector('.header') ? th.querySelector('.header').innerText.trim() : '', th.title])")
+    heads = page.evaluate("() => Array.from(document.querySelectorAll('#cmp-table th')).map(th => [th.querySelector("
+                          "'.header') ? th.querySelector('.header').innerText.trim() : '', th.title])")
     names = [h for h, _ in heads]
     assert "effective modes" in names and "valid" in names and not any("/" in h for h in names), names
     assert ["effective modes", "effective modes = modes/effective"] in [list(x) for x in heads], heads

@@ -439,15 +439,12 @@ def form_values(key: str) -> dict[str, Any]:
     """What the app's form shows for a scenario: corpus K and weights, variant, the demo preset's
     hyperparameters updated by the scenario's, nets (kind and size), batch size and seed."""
     from ..presets import preset_config
-
-    s = get_scenario(key)
     from ..variants import get_variant
-
-    hp = dataclasses.asdict(get_variant(s.variant).Config())
-    hp.update(preset_config("demo", s.variant).variant_config)
-    hp.update(s.variant_config)
     from .forms import form_weights
 
-    return {"k": s.k, "weights": form_weights(s.weights, s.patterns), "variant": s.variant, "preset": "demo", "hparams": hp,
-            "generator": dict(s.generator), "critic": dict(s.critic) if s.critic else None,
+    s = get_scenario(key)
+    hp = {**dataclasses.asdict(get_variant(s.variant).Config()), **preset_config("demo", s.variant).variant_config,
+          **s.variant_config}
+    return {"k": s.k, "weights": form_weights(s.weights, s.patterns), "variant": s.variant, "preset": "demo",
+            "hparams": hp, "generator": dict(s.generator), "critic": dict(s.critic) if s.critic else None,
             "batch_size": s.batch_size, "seed": s.seed, "steps": s.steps}
