@@ -40,9 +40,10 @@ def test_the_learn_lesson_sets_the_form_starts_and_explains(served):
     assert "training" in status or "queued" in status
     assert SCENARIOS["learn"].watch in watch
     assert out[4] == "mle" and out[2] == "uniform"  # variant and weights in the form
-    done = poll_until(c, lambda o: "Learning: all 8 modes" in o[1] and "it wrote every mode" in o[6])
-    headline, explanation, share, scores, table, real, lesson_headline, lesson_explanation, lesson_plot = done
+    done = poll_until(c, lambda o: "Learning: all 8 modes" in o[1] and "it wrote every mode" in str(o[7]))
+    headline, explanation, share, scores, table, real, watch, lesson_headline, lesson_explanation, lesson_plot = done
     assert lesson_headline.startswith("**At step ") and SCENARIOS["learn"].why in lesson_explanation
+    assert "its outcome showed at step" in watch  # the watch text gives way to the recap, all in view
     assert "effective modes (right axis)" in str(lesson_plot)  # the figure the lesson points to
     assert "Effective modes:" in headline and "of 8" in headline
     assert "effective modes (right axis)" in str(share)

@@ -277,22 +277,25 @@ def wire(ctx, demo: gr.Blocks, tab, out: LessonParts) -> None:
     def poll(last, request: gr.Request):
         s = ctx.session(request)
         if s.version == last:
-            return (gr.skip(),) * 11
+            return (gr.skip(),) * 12
         snap = s.snapshot()
         h, rev = snap["history"], f"r{snap['run_id']}"
         if s.run is None:  # keep the idle hints: nothing to show yet
-            return (snap["version"],) + (gr.skip(),) * 9 + (gr.update(visible=False),)
+            return (snap["version"],) + (gr.skip(),) * 10 + (gr.update(visible=False),)
         k = getattr(s.run.corpus, "k", None)
         failed = snap["message"] if snap["state"] == "failed" else None
         rows, hist, real = critic_panels(s, snap, request)
         scenario = lesson_of(s)
         if scenario is None:
-            view = (gr.skip(), gr.skip(), gr.skip(), gr.update(visible=False))
+            view = (gr.skip(),) * 4 + (gr.update(visible=False),)
         else:
             moment = scenario.moment(h)
             story = (lesson_story(h, k, moment.step, failed, scenario.why) if moment is not None
                      else explanation(h, k, failed))
-            view = (lesson_headline(scenario, h, k, moment, snap["state"], snap["step"]), story,
+            # once shown, the watch text shrinks to one line: the recap and why take its place, all in view
+            watch = (f"**{scenario.title}**: its outcome showed at step {moment.step} (*expected:* "
+                     f"{scenario.expect}).") if moment is not None else gr.skip()
+            view = (watch, lesson_headline(scenario, h, k, moment, snap["state"], snap["step"]), story,
                     lesson_figure(scenario, h, k, moment, rev), gr.update(visible=True))
         return (snap["version"], headline(h, k), explanation(h, k, failed),
                 plots.mode_share_figure(h, k, "share" + rev), plots.score_histogram(hist, "scores" + rev),
@@ -301,6 +304,6 @@ def wire(ctx, demo: gr.Blocks, tab, out: LessonParts) -> None:
     version = gr.State(-1)
     timer = gr.Timer(1.5)
     timer.tick(poll, [version], [version, p["headline"], p["explanation"], p["share_plot"], p["score_plot"],
-                                 p["scored"], p["real_data"], p["lesson_headline"], p["lesson_explanation"],
+                                 p["scored"], p["real_data"], p["watch"], p["lesson_headline"], p["lesson_explanation"],
                                  p["lesson_plot"], p["view"]], api_name="poll_lesson", show_progress="hidden",
                concurrency_limit=None)

@@ -211,7 +211,8 @@ def lesson_story(history: Any, k: int | None, moment_step: int, failed: str | No
     rows = _rows(history)
     then = [f for f in diagnose([r for r in rows if r.get("step", 0) <= moment_step], k=k)
             if f.kind != "pretraining"]
-    parts = ([f"**Why:** {why}"] if why else []) + [f"*At step {moment_step}:* " + f.markdown() for f in then]
+    parts = ([f"**Why:** {why}"] if why else []) + [f"*At step {moment_step}:* **{f.headline}** {f.detail}"
+                                                    for f in then]  # no advice: the lesson's moment, in view
     text = "\n\n".join(parts) or "*Nothing more to say about that step.*"
     last = rows[-1].get("step", 0) if rows else 0
     now = [f for f in diagnose(rows, k=k, failed=failed) if f.kind != "pretraining"]
