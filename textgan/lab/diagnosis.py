@@ -133,7 +133,7 @@ def _critic_winning(adv: Sequence[dict[str, float]]) -> Finding | None:
     detail = (f"Its loss is {now:.1g} (about 1.39 when it cannot tell real from fake): it spots every fake "
               "sentence. ")
     if vanished:
-        detail += (f"The generator's gradient has shrunk to {g_now:.1g}, {g_now / peak:.0%} of its peak "
+        detail += (f"The generator's gradient has shrunk to {g_now:.1g}, {100 * g_now / peak:.2g} % of its peak "
                    f"{peak:.2g}: the generator stops learning (a critic this sure can saturate its loss, and a generator "
                    "sure of every word passes almost no gradient back through its softmax).")
         headline = "The critic is winning, and the generator's gradient is vanishing."

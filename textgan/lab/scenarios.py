@@ -269,7 +269,7 @@ def _moment_critic_wins(rows, s: "Scenario") -> Moment | None:
         now, g, peak = _median(loss[-WINDOW:]), _median(grads[-WINDOW:]), max(grads)
         if now < CRITIC_WIN_LOSS and g < VANISHED * peak:
             return Moment(int(r["step"]), f"At step {int(r['step'])} the critic had won: its loss was {now:.2g} "
-                                          f"and the generator's gradient {g / peak:.0%} of its peak, with "
+                                          f"and the generator's gradient {100 * g / peak:.2g} % of its peak, with "
                                           f"{r.get('eval/modes/precision', 0):.0%} of the samples valid.")
     return None
 
