@@ -40,7 +40,7 @@ def test_scenario_shows_its_outcome_and_ends_on_it(key):
     s = get_scenario(key)
     _, run, outcome = shown_in_one_of(key)
     moment = outcome.moment
-    assert moment is not None and moment.recap.startswith(f"At step {moment.step} "), outcome
+    assert moment is not None and moment.recap.startswith(f"At step {moment.step}"), outcome
     assert run.step == (moment.step if s.stop_at_moment else s.steps)
     assert outcome.story().startswith(moment.recap) and "At the end:" in outcome.story()
     history = [r for r in run.history if r["step"] <= moment.step]
