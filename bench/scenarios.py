@@ -1,8 +1,10 @@
-"""How reliably, and how fast, each one-click scenario shows its outcome: every scenario at its own step count over
-several seeds, one torch thread (the app's default), on the CPU. Prints one markdown row per scenario for
-bench/RESULTS.md, plus the machine's load.
+"""How reliably, and how fast, each one-click scenario shows its outcome: every scenario as the app and the CLI
+run it (to its step count, or to its moment where the lesson stops there) over several seeds, one torch thread
+(the app's default), on the CPU. Prints one markdown row per scenario for bench/RESULTS.md (shown = the lesson's own
+check on 1000 fresh samples at the end, which for collapse includes ending collapsed: >= 50 % valid, <= 2.5
+effective modes), plus the machine's CPU and load.
 
-    python bench/scenarios.py [--seeds 0 1 2 3 4] [--only collapse gp-fix] [--threads 1] [--device cpu]
+    python bench/scenarios.py [--seeds 0 1 2 3 4] [--seed-range 0 20] [--only collapse gp-fix] [--threads 1]
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    p.add_argument("--seed-range", type=int, nargs=2, default=None, metavar=("FIRST", "END"),
+                   help="seeds FIRST..END-1 (instead of --seeds)")
     p.add_argument("--only", nargs="+", default=None, help="scenario keys (default: all)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cpu")
@@ -30,21 +34,41 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     keys = args.only or list(SCENARIOS)
-    print(f"load average {os.getloadavg()[0]:.1f}, torch {torch.__version__}, {args.threads} thread(s), {args.device}")
-    print("| scenario | variant | steps | seconds (mean) | shown | per seed |")
-    print("|---|---|---|---|---|---|")
+    seeds = list(range(*args.seed_range)) if args.seed_range else args.seeds
+    print(f"{_cpu()}, load average {os.getloadavg()[0]:.1f}, torch {torch.__version__}, {args.threads} thread(s), "
+          f"{args.device}, seeds {seeds[0]}-{seeds[-1]}")
+    print("| scenario | variant | steps (max) | seconds (mean) | shown | ended at step (median) | per seed |")
+    print("|---|---|---|---|---|---|---|")
     for key in keys:
         s = SCENARIOS[key]
         shown, secs, notes = 0, [], []
-        for seed in args.seeds:
+        ends = []
+        for seed in seeds:
             t0 = time.perf_counter()
-            _, outcome = run_scenario(key, seed=seed, device=args.device, sample_every=0, eval_every=20)
+            run, outcome = run_scenario(key, seed=seed, device=args.device, sample_every=0, eval_every=20)
             secs.append(time.perf_counter() - t0)
             shown += outcome.ok
-            notes.append(f"s{seed}: {'✓' if outcome.ok else '✗'} {outcome.summary.split(': ', 1)[1]}")
-            print(f"  {key} seed {seed}: {secs[-1]:.1f} s {outcome.summary}", file=sys.stderr, flush=True)
-        print(f"| {key} | {s.variant} | {s.steps} | {sum(secs) / len(secs):.1f} | {shown}/{len(args.seeds)} | "
-              + "<br>".join(notes) + " |", flush=True)
+            ends.append(run.step)
+            m = outcome.metrics
+            notes.append(f"s{seed}: {'✓' if outcome.ok else '✗'} @{run.step} {m['modes/effective']:.1f} eff, "
+                         f"{m['modes/precision']:.0%} valid")
+            print(f"  {key} seed {seed}: {secs[-1]:.1f} s {outcome.summary}\n    {outcome.story()}", file=sys.stderr,
+                  flush=True)
+        print(f"| {key} | {s.variant} | {s.steps} | {sum(secs) / len(secs):.1f} | {shown}/{len(seeds)} | "
+              f"{sorted(ends)[len(ends) // 2]} | " + "; ".join(notes) + " |", flush=True)
+
+
+def _cpu() -> str:
+    """The CPU model (what RESULTS.md records beside every figure)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":

@@ -40,8 +40,11 @@ def test_the_learn_lesson_sets_the_form_starts_and_explains(served):
     assert "training" in status or "queued" in status
     assert SCENARIOS["learn"].watch in watch
     assert out[4] == "mle" and out[2] == "uniform"  # variant and weights in the form
-    done = poll_until(c, lambda o: "Learning: all 8 modes" in o[1])
-    headline, explanation, share, scores, table, real = done
+    done = poll_until(c, lambda o: "Learning: all 8 modes" in o[1] and "it wrote every mode" in str(o[7]))
+    headline, explanation, share, scores, table, real, watch, lesson_headline, lesson_explanation, lesson_plot = done
+    assert lesson_headline.startswith("**At step ") and SCENARIOS["learn"].why in lesson_explanation
+    assert "its outcome showed at step" in watch  # the watch text gives way to the recap, all in view
+    assert "effective modes (right axis)" in str(lesson_plot)  # the figure the lesson points to
     assert "Effective modes:" in headline and "of 8" in headline
     assert "effective modes (right axis)" in str(share)
     assert table["data"][0][0] == "real" and "mode" in table["data"][0][2]
@@ -77,3 +80,42 @@ def test_every_train_control_has_a_line_of_help(served):
     assert len(controls) > 20  # the form, the hyperparameters of every variant, step/speed/save
     missing = [b.label for b in controls if not b.info and b.label not in ("link to these settings",)]
     assert missing == []
+
+
+@pytest.fixture(scope="module")
+def spent(tmp_path_factory):
+    """An app whose sessions have no training budget left (a budget of 0 s): every lesson is refused."""
+    lab = L.Lab(max_training=1, checkpoints=tmp_path_factory.mktemp("spent"), torch_threads=1, session_budget_s=0.0)
+    demo, client, url = launch(lab)
+    yield lab, client
+    lab.close_all()
+    demo.close()
+
+
+def test_a_refused_lesson_is_a_message_and_leaves_the_form_as_it_was(spent):
+    lab, c = spent
+    for key in SCENARIOS:
+        out = c.predict("cpu", api_name=f"/scenario_{key.replace('-', '_')}")
+        *form, status, watch = out  # (the lesson view's visibility is no value: the client leaves it out)
+        assert "budget" in status and "used up" in status, status
+        untouched = [x for x in (*form, watch) if not (isinstance(x, dict) and "value" not in x)]
+        assert untouched == [], untouched  # every other output is skipped: the form and the view stay as they were
+    assert all(s.run is None and s.config is None for s in lab._sessions.values())  # nothing was reset or built
+
+
+def test_a_lesson_sets_its_steps_and_a_share_link_carries_them(served):
+    from app_helpers import form
+
+    lab, demo, c = served
+    out = c.predict("cpu", api_name="/scenario_gp_fix")
+    assert out[-4] == SCENARIOS["gp-fix"].steps  # the form's "stop after" field, after the hyperparameters
+    c.predict(api_name="/stop")
+    args = form(c, "/share_link", variant="gan", preset="demo", **{"stop after (steps; 0 = until stopped)": 450})
+    link = c.predict(*args, api_name="/share_link")
+    query = link["value"] if isinstance(link, dict) else link
+    assert "variant=gan" in query and query.endswith("&steps=450"), query
+    from textgan.app.train_tab import _steps_from_query
+
+    assert _steps_from_query("450") == (450, []) and _steps_from_query(None) == (0, [])
+    steps, notices = _steps_from_query("-3")
+    assert steps == 0 and "ignored steps" in notices[0]

@@ -24,6 +24,13 @@ def test_notebook_is_stored_without_outputs(path):
             assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: clear the outputs"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_sets_one_torch_thread_like_the_app(path):
+    nb = nbformat.read(path, as_version=4)
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    assert "torch.set_num_threads(1)" in first.source
+
+
 STEPS = {"01_mode_collapse": None, "02_compare_variants": "200"}
 """Notebook 01 runs at its real settings (its two lessons, at their own step counts); notebook 02 on a documented
 shortened schedule (TEXTGAN_NB_STEPS=200: the warm start and 50 adversarial steps), which still shows its outcome."""
@@ -59,6 +66,10 @@ def test_notebook_01_shows_collapse_and_its_fix(monkeypatch):
     texts, figures = run_notebook(ROOT / "notebooks" / "01_mode_collapse.ipynb", monkeypatch)
     s = summary(texts)
     assert s["collapse"]["shown"] and s["collapse"]["lowest_effective"] <= 2.0
+    # it ends on its moment, collapsed, and says so (the story the app's last screen and the CLI tell)
+    assert s["collapse"]["final_effective"] <= 2.5 and s["collapse"]["final_precision"] >= 0.5
+    assert s["collapse"]["moment"].startswith(f"At step {s['collapse']['ended_at']} it collapsed onto mode")
+    assert "collapse" in texts and "At the end:" in texts
     assert s["gp-fix"]["shown"] and s["gp-fix"]["final_effective"] >= 4.0 and s["gp-fix"]["final_precision"] >= 0.5
     last = figures[-1]["data"]["application/vnd.plotly.v1+json"]
     assert "Collapse and its fix" in last["layout"]["title"]["text"]

@@ -73,6 +73,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         from .lab.scenarios import get_scenario
 
         scenario = get_scenario(args.scenario)
+        _check_scenario_flags(args, scenario)
         args.variant = scenario.variant
     steps = args.steps if args.steps is not None else (scenario.steps if scenario else 2000)
     _at_least(steps, 0, "--steps")
@@ -91,9 +92,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
     if scenario is not None and not args.resume:  # the lesson's own settings; seed, device and cadence from the flags
         run = Run(scenario.config(seed=args.seed, device=args.device, log_every=args.log_every,
-                                  sample_every=args.sample_every, eval_every=args.eval_every,
-                                  save_every=args.save_every, out=str(out)))
+                                  sample_every=args.sample_every, save_every=args.save_every, out=str(out),
+                                  **({} if args.eval_every is None else {"eval_every": args.eval_every})))
     elif not args.resume:
+        args.eval_every = 500 if args.eval_every is None else args.eval_every
         if (args.gen_set and not args.generator) or (args.critic_set and not args.critic):
             raise ValueError("--gen-set needs --generator KIND and --critic-set needs --critic KIND")
         gen = {"kind": args.generator, **_parse_settings(args.gen_set)} if args.generator else None
@@ -118,17 +120,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     kinds = parse_trackers(args.log_to)
     log_dir = Path(args.log_dir) if args.log_dir else out.parent / "tensorboard"
     with open_trackers(kinds, name=out.name, config=run.config.to_dict(), log_dir=log_dir) as trackers:
-        failed = _train_loop(run, steps, start, trackers, args.quiet)
+        lesson = scenario if scenario is not None and not args.resume else None
+        failed = _train_loop(run, steps, start, trackers, args.quiet, lesson)
     if failed:
         print(f"error: {failed}. The last good checkpoint (if any) in {out} is kept.", file=sys.stderr)
         return 1
+    if lesson is not None:
+        lesson.stop_rule(steps)(run)  # its last step evaluated (a no-op where it stopped at its moment)
     path = run.save(out)
+    if lesson is not None:
+        print(f"lesson {lesson.key}: {lesson.outcome(run).story()}", file=sys.stderr)
     print(path)
     return 0
 
 
-def _train_loop(run, steps: int, start: int, trackers, quiet: bool) -> str | None:
-    """`train`'s progress bar over the run's events, each also given to the trackers; returns a failure or None."""
+def _train_loop(run, steps: int, start: int, trackers, quiet: bool, scenario=None) -> str | None:
+    """`train`'s progress bar over the run's events, each also given to the trackers; returns a failure or None.
+    A lesson (`scenario`) stops at its moment."""
     from tqdm import tqdm
 
     from .events import Failed, Metrics, Saved, Scalars
@@ -144,6 +152,9 @@ def _train_loop(run, steps: int, start: int, trackers, quiet: bool) -> str | Non
             elif isinstance(event, Metrics):
                 bar.write(f"step {event.step}: " + ", ".join(f"{k.removeprefix('eval/')}={v:.4g}"
                                                              for k, v in event.values.items()), file=sys.stderr)
+                if scenario is not None and scenario.should_stop(run.history):
+                    bar.update(run.step - start - bar.n)
+                    break  # the lesson's moment: it stops there (see Scenario.stop_at_moment)
             elif isinstance(event, Saved):
                 bar.write(f"saved {event.path}", file=sys.stderr)
             elif isinstance(event, Failed):
@@ -153,6 +164,22 @@ def _train_loop(run, steps: int, start: int, trackers, quiet: bool) -> str | Non
         print(f"\ninterrupted at step {run.step}; saving", file=sys.stderr)
     bar.close()
     return failed
+
+
+SCENARIO_FIXES = ("corpus", "preset", "set", "generator", "gen_set", "critic", "critic_set", "batch_size")
+"""Flags a --scenario run takes from its lesson: giving one is refused rather than silently ignored."""
+
+
+def _check_scenario_flags(args: argparse.Namespace, scenario) -> None:
+    """Refuse flags that contradict the lesson (`--scenario collapse --variant mle` would otherwise train gan)."""
+    if args.variant and args.variant != scenario.variant:
+        raise ValueError(f"--scenario {scenario.key} trains {scenario.variant}, not --variant {args.variant}: drop "
+                         "--variant, or train that variant without --scenario")
+    given = [f"--{name.replace('_', '-')}" for name in SCENARIO_FIXES
+             if getattr(args, name, None) not in (None, [], "auto")]
+    if given and not args.resume:
+        raise ValueError(f"--scenario {scenario.key} sets the corpus, variant, nets and settings itself; drop "
+                         f"{', '.join(given)} (or train without --scenario)")
 
 
 NAMED_CORPORA = ("modes", "oracle", "coco")
@@ -437,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--log-dir", help="TensorBoard's folder (default: tensorboard/ beside --out); one subfolder per run")
     t.add_argument("--log-every", type=int, default=1)
     t.add_argument("--sample-every", type=int, default=0)
-    t.add_argument("--eval-every", type=int, default=500)
+    t.add_argument("--eval-every", type=int, default=None, help="default 500, or 20 with --scenario")
     t.add_argument("--save-every", type=int, default=500)
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)

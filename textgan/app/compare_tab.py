@@ -11,6 +11,7 @@ source of runs, extend `runs_for` and the picker's choices
 
 from __future__ import annotations
 
+import json
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ import gradio as gr
 
 from textgan import lab as L
 from textgan import plots
+from textgan.lab.compare import PLAIN, plain_table, raw_keys
 
 from . import doors
 from .common import THIS, AppContext
@@ -27,6 +29,21 @@ from .train_tab import RESIZE_JS, TrainTab
 
 CURVES = ["loss/gen", "loss/critic", "wasserstein", "grad_norm/gen", "eval/modes/effective", "eval/modes/coverage",
           "eval/modes/precision", "eval/modes/divergence", "eval/modes/entropy", "eval/nll_gen", "eval/unk_share"]
+
+
+HOVER_JS = ("() => { const keys = " + json.dumps(raw_keys(PLAIN.values())) + ";"
+            " setTimeout(() => document.querySelectorAll('#cmp-table th').forEach(th => {"
+            " const h = th.querySelector('.header'); const name = h ? h.innerText.trim() : '';"
+            " if (keys[name]) th.title = name + ' = ' + keys[name]; }), 400); }")
+"""The metrics table speaks plain words; hovering a column's name shows its raw key (e.g. `modes/effective`)."""
+
+
+CURVE_NAMES = {"loss/gen": "generator loss", "loss/critic": "critic loss", "wasserstein": "Wasserstein estimate",
+               "grad_norm/gen": "generator gradient norm", "eval/modes/effective": "effective modes",
+               "eval/modes/coverage": "modes covered", "eval/modes/precision": "valid share",
+               "eval/modes/divergence": "JS divergence from the true weights", "eval/modes/entropy": "mode entropy",
+               "eval/nll_gen": "NLL-gen (test sentences)", "eval/unk_share": "unk share"}
+"""The curve picker in plain words (its values stay the logged keys)."""
 
 
 @dataclass
@@ -54,7 +71,8 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
                                  info="Same seed = the same random draws for every run.")
             temp_cmp = gr.Slider(0.0, 3.0, value=1.0, step=0.05, label="temperature (0 = greedy)",
                                  info="Below 1 sharpens the generator (quality up, variety down); above 1 flattens it.")
-            column = gr.Dropdown(CURVES, value="eval/modes/effective", label="curve",
+            column = gr.Dropdown([(CURVE_NAMES.get(c, c), c) for c in CURVES], value="eval/modes/effective",
+                                 label="curve",
                                  info="Which logged number to overlay across the runs.")
         with gr.Row():
             compare_btn = gr.Button("Compare", variant="primary")
@@ -69,7 +87,8 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
             train_cmp_btn = gr.Button("Train and compare", elem_id="train-compare")
         sweep_msg = gr.Markdown()
         side = gr.Dataframe(label="samples, same seed and temperature", wrap=True, interactive=False)
-        table = gr.Dataframe(label="metrics (★ best per column)", interactive=False)
+        table = gr.Dataframe(label="metrics (★ best per column; hover a column's name for its raw key)",
+                             interactive=False, wrap=True, elem_id="cmp-table")
         with gr.Row():
             curves = gr.Plot(label="curves", elem_id="cmp-curves")
             qd_plot = gr.Plot(label="quality vs diversity")
@@ -118,12 +137,14 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
 
             def work():
                 table = L.metrics_table(chosen, n=256, seed=seed, temperature=float(temperature))
+                table, best = table.round(3), table.attrs  # 3 decimals: the table fits 1280 pixels
+                table.attrs = best
                 return L.side_by_side(chosen, n=n, seed=seed, temperature=float(temperature)), table
 
             side, table = with_session_lock(request, work)
             histories = {name: L.history_frame(run) for name, run in chosen.items()}
             msg = f"compared {len(chosen)} run(s) at seed {seed}, temperature {temperature} (★ = best per column)"
-            return (side, L.mark_best(table), plots.compare_figure(histories, column), msg)
+            return (side, plain_table(L.mark_best(table)), plots.compare_figure(histories, column), msg)
         except Exception as e:
             if not isinstance(e, ValueError):
                 traceback.print_exc()
@@ -210,7 +231,8 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
     doors.on(exp_pick.focus, "list_experiments", list_experiments, None, exp_pick)
     doors.on(refresh.click, "refresh_runs", refresh_runs, runs, runs)
     doors.on(compare_btn.click, "compare", compare, [runs, n_cmp, seed_cmp, temp_cmp, column],
-             [side, table, curves, cmp_msg], status=cmp_msg, concurrency_id="heavy")
+             [side, table, curves, cmp_msg], status=cmp_msg, concurrency_id="heavy").then(None, None, None,
+                                                                                         js=HOVER_JS)
     doors.on(qd_btn.click, "quality_diversity", quality_diversity, runs, [qd_plot, cmp_msg], status=cmp_msg,
              concurrency_id="heavy")
     doors.on(cont_btn.click, "continue_training", continue_training, runs, cmp_msg, status=cmp_msg,

@@ -9,6 +9,7 @@ session on its own timer so the Train tab's poll stays as it is.
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ from textgan import lab as L
 from textgan import plots
 from textgan.lab import critic as C
 from textgan.lab import help as H
-from textgan.lab.diagnosis import diagnose
+from textgan.lab.diagnosis import diagnose, lesson_story
 from textgan.lab.scenarios import SCENARIOS, form_values
 
 from . import doors
@@ -34,15 +35,36 @@ class LessonParts:
     parts: dict[str, Any] = field(default_factory=dict)
 
 
-def build_top() -> LessonParts:
-    """The lessons as one row of buttons, and what to watch in the one started."""
+SCROLL_JS = ("() => { if (window.innerWidth < 700) { const v = document.querySelector('#lesson-view');"
+             " if (v) setTimeout(() => v.scrollIntoView({behavior: 'smooth'}), 300); } }")
+"""On a phone the lesson view sits under the whole form: bring it into view after a lesson button is pressed."""
+
+
+def build_buttons() -> LessonParts:
+    """The lessons as small buttons, first in the form's column: above the fold on a desktop, near the top on a
+    phone (where the columns stack)."""
     out = LessonParts()
-    with gr.Row(equal_height=True):
-        gr.Markdown("**One-click lessons** (set the form and start):", min_height=0)
-        for key, s in SCENARIOS.items():
-            out.buttons[key] = gr.Button(s.title.split(" (")[0], size="sm", elem_id=f"scenario-{key}", min_width=100)
-    out.parts["watch"] = gr.Markdown("", elem_id="scenario-watch")
+    with gr.Column(elem_id="lessons"):
+        gr.Markdown("**One-click lessons** (set the form and start):", min_height=0, padding=False)
+        with gr.Row(equal_height=True):
+            for key, s in SCENARIOS.items():
+                out.buttons[key] = gr.Button(s.label or key, size="sm", elem_id=f"scenario-{key}", min_width=76)
     return out
+
+
+def build_view(out: LessonParts) -> None:
+    """The lesson view, shown while a lesson's run is the session's: what to watch, the lesson's headline and
+    explanation (its moment once shown) and the one figure the lesson points to, side by side above the figures
+    (at 1280x720 all of it is above the fold)."""
+    p = out.parts
+    with gr.Row(visible=False, elem_id="lesson-view", equal_height=False) as view:
+        with gr.Column(scale=1, min_width=300):
+            p["watch"] = gr.Markdown("", elem_id="scenario-watch")
+            p["lesson_headline"] = gr.Markdown("", elem_id="lesson-headline")
+            p["lesson_explanation"] = gr.Markdown("", elem_id="lesson-explanation")
+        with gr.Column(scale=1, min_width=300):
+            p["lesson_plot"] = gr.Plot(show_label=False, elem_id="lesson-plot")
+    p["view"] = view
 
 
 def build_live(out: LessonParts) -> None:
@@ -133,24 +155,48 @@ def _mode_label(m) -> str:
     return "" if m is None else ("invalid" if m < 0 else f"mode {m}")
 
 
+LESSONS: "weakref.WeakKeyDictionary[Any, tuple[int, str]]" = weakref.WeakKeyDictionary()
+"""Which lesson each session's run is: session -> (its run_id when the lesson started it, the lesson's key). Kept on
+the session object, so it follows the session wherever the lab finds it again, and goes with it."""
+
+
+def lesson_of(s) -> Any:
+    """The scenario of the session's current run when a lesson started it (also after Train continued it)."""
+    entry = LESSONS.get(s)
+    return SCENARIOS[entry[1]] if entry and entry[0] == s.run_id and s.run is not None else None
+
+
+def lesson_headline(scenario, history, k: int | None, moment, state: str, step: int) -> str:
+    """The lesson view's headline: the recap of its moment once shown; before that, what it is watching for."""
+    if moment is not None:
+        return f"**{moment.recap}**"
+    if state in ("stopped", "failed") and step >= scenario.steps:
+        return (f"**The lesson's outcome did not show in this run** (expected: {scenario.expect}). Runs differ "
+                "with the seed: change it in the form and press the lesson again.")
+    return f"*Watching for:* {scenario.expect}.  \n{headline(history, k)}"
+
+
+def lesson_figure(scenario, history, k: int | None, moment, rev: str):
+    """The one figure the lesson points to, with its moment marked."""
+    if scenario.plot == "grad":
+        fig = plots.grad_norm_figure(history, "lgrad" + rev)
+    else:
+        fig = plots.mode_share_figure(history, k, "lshare" + rev)
+    if moment is not None:
+        fig.add_vline(x=moment.step, line_dash="dot", annotation_text=f"step {moment.step}")
+    return fig
+
+
 def wire(ctx, demo: gr.Blocks, tab, out: LessonParts) -> None:
     """Scenario buttons and the lesson's own poll."""
     c = tab.parts
     p = out.parts
-    cache: dict[str, Any] = {}  # per session hash: (last critic time, rows, hist)
+    cache: dict[str, Any] = {}  # per session hash: (run_id, time, rows, hist, real data, step)
     form_out = [c["kind"], c["k"], c["weights"], c["preset"], c["variant"], c["batch"], c["seed"], c["gkind"],
-                c["gsize"], c["ckind"], c["csize"], *c["hp_inputs"]]
+                c["gsize"], c["ckind"], c["csize"], *c["hp_inputs"], c["stop_after"]]
+    outputs = [*form_out, c["paper"], tab.status, p["watch"], p["view"]]
 
-    def start_scenario(key):
-        @ctx.errors(status=tab.status)  # refused: the message on the status line, the form as it was
-        def fn(device, request: gr.Request):
-            """A refusal (busy, budget, cap) is a message on the status line; the form stays as it was."""
-            return started(key, device, request)
-
-        fn.__name__ = f"scenario_{key.replace('-', '_')}"
-        return fn
-
-    def started(key, device, request: gr.Request):
+    def begin(key: str, device, request: gr.Request) -> list[Any]:
         values = form_values(key)
         s = ctx.session(request)
         g, cr = values["generator"], values["critic"]
@@ -159,56 +205,85 @@ def wire(ctx, demo: gr.Blocks, tab, out: LessonParts) -> None:
                                cr["kind"] if cr else None, L.net_size("critic", cr) if cr else None,
                                hparams=values["hparams"], weights=values["weights"],
                                upload_dir=ctx.lab.checkpoints / "uploads")
-        ctx.lab.admit(s, "lesson", steps=values["steps"], replaces_run=True)  # before the old run is reset
+        ctx.lab.admit(s, "lesson", steps=values["steps"], replaces_run=True)  # refused before Reset touches the run
         if s.run is not None or s.config is not None:
-            s.reset()  # one click starts the lesson afresh (Save first to keep a run)
+            s.reset()  # one click starts the lesson afresh (an unsaved run is autosaved first)
         s.configure(config)
         s.prepare()
-        s.start(max_steps=values["steps"])
-        s.tell(f"lesson '{SCENARIOS[key].title}': {values['steps']} steps")
-        hp = values["hparams"]
         scenario = SCENARIOS[key]
-        watch = f"**{scenario.title}** ({values['steps']} steps). {scenario.watch}  \n*Expect:* {scenario.expect}."
+        s.start(max_steps=values["steps"], stop_when=scenario.stop_rule(values["steps"]))
+        LESSONS[s] = (s.run_id, key)
+        s.tell(f"lesson '{scenario.title}': {values['steps']} steps"
+               + (", or until it shows its outcome" if scenario.stop_at_moment else ""))
+        hp = values["hparams"]
+        watch = f"**{scenario.title}** ({values['steps']} steps). {scenario.watch}"
         return [gr.update(value="modes"), values["k"], values["weights"], "demo", values["variant"],
                 values["batch_size"], values["seed"], g["kind"], L.net_size("generator", g),
                 gr.update(value=cr["kind"] if cr else None, visible=cr is not None),
                 gr.update(value=L.net_size("critic", cr) if cr else None, visible=cr is not None),
                 *[gr.update(value=hp[n], visible=True) if n in hp else gr.update(visible=False)
-                  for n in tab.hp_names],
-                L.forms.variant_blurb(values["variant"], "demo"), s.status_line(), watch]
+                  for n in tab.hp_names], values["steps"],
+                L.forms.variant_blurb(values["variant"], "demo"), s.status_line(), watch, gr.update(visible=True)]
+
+    def start_scenario(key):
+        @ctx.errors(status=tab.status)  # refused: the message on the status line, the form and view as they were
+        def fn(device, request: gr.Request):
+            return begin(key, device, request)
+
+        fn.__name__ = f"scenario_{key.replace('-', '_')}"
+        return fn
 
     for key, btn in out.buttons.items():
-        doors.on(btn.click, f"scenario_{key.replace('-', '_')}", start_scenario(key), [tab.device],
-                 [*form_out, c["paper"], tab.status, p["watch"]], status=tab.status, concurrency_id="heavy")
+        doors.on(btn.click, f"scenario_{key.replace('-', '_')}", start_scenario(key), [tab.device], outputs,
+                 status=tab.status, concurrency_id="heavy").then(None, None, None, js=SCROLL_JS)
+
+    def critic_panels(s, snap, request):
+        """The critic's view and the real data, recomputed at most every CRITIC_EVERY_S while training, and
+        once more for the run's last step when it stops (so no panel lags behind the others)."""
+        run, key, now = s.run, s.name, time.monotonic()  # per visitor: a reloaded tab finds the same entry
+        if run is None:
+            cache.pop(key, None)
+            return [["", "", "", ""]], None, ""
+        entry = cache.get(key)
+        stale = entry is None or entry[0] != snap["run_id"] or (
+            now - entry[1] > CRITIC_EVERY_S if snap["state"] == "training" else entry[5] != snap["step"])
+        if stale:
+            rows, hist = s.with_run(lambda r: critic_view(r))
+            entry = cache[key] = (snap["run_id"], now, rows, hist, real_data_markdown(run.corpus), snap["step"])
+            if len(cache) > 256:  # bounded: forget the oldest sessions
+                cache.pop(next(iter(cache)))
+        return entry[2] or [["", "", "", ""]], entry[3], entry[4]
 
     def poll(last, request: gr.Request):
         s = ctx.get(request)  # a poll never creates a session
         if s is None or s.version == last:
-            return (gr.skip(),) * 7
+            return (gr.skip(),) * 12
         snap = s.snapshot()
         h, rev = snap["history"], f"r{snap['run_id']}"
-        run = s.run
-        corpus = run.corpus if run is not None else None
-        k = getattr(corpus, "k", None)
+        if s.run is None:  # keep the idle hints: nothing to show yet
+            return (snap["version"],) + (gr.skip(),) * 10 + (gr.update(visible=False),)
+        k = getattr(s.run.corpus, "k", None)
         failed = snap["message"] if snap["state"] == "failed" else None
-        key = s.name
-        now = time.monotonic()
-        entry = cache.get(key)
-        if run is not None and (entry is None or entry[0] != snap["run_id"] or now - entry[1] > CRITIC_EVERY_S):
-            rows, hist = s.with_run(lambda r: critic_view(r))
-            entry = cache[key] = (snap["run_id"], now, rows, hist, real_data_markdown(corpus))
-            if len(cache) > 256:  # bounded: forget the oldest sessions
-                cache.pop(next(iter(cache)))
-        if run is None:
-            cache.pop(key, None)
-            entry = None
-        rows, hist, real = (entry[2], entry[3], entry[4]) if entry else ([["", "", "", ""]], None, "")
+        rows, hist, real = critic_panels(s, snap, request)
+        scenario = lesson_of(s)
+        if scenario is None:
+            view = (gr.skip(),) * 4 + (gr.update(visible=False),)
+        else:
+            moment = scenario.moment(h)
+            story = (lesson_story(h, k, moment.step, failed, scenario.why) if moment is not None
+                     else explanation(h, k, failed))
+            # once shown, the watch text shrinks to one line: the recap and why take its place, all in view
+            watch = (f"**{scenario.title}**: its outcome showed at step {moment.step} (*expected:* "
+                     f"{scenario.expect}).") if moment is not None else gr.skip()
+            view = (watch, lesson_headline(scenario, h, k, moment, snap["state"], snap["step"]), story,
+                    lesson_figure(scenario, h, k, moment, rev), gr.update(visible=True))
         return (snap["version"], headline(h, k), explanation(h, k, failed),
                 plots.mode_share_figure(h, k, "share" + rev), plots.score_histogram(hist, "scores" + rev),
-                rows or [["", "", "", ""]], real)
+                rows, real, *view)
 
     version = gr.State(-1)
     timer = gr.Timer(1.5)
-    doors.on(timer.tick, "poll_lesson", poll, [version], [version, p["headline"], p["explanation"], p["share_plot"],
-                                                         p["score_plot"], p["scored"], p["real_data"]],
+    doors.on(timer.tick, "poll_lesson", poll, [version],
+             [version, p["headline"], p["explanation"], p["share_plot"], p["score_plot"], p["scored"], p["real_data"],
+              p["watch"], p["lesson_headline"], p["lesson_explanation"], p["lesson_plot"], p["view"]],
              show_progress="hidden", concurrency_limit=None)

@@ -80,9 +80,33 @@ LINK_JS = ("(q) => { if (typeof q !== 'string' || !q.startsWith('?')) return q;"
            " const url = location.origin + location.pathname + q;"
            " if (navigator.clipboard) navigator.clipboard.writeText(url).catch(() => {}); return url; }")
 """Turns the server's query string into this page's full link and copies it (where the browser allows)."""
+IDLE_HINT = "idle · press **Train**, or a one-click lesson (top left)"
+"""The status line before any run: kept until there is something else to say."""
 RESIZE_JS = "() => { setTimeout(() => window.dispatchEvent(new Event('resize')), 60); }"
 """Run when a tab is shown: Plotly figures drawn while their tab was hidden measured a zero-width box and kept
 their default 700 px; a resize event makes each responsive figure fit its box again."""
+
+
+MAX_STOP_AFTER = 1_000_000
+"""The largest "stop after" a form or a link may ask for (the session's training budget ends a run sooner)."""
+
+
+def _stop_after(value) -> int | None:
+    """The "stop after" field as a step count (None = until stopped); refused with its name when out of range."""
+    steps = L.as_int(value if value not in (None, "") else 0, "stop after (steps)")
+    if not 0 <= steps <= MAX_STOP_AFTER:
+        raise L.LabError(f"stop after (steps)={steps} must be in 0..{MAX_STOP_AFTER} (0 = until stopped)")
+    return steps or None
+
+
+def _steps_from_query(raw: str | None) -> tuple[int, list[str]]:
+    """A link's `steps` (a lesson's step count) for the "stop after" field, or 0 with a notice when it is bad."""
+    if raw is None:
+        return 0, []
+    try:
+        return _stop_after(str(raw)[:16]) or 0, []
+    except L.LabError as e:
+        return 0, [f"ignored steps: {e}"]
 
 
 def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
@@ -95,6 +119,7 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
     with gr.Tab("Train") as tab_el:
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=280):
+                lesson_parts = lesson.build_buttons()  # first: above the fold, and near the top on a phone
                 with gr.Row():
                     variant = gr.Dropdown(L.forms.variant_names(), value=default.variant, label="variant",
                                           elem_id="variant", min_width=120, info=H.CONTROLS["variant"])
@@ -136,12 +161,14 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                         csize = gr.Number(L.net_size("critic", cdef) if cdef else None, label="critic size",
                                           precision=0, info=H.CONTROLS["critic size"])
                     apply_btn = gr.Button("Apply (while paused)")
+                    stop_after = gr.Number(0, label="stop after (steps; 0 = until stopped)", precision=0,
+                                           elem_id="stop-after", info=H.STOP_AFTER)
                 with gr.Row():
                     link_btn = gr.Button("copy link to these settings", size="sm", elem_id="copy-link")
                 link = gr.Textbox(label="link to these settings", visible=False, elem_id="share-link",
                                   buttons=["copy"], interactive=False)
             with gr.Column(scale=3):
-                status = gr.Markdown("idle · press **Train**, or a one-click lesson under the figures", elem_id="status")
+                status = gr.Markdown(IDLE_HINT, elem_id="status")
                 with gr.Row():
                     train_btn = gr.Button("Train", variant="primary", elem_id="train", min_width=80)
                     pause_btn = gr.Button("Pause", elem_id="pause", min_width=80)
@@ -151,13 +178,13 @@ def build(ctx: AppContext, demo: gr.Blocks) -> TrainTab:
                     metric_group = gr.Dropdown([(f"metrics: {g}", g) for g in ("auto", *plots.METRIC_GROUPS)],
                                                value="auto", show_label=False, elem_id="metric-group",
                                                min_width=150, scale=0, container=False)
+                lesson.build_view(lesson_parts)  # while a lesson runs: its words and its figure, above the fold
                 with gr.Row():
                     loss_plot = gr.Plot(show_label=False, elem_id="loss-plot", min_width=240)
                     grad_plot = gr.Plot(show_label=False, elem_id="grad-plot", min_width=240)
                 with gr.Row():
                     metrics_plot = gr.Plot(show_label=False, elem_id="metrics-plot", min_width=240)
                     modes_plot = gr.Plot(show_label=False, elem_id="modes-plot", min_width=240)
-                lesson_parts = lesson.build_top()  # below the figures: at 1280x720 the figures stay above the fold
                 lesson.build_live(lesson_parts)
                 with gr.Row():
                     step_kind = gr.Dropdown(STEP_KINDS, value="iteration", label="step", scale=1,
@@ -190,7 +217,9 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
     hp_names = tab.hp_names
 
     @errors()
-    def train(request: gr.Request, oauth: gr.OAuthToken | None, *form):  # oauth: a Hub corpus the visitor may read
+    def train(request: gr.Request, oauth: gr.OAuthToken | None, *values):  # oauth: a Hub corpus the visitor may read
+        *form, stop = values
+        steps = _stop_after(stop)
         s = ctx.session(request)
         if s.run is None:
             s.configure(tab.config(*form))
@@ -201,7 +230,7 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
                 raise L.LabError(f"this session's run is {L.forms.describe_config(have)} and Train continues it; "
                                  f"the form now says {L.forms.describe_config(wanted)}: press Reset to start that "
                                  "(Save first to keep this run), or set the form back to continue")
-        s.start()
+        s.start(max_steps=steps)
         return s.status_line()
 
     def existing(request: gr.Request) -> L.Session:
@@ -257,9 +286,12 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
         h, rev = snap["history"], f"r{snap['run_id']}"
         hist = snap["hist"] or {}
         modes = snap["has_modes"]  # None before a run: the corpus picker decides what is shown
+        if s.run is not None and modes and snap["state"] != "training" and hist.get("step") != snap["step"]:
+            hist = s.with_run(lambda r: L.mode_counts(r, n=256, seed=10_007 + r.step))  # the run's last step
+        status = gr.skip() if snap["state"] == "idle" and not snap["message"] else snap["status"]
         modes_fig = plots.mode_histogram(hist.get("counts"), hist.get("weights"), hist.get("invalid", 0),
                                          hist.get("step"), "modes" + rev)
-        return (snap["version"], snap["status"], plots.loss_figure(h, "loss" + rev),
+        return (snap["version"], status, plots.loss_figure(h, "loss" + rev),
                 plots.grad_norm_figure(h, "grad" + rev), plots.metrics_figure(h, "metrics" + rev, group or "auto"),
                 modes_fig if modes is None else gr.update(value=modes_fig, visible=modes),
                 samples_frame(snap["samples"], modes is not False))
@@ -286,7 +318,10 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
     def restore(request: gr.Request):
         """The form a shared link describes (its query parameters); what cannot be restored is named on the
         status line and ignored."""
-        values, notices = L.forms.form_from_query(dict(request.query_params))
+        params = dict(request.query_params)
+        steps, notices = _steps_from_query(params.pop("steps", None))
+        values, more = L.forms.form_from_query(params)
+        notices += more
         variant = values.get("variant", default.variant)
         preset = values.get("preset", preset0)
         picked = pick_variant(variant, preset)
@@ -306,14 +341,17 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
         if notices:
             notice = ctx.shown("the link's settings were restored except: " + "; ".join(notices))
         corpus = values.get("corpus", "modes")
-        return [corpus, values.get("k", default.corpus.get("k", 8)), values.get("weights", "uniform"), preset,
+        return [steps, corpus, values.get("k", default.corpus.get("k", 8)), values.get("weights", "uniform"), preset,
                 variant, values.get("seed", default.seed), *picked, notice]
 
     @errors(status_only=False)
-    def make_link(*form):
+    def make_link(*values):
+        *form, stop = values
         kind, k, _, _, preset, variant, batch, seed, _, gkind, gsize, ckind, csize, weights, *hp = form
         query, notices = L.forms.share_query(kind, k, preset, variant, batch, seed, gkind, gsize, ckind, csize,
                                              dict(zip(hp_names, hp)), weights=weights)
+        steps = _stop_after(stop)
+        query += f"&steps={steps}" if steps else ""  # a lesson's step count travels with its settings
         return gr.update(value=query, visible=True, info="; ".join(notices) or None)
 
     form, version = tab.form, gr.State(-1)
@@ -325,7 +363,8 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
              concurrency_limit=None)
     doors.on(c["metric_group"].change, "redraw", lambda: -1, None, version)  # redraw at the next poll
     # Actions that build nets share the "heavy" limit: their work never takes every server thread from the polls.
-    doors.on(c["train_btn"].click, "train", train, form, status, status=status, concurrency_id="heavy")
+    doors.on(c["train_btn"].click, "train", train, [*form, c["stop_after"]], status, status=status,
+             concurrency_id="heavy")
     for action in ("pause", "resume", "stop", "reset"):
         doors.on(c[f"{action}_btn"].click, action, control(action), None, status, status=status,
                  concurrency_limit=None)
@@ -343,8 +382,9 @@ def _wire(ctx: AppContext, demo: gr.Blocks, tab: TrainTab) -> None:
     doors.on(c["kind"].change, "corpus_inputs", show_corpus_inputs, c["kind"],
              [c["k"], c["upload"], c["path"], p["modes"], c["weights"]])
     doors.on(demo.load, "restore_link", restore, None,
-             [c["kind"], c["k"], c["weights"], c["preset"], c["variant"], c["seed"], *picked, c["status"]])
+             [c["stop_after"], c["kind"], c["k"], c["weights"], c["preset"], c["variant"], c["seed"], *picked,
+              c["status"]])
     doors.on(demo.load, "device_choices", page_load, None, [tab.device, tab.device_md])
-    doors.on(c["link_btn"].click, "share_link", make_link, form, c["link"]).then(
+    doors.on(c["link_btn"].click, "share_link", make_link, [*form, c["stop_after"]], c["link"]).then(
         None, c["link"], c["link"], js=LINK_JS)
     c["tab_el"].select(None, None, None, js=RESIZE_JS)

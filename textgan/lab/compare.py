@@ -149,3 +149,25 @@ def history_frame(run):
     import pandas as pd
 
     return pd.DataFrame(run.history)
+
+
+PLAIN = {
+    "modes/effective": "effective modes", "modes/divergence": "JS divergence", "modes/precision": "valid",
+    "modes/coverage": "covered", "modes/hit": "modes hit", "modes/entropy": "mode entropy",
+    "distinct2": "distinct pairs", "unique": "unique", "nll_gen": "NLL-gen", "unk_share": "unk share",
+    "nll_oracle": "NLL-oracle", "bleu2": "BLEU-2", "bleu3": "BLEU-3", "bleu4": "BLEU-4", "self_bleu4": "Self-BLEU-4",
+    "BLEU references": "BLEU against",
+}
+"""Plain words for the metrics table's columns (the raw key stays on hover: `raw_keys`). Short, so that the
+table of a few runs fits a 1280-pixel screen."""
+
+
+def plain_table(shown):
+    """The displayed metrics table (`mark_best`'s) with plain column names; unknown keys keep their own name."""
+    return shown.rename(columns={k: v for k, v in PLAIN.items() if k in shown.columns})
+
+
+def raw_keys(columns) -> dict[str, str]:
+    """Plain column name -> the raw metric key, for the hover text of the displayed table."""
+    inverse = {v: k for k, v in PLAIN.items()}
+    return {c: inverse[c] for c in columns if c in inverse}

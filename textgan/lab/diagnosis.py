@@ -133,7 +133,7 @@ def _critic_winning(adv: Sequence[dict[str, float]]) -> Finding | None:
     detail = (f"Its loss is {now:.1g} (about 1.39 when it cannot tell real from fake): it spots every fake "
               "sentence. ")
     if vanished:
-        detail += (f"The generator's gradient has shrunk to {g_now:.1g}, {g_now / peak:.0%} of its peak "
+        detail += (f"The generator's gradient has shrunk to {g_now:.1g}, {100 * g_now / peak:.2g} % of its peak "
                    f"{peak:.2g}: the generator stops learning (a critic this sure can saturate its loss, and a generator "
                    "sure of every word passes almost no gradient back through its softmax).")
         headline = "The critic is winning, and the generator's gradient is vanishing."
@@ -202,3 +202,20 @@ def _oscillating(evals: Sequence[dict[str, float]], key: str = "eval/modes/effec
                    f"{len(xs)} evaluations: the generator chases whatever the critic currently likes, and the "
                    "critic follows.",
                    "lower both learning rates, or give the critic more steps per generator step.")
+
+
+def lesson_story(history: Any, k: int | None, moment_step: int, failed: str | None = None, why: str = "") -> str:
+    """The lesson view's explanation once its moment has shown: why it happens (`why`, the lesson's own words),
+    what the panel said at that step (kept however the run goes on), then, when the run went on and something else
+    is happening now, what."""
+    rows = _rows(history)
+    then = [f for f in diagnose([r for r in rows if r.get("step", 0) <= moment_step], k=k)
+            if f.kind != "pretraining"]
+    parts = ([f"**Why:** {why}"] if why else []) + [f"*At step {moment_step}:* **{f.headline}** {f.detail}"
+                                                    for f in then]  # no advice: the lesson's moment, in view
+    text = "\n\n".join(parts) or "*Nothing more to say about that step.*"
+    last = rows[-1].get("step", 0) if rows else 0
+    now = [f for f in diagnose(rows, k=k, failed=failed) if f.kind != "pretraining"]
+    if last > moment_step and [f.kind for f in now] != [f.kind for f in then]:
+        text += f"\n\n**Then, by step {last:.0f}:** " + " ".join(f"{f.headline} {f.detail}" for f in now)
+    return text

@@ -12,6 +12,9 @@ import inspect
 import textwrap
 from functools import lru_cache
 
+STOP_AFTER = ("Train stops by itself after this many steps (0 = until you press Stop); a lesson sets its own, and a "
+              "link to these settings carries it.")
+
 CONTROLS = {
     "corpus": "modes: K known grammars (collapse measured exactly); the others: benchmarks or your own text.",
     "k": "How many modes (grammars) the modes corpus has; every sentence belongs to exactly one.",

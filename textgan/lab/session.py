@@ -56,6 +56,9 @@ class Session:
         """Cap on iterations per second (0 = as fast as possible)."""
         self.max_steps: int | None = None
         """Stop by itself after this many steps (None = train until stopped)."""
+        self.stop_when: Callable[[Any], str | None] | None = None
+        """Called with the run after each iteration (holding the run's lock): a message stops training there (a
+        lesson's moment, or its last step)."""
         self._samples: list[tuple[str, int | None]] = []
         self._hist: tuple[int, list[int], int] | None = None  # (step, counts per mode, invalid count)
         self._version = 0
@@ -125,8 +128,9 @@ class Session:
             self._ensure_run()
         self._set_state(self.state, f"built {self.run.config.variant} on {self.run.corpus.name}")
 
-    def start(self, max_steps: int | None = None) -> None:
-        """Train in the background: a new run from `config` when there is none, else continue the current one."""
+    def start(self, max_steps: int | None = None, stop_when: Callable[[Any], str | None] | None = None) -> None:
+        """Train in the background: a new run from `config` when there is none, else continue the current one.
+        `stop_when(run)` returning a message stops it there (see `stop_when`)."""
         if self.state == "closed":
             raise LabError("this session is closed")
         if self.state == "failed":
@@ -143,7 +147,7 @@ class Session:
             raise LabError(self.budget_message())
         if self.lab is not None:  # the visitor's one job, its budgets
             self.lab.admit(self, "train", steps=None if max_steps is None else max_steps - self.step_count)
-        self.max_steps = max_steps
+        self.max_steps, self.stop_when = max_steps, stop_when
         self._paused, self._stop = False, False
         self._started_at = time.perf_counter()
         self._set_state("queued" if self.lab is not None and not self.lab.has_free_slot() else "training",
@@ -175,7 +179,7 @@ class Session:
 
     def resume(self) -> None:
         if self._thread is None or not self._thread.is_alive():
-            self.start(self.max_steps)
+            self.start(self.max_steps, self.stop_when)
             return
         if self.lab is not None and self._paused:
             self.lab.admit(self, "train")
@@ -593,7 +597,11 @@ class Session:
             with self._run_lock:
                 for ev in self.run.steps(1):
                     self._handle(ev)
+                said = self.stop_when(self.run) if self.stop_when is not None and self.state != "failed" else None
             self.trained_s += time.perf_counter() - t0
+            if said:  # the lesson's moment showed: it ends there (see `stop_when`)
+                self._set_state("stopped", said)
+                break
             if self.lab is not None and self.step_units and not self.lab.charge(self, self.step_units):
                 self._set_state("stopped", f"your compute budget ({self.lab.policy.compute_units:g} units) is used "
                                 f"up at step {self.step_count}: Save the run, or run the CLI on your own machine")
