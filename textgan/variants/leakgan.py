@@ -40,6 +40,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..checks import LearningRate, PretrainSteps, Steps
+from ..nets import CRITICS, net_config
 from ..nets.leakgan import LeakGANGenerator
 from .base import AdversarialVariant, grad_norm, judging
 from .rollout import _token_input, blend_, critic_logits, pg_loss, rank_rescale, rollout_rewards
@@ -47,9 +49,9 @@ from .rollout import _token_input, blend_, critic_logits, pg_loss, rank_rescale,
 
 @dataclass
 class LeakGANConfig:
-    lr_gen: float = 1.5e-3
+    lr_gen: LearningRate = 1.5e-3
     """Adam learning rate of the manager and the worker in adversarial updates (authors' code: 0.0015 at L=20)."""
-    lr_critic: float = 1e-4
+    lr_critic: LearningRate = 1e-4
     """Adam learning rate of the discriminator. SeqGAN's 1e-4; LeakGAN's authors' code uses 5e-5 (the `paper`
     preset's value)."""
     rollouts: int = 4
@@ -58,7 +60,7 @@ class LeakGANConfig:
     """0: roll out with the current generator (authors' code). r > 0: a delayed copy, θ_roll <- r·θ_roll + (1−r)·θ."""
     rescale_delta: float = 12.0
     """δ of the bootstrapped rescaled activation σ(δ·(0.5 − rank/B)) applied to the rollout rewards."""
-    critic_steps: int = 3
+    critic_steps: Steps = 3
     """Discriminator updates per adversarial iteration, each on its own real batch (paper: 5 × 3 epochs)."""
     critic_warmup: int = 3
     """Discriminator-only iterations before the first generator update (authors' code: 10 × 5 × 3 epochs)."""
@@ -67,10 +69,10 @@ class LeakGANConfig:
     mle_every: int = 15
     """Interleaved training: one MLE step after every n adversarial iterations (paper: one MLE epoch per 15
     adversarial epochs); 0 = never."""
-    pretrain_steps: int = 0
+    pretrain_steps: PretrainSteps = 0
     """MLE steps (worker likelihood + manager goal alignment) before everything else (paper: 80 epochs on the
     oracle; set it for real runs)."""
-    pretrain_lr: float = 1.5e-3
+    pretrain_lr: LearningRate = 1.5e-3
     """Adam learning rate of MLE pre-training and of the interleaved MLE steps (authors' code: 0.0015)."""
 
 
@@ -130,8 +132,6 @@ class LeakGAN(AdversarialVariant):
         """The generator's `feature_dim` is not a free choice: it is the CNN critic's feature count (filters ×
         widths), filled in here so that resizing the critic (as the app's form does) keeps the two in step."""
         if gen_spec.get("kind") == "leakgan" and critic_spec is not None and critic_spec.get("kind") == "cnn":
-            from ..nets import CRITICS, net_config
-
             _, ccfg = net_config(CRITICS, critic_spec, "critic")
             gen_spec = {**gen_spec, "feature_dim": ccfg.filters * len(ccfg.widths)}
         return gen_spec, critic_spec

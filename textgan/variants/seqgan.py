@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..checks import LearningRate, PretrainSteps, Steps
 from ..device import fast_bf16
 from .base import AdversarialVariant, judging
 from .rollout import (blend_, cnn_rollout_logits, critic_logits, pg_loss, rank_rescale, rollout_rewards,
@@ -39,34 +41,34 @@ def _from_bf16(x: Tensor) -> Tensor:
 
 @dataclass
 class SeqGANConfig:
-    lr_gen: float = 1e-2
+    lr_gen: LearningRate = 1e-2
     """Adam learning rate of the adversarial generator updates (SeqGAN code: 0.01)."""
-    lr_critic: float = 1e-4
+    lr_critic: LearningRate = 1e-4
     """Adam learning rate of the discriminator (SeqGAN code: 1e-4)."""
     rollouts: int = 16
     """Monte-Carlo rollouts per prefix (paper: 16)."""
     rollout_rate: float = 0.8
     """Delay of the rollout network: θ_roll <- rate·θ_roll + (1 − rate)·θ_gen after each generator update."""
-    baseline: str = "none"
+    baseline: Literal["none", "mean"] = "none"
     """'none' (paper) or 'mean': subtract each time step's batch-mean reward."""
     rescale: bool = False
     """Replace rewards by LeakGAN's rank-based rescaled activation (against vanishing gradients)."""
     rescale_delta: float = 12.0
     """Sharpness of the rank rescaling (LeakGAN: 12)."""
-    critic_steps: int = 3
+    critic_steps: Steps = 3
     """Discriminator updates per adversarial iteration, each on its own real batch (paper: 5 × 3 epochs)."""
     critic_warmup: int = 3
     """Discriminator-only iterations before the first generator update (paper: 50 × 3 epochs)."""
     clip_grad: float = 5.0
     """Generator gradient-norm clipping (SeqGAN code: 5)."""
-    score_precision: str = "fp32"
+    score_precision: Literal["fp32", "bf16", "auto"] = "fp32"
     """Precision of the discriminator when it scores the rollouts (rewards only; its training stays fp32):
     'fp32', 'bf16' (autocast), or 'auto' = bf16 where it is fast (CUDA, CPUs with AVX-512 BF16 / AMX), else fp32.
     At the paper's critic size bf16 makes the whole adversarial step 1.8x faster on such a CPU (bench/rollout.py),
     changing rewards by ~1e-4."""
-    pretrain_steps: int = 0
+    pretrain_steps: PretrainSteps = 0
     """MLE steps before everything else (paper: 80 epochs on the oracle; set it for real runs)."""
-    pretrain_lr: float = 1e-2
+    pretrain_lr: LearningRate = 1e-2
     """Adam learning rate of MLE pre-training (SeqGAN code: 0.01)."""
 
 
