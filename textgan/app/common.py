@@ -4,13 +4,15 @@ saved runs) and the decorator that turns refusals into a message on screen inste
 from __future__ import annotations
 
 import os
-import traceback
+import logging
 from functools import wraps
 from pathlib import Path
 
 import gradio as gr
 
 from textgan import lab as L
+
+log = logging.getLogger(__name__)
 
 THIS = "this session"
 """How the run of the browser's own session is named in run pickers."""
@@ -76,7 +78,7 @@ class AppContext:
                 except ValueError as e:
                     msg = f"⚠️ {e}"
                 except Exception as e:
-                    traceback.print_exc()
+                    log.exception("an event handler failed")
                     msg = f"⚠️ {type(e).__name__}: {e}"
                 request = next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
                 if request is not None and status_only:

@@ -8,12 +8,14 @@ holding one of the lab's training slots while it trains, like any session."""
 from __future__ import annotations
 
 import threading
-import traceback
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import LabError, as_int as _as_int, slug as _slug
 from .forms import _variant_changes, variant_info
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .server import Lab
@@ -117,7 +119,7 @@ class Sweep:
             self.status = ("done: " + ", ".join(Path(p).name for p in self.results.values() if p)
                            + (f"; failed: {', '.join(failed)} ({self._progress()})" if failed else ""))
         except Exception as e:  # surface, never crash the server
-            traceback.print_exc()
+            log.exception("training the variants failed")
             self.error = f"{type(e).__name__}: {e}"
             self.status = f"failed: {self.error}"
         finally:

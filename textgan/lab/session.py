@@ -13,13 +13,15 @@ import dataclasses
 import math
 import threading
 import time
-import traceback
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..events import Failed, Metrics, Samples, Saved, Scalars
 from .errors import LabError, as_int as _as_int
 from .forms import _cast
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .server import Lab
@@ -270,7 +272,7 @@ class Session:
         try:
             return self.save(self.lab.autosave_dir(self))
         except LabError:
-            traceback.print_exc()
+            log.exception("autosave failed")
             return None
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
@@ -490,7 +492,7 @@ class Session:
         except LabError as e:
             self._set_state("failed", str(e))
         except Exception as e:  # anything else: keep the server up and tell the user what happened
-            traceback.print_exc()
+            log.exception("the training job failed")
             self._set_state("failed", f"{type(e).__name__}: {e}")
         finally:
             self._release_slot()
