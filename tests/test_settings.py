@@ -208,3 +208,23 @@ def test_unknown_and_fixed_settings_are_refused_alike(tmp_path, capsys):
 def test_resume_fixed_defaults_are_the_parsers():
     defaults = build_parser().parse_args(["train"])
     assert {name: getattr(defaults, name) for name in RESUME_FIXED} == {n: d for n, (_, d) in RESUME_FIXED.items()}
+
+
+def test_policy_gradient_variants_share_their_settings():
+    """SeqGAN's family declares its shared settings once (textgan/variants/policy.py): a variant's Config keeps only
+    its own fields and the defaults its paper changes."""
+    import dataclasses
+
+    from textgan.variants import VARIANTS
+    from textgan.variants.policy import (BaselineConfig, DiscriminatorConfig, PolicyConfig, PolicyGradient,
+                                         RolloutConfig)
+
+    shared = {f.name: f.default for base in (PolicyConfig, DiscriminatorConfig, RolloutConfig, BaselineConfig)
+              for f in dataclasses.fields(base)}
+    family = [n for n, v in VARIANTS.items() if issubclass(v, PolicyGradient)]
+    assert set(family) >= {"seqgan", "rankgan", "maligan", "dpgan", "pg-bleu", "leakgan"}
+    for name in family:
+        cfg = VARIANTS[name].Config
+        own = vars(cfg).get("__annotations__", {})
+        repeated = [f for f in own if f in shared and getattr(cfg, f) == shared[f]]
+        assert not repeated, f"{name} re-declares shared settings with the same default: {repeated}"

@@ -125,6 +125,8 @@ def check_value(name: str, value: Any, hint: Any, what: str = "") -> None:
     """Raise ValueError naming `name` when `value` does not fit its annotation: type, choices, then range."""
     prefix = f"{what}: " if what else ""
     if not _fits(value, hint):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{prefix}{name}={value!r} is not a finite number")
         choices = choices_of(hint)
         if choices is not None and isinstance(value, str):
             raise ValueError(f"{prefix}{name}={value!r}; choose one of {', '.join(map(str, choices))}")

@@ -5,7 +5,7 @@ A pulled repo is untrusted input. `pull` therefore
      runs arbitrary code, and textgan never does it;
   2. downloads only the file types a run directory is made of (JSON, safetensors, CSV, TXT, the README card), only
      at the top level, and only files under a size cap;
-  3. copies them into a temporary directory next to the destination, runs `textgan.checkpoint.validate_run_dir` on
+  3. copies them into a temporary directory next to the destination, runs `textgan.rundir.validate_run_dir` on
      it (config schema/version, variant and net names, tensor names and shapes from the safetensors headers, vocab
      size), and only then renames it into place, so `checkpoints/` never holds half a repo.
 
@@ -247,7 +247,7 @@ def _install(snapshot: Path, out: Path, *, repo_id: str, sha: str, overwrite: bo
 
 
 def _validate_run_dir(path: Path, *, what: str) -> dict:
-    """`textgan.checkpoint.validate_run_dir`, with its error turned into a HubError that names the repo or dir."""
+    """`textgan.rundir.validate_run_dir`, with its error turned into a HubError that names the repo or dir."""
     from .rundir import CheckpointError, validate_run_dir
 
     try:

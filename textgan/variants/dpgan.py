@@ -27,10 +27,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ..checks import LearningRate, PretrainSteps, Steps
+from ..checks import LearningRate
 from ..corpora import EOS, PAD
 from ..nets.rnn import RNNGenerator
 from .base import judging
+from .policy import DiscriminatorConfig, PolicyConfig
 from .rollout import pg_loss
 from .seqgan import SeqGAN
 
@@ -64,21 +65,13 @@ def dpgan_returns(word_rewards: Tensor, gamma: float, mask: Tensor | None = None
 
 
 @dataclass
-class DPGANConfig:
+class DPGANConfig(DiscriminatorConfig, PolicyConfig):
     lr_gen: LearningRate = 1e-3
     """Adam learning rate of the policy-gradient updates."""
     lr_critic: LearningRate = 1e-3
     """Adam learning rate of the language-model discriminator."""
     gamma: float = 0.9
     """Discount of the word-level rewards."""
-    critic_steps: Steps = 3
-    """Discriminator updates per iteration, each on its own real batch."""
-    critic_warmup: int = 3
-    """Discriminator-only iterations before the first generator update."""
-    clip_grad: float = 5.0
-    pretrain_steps: PretrainSteps = 0
-    """MLE steps before everything else (the paper pre-trains; set it for real runs)."""
-    pretrain_lr: LearningRate = 1e-2
 
 
 class DPGAN(SeqGAN):

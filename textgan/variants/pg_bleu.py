@@ -15,19 +15,13 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from ..checks import LearningRate, PretrainSteps
 from ..metrics import ReferenceIndex
+from .policy import BaselineConfig, PolicyConfig, RolloutConfig
 from .seqgan import SeqGAN
 
 
 @dataclass
-class PGBLEUConfig:
-    lr_gen: LearningRate = 1e-2
-    """Adam learning rate of the policy-gradient updates."""
-    rollouts: int = 16
-    """Monte-Carlo rollouts per prefix."""
-    rollout_rate: float = 0.8
-    """Delay of the rollout network (as SeqGAN)."""
+class PGBLEUConfig(BaselineConfig, RolloutConfig, PolicyConfig):
     bleu_n: int = 4
     """BLEU order of the reward."""
     max_references: int = 10000
@@ -35,13 +29,6 @@ class PGBLEUConfig:
     baseline: Literal["none", "mean"] = "mean"
     """'mean' (default: BLEU rewards are all positive, a baseline is what makes bad samples less likely) or
     'none'."""
-    rescale: bool = False
-    """LeakGAN's rank rescaling of rewards."""
-    rescale_delta: float = 12.0
-    clip_grad: float = 5.0
-    pretrain_steps: PretrainSteps = 0
-    """MLE steps before policy gradient."""
-    pretrain_lr: LearningRate = 1e-2
 
 
 class PGBLEU(SeqGAN):
