@@ -148,6 +148,35 @@ def test_internal_imports_inside_functions_only_where_allowed():
     assert not bad, f"import these at the top of the module (no cycle needs them inside a function): {bad}"
 
 
+LAZY_LIBRARIES = {"gradio", "plotly", "ray", "transformers", "huggingface_hub", "tokenizers", "nltk", "ctypes"}
+"""Optional or heavy libraries a function of the engine may import when it is called, not at import time."""
+PURE_FUNCTIONS = ("textgan.metrics",)
+"""Modules importable without torch: their functions import it when called."""
+
+
+def test_libraries_imported_inside_functions_are_optional_or_heavy():
+    bad = []
+    for name, (path, _) in modules().items():
+        if name in LAZY_ALLOWED or name.startswith(LAZY_PENDING):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Import):
+                    libs = [a.name for a in inner.names]
+                elif isinstance(inner, ast.ImportFrom) and not inner.level:
+                    libs = [inner.module or ""]
+                else:
+                    continue
+                for lib in libs:
+                    top = lib.split(".")[0]
+                    if top != PACKAGE and top not in LAZY_LIBRARIES and not (top == "torch"
+                                                                            and name.startswith(PURE_FUNCTIONS)):
+                        bad.append((name, node.name, lib))
+    assert not bad, f"import these at the top of the module: {sorted(set(bad))}"
+
+
 def test_the_checker_sees_cycles_and_function_level_imports(tmp_path, monkeypatch):
     """The checker itself: a two-module cycle through an import inside a function is found."""
     pkg = tmp_path / PACKAGE

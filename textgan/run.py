@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 import torch
+from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from . import __version__
@@ -279,8 +280,6 @@ class Run:
         Without `path`, into the run's own directory. The target is checked first (`check_target`): a save
         replaces only a directory of this run, unless `overwrite=True` lets it replace another run directory. The
         saved directory becomes the run's directory."""
-        from safetensors.torch import save_file
-
         target = path if path is not None else self.dir
         if target is None:
             raise ValueError("no directory to save to: pass a path or set RunConfig.out")
@@ -337,8 +336,6 @@ class Run:
         rebuilt from vocab.json alone: sampling, decoding and evaluation that needs no data work; training asks
         for the corpus.
         """
-        from safetensors.torch import load_file
-
         root = Path(path)
         if recover_run_dir(root):
             pass  # a save killed between its renames: the newest complete copy is back in place

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
 
 from . import checkpoint
 from .checkpoint import CheckpointError, read_json
@@ -53,8 +54,6 @@ def _check_files(root: Path) -> None:
 
 def _check_tensors(file: Path, expected: dict[str, torch.Size]) -> None:
     """Tensor names and shapes in a safetensors header against the nets the config describes (nothing loaded)."""
-    from safetensors import safe_open
-
     try:
         with safe_open(str(file), framework="pt") as f:
             found = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
@@ -73,8 +72,6 @@ def _check_tensors(file: Path, expected: dict[str, torch.Size]) -> None:
 
 def _check_extras(root: Path) -> None:
     """The optional files: state (exact resume), metrics, tokenizer; each readable, of the right shape."""
-    from safetensors import safe_open
-
     if (root / "state.json").is_file():
         meta = read_json(root / "state.json", dict)
         if "state" not in meta:

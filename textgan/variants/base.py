@@ -8,6 +8,7 @@ GPU synchronises only when it logs.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from contextlib import contextmanager
 from typing import Any, ClassVar, Iterable, Iterator
 
@@ -55,7 +56,6 @@ def judging(method):
     Rewards are the critic's judgement of the samples, not a training signal for the critic: with dropout on, two
     evaluations of the same sentences differ (by up to 0.017 at dropout 0.25), which is noise in every reward.
     SeqGAN's and LeakGAN's code score with dropout keep-probability 1.0 for the same reason."""
-    import functools
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
