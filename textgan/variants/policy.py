@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ..checks import LearningRate, PretrainSteps, Steps
-from .base import AdversarialVariant
+from .base import AdversarialVariant, check_config
 from .rollout import blend_, pg_loss
 
 
@@ -83,6 +83,7 @@ class PolicyGradient(AdversarialVariant):
 
     def __init__(self, gen, critic, corpus, cfg: Any, device, rng=None) -> None:
         super().__init__(gen, critic, corpus, cfg, device, rng)
+        check_config(cfg)  # the declared choices (baseline, score_precision) even when built without a Run
         self.warmup_done = 0
         """Judge-only iterations done (`critic_warmup`)."""
         self.rollout_net: nn.Module | None = None
