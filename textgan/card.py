@@ -33,26 +33,36 @@ MAX_CURVE_ROWS = 10
 
 def build_card(run_dir: str | Path, *, repo_id: str | None = None):
     """A `huggingface_hub.ModelCard` for the run in `run_dir` (config.json required; the rest used when present)."""
-    from huggingface_hub import ModelCard, ModelCardData
+    from huggingface_hub import ModelCard
 
     run_dir = Path(run_dir)
     config = json.loads((run_dir / "config.json").read_text())
-    rc: dict[str, Any] = config.get("run", {})
-    info: dict[str, Any] = config.get("corpus_info", {})
-    variant = str(rc.get("variant", "unknown"))
-    # The run records its variant's paper; the table below covers cards of runs saved without it.
-    paper = config.get("variant_paper") or PAPERS.get(variant, "see the textgan variant registry for its paper")
-    corpus_spec = rc.get("corpus", {}) or {}
-    corpus = str(info.get("name") or corpus_spec.get("kind") or "unknown")
-    gen_kind = (rc.get("generator") or {}).get("kind")
-    critic_kind = (rc.get("critic") or {}).get("kind")
     metrics = _read_metrics(run_dir / "metrics.json")
-    samples = _read_samples(run_dir / "samples.txt")
-    header, rows = _read_history(run_dir / "history.csv")
+    name = repo_id or run_dir.name
+    lines = (_summary(config, name) + _metrics_section(metrics) + _samples_section(_read_samples(run_dir / "samples.txt"))
+             + _usage_section(name) + _curves_section(*_read_history(run_dir / "history.csv")))
+    data = _card_data(config, metrics, repo_id)
+    return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n")
 
+
+def _names(config: dict[str, Any]) -> tuple[str, str, str | None, str | None]:
+    """(variant, corpus, generator kind, critic kind) as config.json records them."""
+    rc: dict[str, Any] = config.get("run", {})
+    corpus_spec = rc.get("corpus", {}) or {}
+    corpus = str(config.get("corpus_info", {}).get("name") or corpus_spec.get("kind") or "unknown")
+    return (str(rc.get("variant", "unknown")), corpus, (rc.get("generator") or {}).get("kind"),
+            (rc.get("critic") or {}).get("kind"))
+
+
+def _card_data(config: dict[str, Any], metrics: dict[str, Any], repo_id: str | None):
+    """The card's YAML front matter: tags, metrics, the Hub dataset it was trained on, textgan's own record."""
+    from huggingface_hub import ModelCardData
+
+    variant, corpus, gen_kind, _ = _names(config)
+    corpus_spec = config.get("run", {}).get("corpus", {}) or {}
     tags = ["textgan", "text-gan", "gan", "text-generation", variant, f"corpus-{_slug(corpus)}"]
     tags += [f"generator-{_slug(gen_kind)}"] if gen_kind else []
-    data = ModelCardData(
+    return ModelCardData(
         library_name="textgan",
         pipeline_tag="text-generation",
         tags=list(dict.fromkeys(tags)),
@@ -64,8 +74,16 @@ def build_card(run_dir: str | Path, *, repo_id: str | None = None):
                  "version": config.get("textgan_version"), "format": config.get("format")},
     )
 
-    name = repo_id or run_dir.name
-    lines = [
+
+def _summary(config: dict[str, Any], name: str) -> list[str]:
+    """The title, the paper and the table of what the run is."""
+    rc: dict[str, Any] = config.get("run", {})
+    info: dict[str, Any] = config.get("corpus_info", {})
+    variant, corpus, gen_kind, critic_kind = _names(config)
+    # The run records its variant's paper; the table below covers cards of runs saved without it.
+    paper = config.get("variant_paper") or PAPERS.get(variant, "see the textgan variant registry for its paper")
+    corpus_spec = rc.get("corpus", {}) or {}
+    return [
         f"# {name}",
         "",
         f"A text GAN trained with TextGAN Lab (the `textgan` library): variant **{variant}** "
@@ -82,19 +100,23 @@ def build_card(run_dir: str | Path, *, repo_id: str | None = None):
         f"| training steps | {config.get('step', '?')} (batch size {rc.get('batch_size', '?')}, seed {rc.get('seed', '?')}) |",
         f"| textgan version | {config.get('textgan_version', '?')} |",
         "",
-        "## Metrics",
-        "",
     ]
+
+
+def _metrics_section(metrics: dict[str, Any]) -> list[str]:
+    lines = ["## Metrics", ""]
     if metrics:
-        lines += ["| metric | value |", "|---|---|"] + [f"| `{k}` | {_fmt(v)} |" for k, v in metrics.items()]
-    else:
-        lines += ["No evaluation was recorded for this run."]
-    lines += ["", "## Samples", ""]
-    if samples:
-        lines += ["```text", *samples, "```"]
-    else:
-        lines += ["No samples were recorded for this run."]
-    lines += [
+        return lines + ["| metric | value |", "|---|---|"] + [f"| `{k}` | {_fmt(v)} |" for k, v in metrics.items()]
+    return lines + ["No evaluation was recorded for this run."]
+
+
+def _samples_section(samples: list[str]) -> list[str]:
+    lines = ["", "## Samples", ""]
+    return lines + (["```text", *samples, "```"] if samples else ["No samples were recorded for this run."])
+
+
+def _usage_section(name: str) -> list[str]:
+    return [
         "",
         "## Use it",
         "",
@@ -117,15 +139,17 @@ def build_card(run_dir: str | Path, *, repo_id: str | None = None):
         "## Training curves",
         "",
     ]
+
+
+def _curves_section(header: list[str], rows: list[list[str]]) -> list[str]:
     if header:
-        lines += [f"`history.csv` (in this repo) has one row per logged step: {', '.join(f'`{h}`' for h in header)}."]
+        lines = [f"`history.csv` (in this repo) has one row per logged step: {', '.join(f'`{h}`' for h in header)}."]
         lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in _spread(rows, MAX_CURVE_ROWS)]
     else:
-        lines += ["No training history was recorded for this run."]
-    lines += ["", "Files: `config.json` (run config), `*.safetensors` (weights and optimizer state), `vocab.json`, "
-              "`history.csv`, `samples.txt`, `metrics.json`."]
-    return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n")
+        lines = ["No training history was recorded for this run."]
+    return lines + ["", "Files: `config.json` (run config), `*.safetensors` (weights and optimizer state), `vocab.json`, "
+                    "`history.csv`, `samples.txt`, `metrics.json`."]
 
 
 def _conventions(info: dict[str, Any]) -> list[str]:

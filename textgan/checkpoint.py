@@ -1,8 +1,8 @@
-"""Run directories on disk: atomic writes, JSON+safetensors state encoding, and validation before loading.
+"""Storage, knowing files and not runs: atomic directory writes, nested state as safetensors + JSON, bounded JSON.
 
-A run directory may come from anywhere (the Hub, a colleague), so loading treats it as hostile: only JSON and
-safetensors are parsed, never pickle; every name, size and tensor shape is checked against the config before a
-single parameter is allocated.
+What a run directory must hold, and the checks before one is loaded, are `textgan.rundir`'s. Files may come from
+anywhere (the Hub, a colleague), so only JSON and safetensors are ever parsed, never pickle, and JSON is
+size-checked before a byte is parsed.
 """
 
 from __future__ import annotations
@@ -18,12 +18,9 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-FORMAT = 1
 MAX_FILE_BYTES = int(os.environ.get("TEXTGAN_MAX_FILE_BYTES", 2 * 1024**3))
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz")
-NET_FILES = {"generator": "generator.safetensors", "critic": "critic.safetensors"}
 MAX_JSON_BYTES = int(os.environ.get("TEXTGAN_MAX_JSON_BYTES", 64 * 1024**2))
-LIMITS = {"vocab_size": 1_000_000, "seq_len": 4096}
 
 
 class CheckpointError(ValueError):
@@ -58,6 +55,7 @@ def encode_state(obj: Any) -> tuple[dict[str, Tensor], Any]:
 
 
 def decode_state(skeleton: Any, tensors: dict[str, Tensor]) -> Any:
+    """The structure `encode_state` split, rebuilt from its JSON skeleton and tensors."""
     def dec(x: Any) -> Any:
         if isinstance(x, dict):
             if "$t" in x:
@@ -168,10 +166,11 @@ def write_run_dir(path: str | Path, files: dict[str, Callable[[Path], None]], ke
 
 
 def write_json(obj: Any) -> Callable[[Path], None]:
+    """A writer for `write_run_dir`: `obj` as indented JSON."""
     return lambda p: p.write_text(json.dumps(obj, indent=2, allow_nan=True) + "\n", encoding="utf-8")
 
 
-# ---- validation --------------------------------------------------------------------------------------------
+# ---- bounded JSON -------------------------------------------------------------------------------------------
 
 def read_json(path: Path, expect: type | None = None, max_bytes: int | None = None) -> Any:
     """Parse a JSON file of a run directory, its size checked before a byte is parsed (a parsed JSON list takes
@@ -194,168 +193,3 @@ def read_json(path: Path, expect: type | None = None, max_bytes: int | None = No
         raise CheckpointError(f"{path.name} must hold a JSON {'object' if expect is dict else 'list'}, "
                               f"not {type(value).__name__}")
     return value
-
-
-def _check_files(root: Path) -> None:
-    links = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_symlink())
-    if links:
-        raise CheckpointError(f"{root.name} holds symbolic links ({', '.join(links[:5])}): a run directory must hold "
-                              "its own files (copy them in instead of linking)")
-    files = [p for p in root.rglob("*") if p.is_file()]
-    names = {p.name for p in files}
-    pickles = sorted(p.name for p in files if p.suffix.lower() in PICKLE_SUFFIXES)
-    if "generator.safetensors" not in names:
-        if pickles:
-            raise CheckpointError(
-                f"refusing to load {root.name}: it holds only pickle-format weights ({', '.join(pickles)}). "
-                "Unpickling can run arbitrary code, so textgan loads weights from .safetensors only.")
-        raise CheckpointError(f"{root} is not a textgan run directory: generator.safetensors is missing")
-    if "config.json" not in names:
-        raise CheckpointError(f"{root} is not a textgan run directory: config.json is missing")
-    for p in files:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise CheckpointError(f"{p.name} is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit "
-                                  "(set TEXTGAN_MAX_FILE_BYTES to raise it for files you trust)")
-
-
-def _check_tensors(file: Path, expected: dict[str, torch.Size]) -> None:
-    """Tensor names and shapes in a safetensors header against the nets the config describes (nothing loaded)."""
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(file), framework="pt") as f:
-            found = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
-    except Exception as e:  # safetensors raises its own error types for corrupt headers
-        raise CheckpointError(f"{file.name} is not a valid safetensors file: {e}") from None
-    missing = sorted(set(expected) - set(found))
-    extra = sorted(set(found) - set(expected))
-    if missing or extra:
-        raise CheckpointError(f"{file.name} does not match config.json: missing tensors {missing[:5]}, "
-                              f"unexpected tensors {extra[:5]}")
-    for k, shape in expected.items():
-        if found[k] != tuple(shape):
-            raise CheckpointError(f"{file.name}: tensor {k!r} has shape {list(found[k])} but config.json "
-                                  f"implies {list(shape)}")
-
-
-def _check_extras(root: Path) -> None:
-    """The optional files: state (exact resume), metrics, tokenizer; each readable, of the right shape."""
-    from safetensors import safe_open
-
-    if (root / "state.json").is_file():
-        meta = read_json(root / "state.json", dict)
-        if "state" not in meta:
-            raise CheckpointError("state.json has no 'state' entry (delete state.json and state.safetensors to "
-                                  "resume without the optimizer state)")
-        if not isinstance(meta.get("variant_config", {}), dict):
-            raise CheckpointError("state.json: variant_config must be an object")
-    if (root / "state.safetensors").is_file():
-        try:
-            with safe_open(str(root / "state.safetensors"), framework="pt") as f:
-                for k in f.keys():
-                    f.get_slice(k).get_shape()
-        except Exception as e:  # safetensors raises its own error types for corrupt or truncated files
-            raise CheckpointError(f"state.safetensors is not a valid safetensors file: {e}") from None
-    if (root / "metrics.json").is_file():
-        read_json(root / "metrics.json", dict)
-    if (root / "tokenizer.json").is_file() and (root / "tokenizer.json").stat().st_size > MAX_JSON_BYTES:
-        raise CheckpointError(f"tokenizer.json is over the {MAX_JSON_BYTES:,}-byte limit for JSON files")
-
-
-def validate_run_dir(path: str | Path) -> dict[str, Any]:
-    """Check a run directory completely, allocating nothing; return its parsed config.json.
-
-    Raises CheckpointError with one clear message for: pickle-only repos, oversized files, invalid JSON, wrong
-    format version, unknown variant / net / corpus names or settings, vocabulary size mismatches, and tensor
-    names or shapes that do not match the config.
-    """
-    from .corpora import CorpusError, check_spec
-    from .nets import CRITICS, GENERATORS, net_config
-    from .run import RunConfig
-    from .variants import VARIANTS
-
-    root = Path(path)
-    if not root.is_dir():
-        raise CheckpointError(f"run directory not found: {root}")
-    _check_files(root)
-    config = read_json(root / "config.json")
-    if not isinstance(config, dict) or not isinstance(config.get("run"), dict):
-        raise CheckpointError("config.json has no 'run' object: not a textgan run directory")
-    if config.get("format") != FORMAT:
-        raise CheckpointError(f"config.json has format {config.get('format')!r}; this textgan reads format {FORMAT}")
-    try:
-        rc = RunConfig.from_dict(config["run"])
-        if rc.variant not in VARIANTS:
-            raise CheckpointError(f"config.json names an unknown variant {rc.variant!r}; "
-                                  f"known: {sorted(VARIANTS)}")
-        variant = VARIANTS[rc.variant]
-        variant_config(variant, rc.variant_config)
-        check_spec(rc.corpus)
-        gen_spec, critic_spec = rc.net_specs()
-        net_config(GENERATORS, gen_spec, "generator")
-        if critic_spec is not None:
-            net_config(CRITICS, critic_spec, "critic")
-    except (ValueError, TypeError, CorpusError) as e:
-        if isinstance(e, CheckpointError):
-            raise
-        raise CheckpointError(f"config.json is invalid: {e}") from None
-
-    info = config.get("corpus_info")
-    if not isinstance(info, dict):
-        raise CheckpointError("config.json has no 'corpus_info' object")
-    for key, limit in LIMITS.items():
-        v = info.get(key)
-        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= limit:
-            raise CheckpointError(f"config.json: corpus_info.{key}={v!r} must be an integer in 1..{limit}")
-    vocab_size, seq_len = info["vocab_size"], info["seq_len"]
-    if (root / "vocab.json").is_file():
-        vocab = read_json(root / "vocab.json", list)
-        if not all(isinstance(t, str) for t in vocab):
-            raise CheckpointError("vocab.json must be a list of token strings")
-        if len(vocab) != vocab_size:
-            raise CheckpointError(f"vocab.json has {len(vocab)} tokens but config.json says vocab_size={vocab_size}")
-    elif not (root / "tokenizer.json").is_file():
-        raise CheckpointError("neither vocab.json nor tokenizer.json is present: samples could not be decoded")
-
-    from .nets import build_critic, build_generator
-
-    with torch.device("meta"):  # shapes only, no memory
-        try:
-            gen = build_generator(gen_spec, vocab_size, seq_len, 0)
-            critic = build_critic(critic_spec, vocab_size, seq_len) if critic_spec is not None else None
-        except (ValueError, TypeError) as e:
-            raise CheckpointError(f"config.json describes nets that cannot be built: {e}") from None
-    from .checks import check_param_count
-
-    try:
-        check_param_count({"generator": gen, "critic": critic})
-    except ValueError as e:
-        raise CheckpointError(f"config.json: {e}") from None
-    _check_tensors(root / NET_FILES["generator"], {k: v.shape for k, v in gen.state_dict().items()})
-    _check_extras(root)
-    if critic is not None:
-        if not (root / NET_FILES["critic"]).is_file():
-            raise CheckpointError("config.json has a critic but critic.safetensors is missing")
-        _check_tensors(root / NET_FILES["critic"], {k: v.shape for k, v in critic.state_dict().items()})
-    return config
-
-
-def variant_config(variant: type, values: dict[str, Any]):
-    """The variant's Config dataclass from a dict, with an error naming unknown fields and valid ones."""
-    import dataclasses
-
-    from .variants.base import check_config
-
-    if not isinstance(values, dict):
-        raise ValueError(f"variant_config must be a mapping, got {type(values).__name__}")
-    names = {f.name for f in dataclasses.fields(variant.Config)}
-    unknown = set(values) - names
-    if unknown:
-        raise ValueError(f"variant {variant.name!r} has no setting(s) {sorted(unknown)}; it takes {sorted(names)}")
-    from .checks import check_types
-
-    check_types(variant.Config, values, f"variant {variant.name!r}")
-    cfg = variant.Config(**values)
-    check_config(cfg)
-    return cfg

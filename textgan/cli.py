@@ -13,232 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from .cli_train import at_least as _at_least
+from .cli_train import cmd_train
+
 EXIT_BAD_INPUT = 2
-
-
-def _parse_settings(pairs: Sequence[str]) -> dict[str, Any]:
-    """key=value pairs; values parsed as JSON when they can be (numbers, true/false, lists), else strings."""
-    out = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set expects key=value, got {pair!r}")
-        try:
-            out[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key] = raw
-    return out
-
-
-def corpus_spec(args: argparse.Namespace) -> dict[str, Any]:
-    """--corpus modes | oracle | coco | hub:OWNER/NAME[:FILE] | PATH plus its options -> a corpus spec dict."""
-    if args.corpus == "modes":
-        spec: dict[str, Any] = {"kind": "modes", "k": args.k, "weights": args.weights}
-    elif args.corpus == "oracle":
-        spec = {"kind": "oracle"}
-    elif args.corpus == "coco" or args.corpus.startswith("hub:"):
-        from .corpora.hub import parse_hub_corpus
-
-        spec = {"kind": "coco"} if args.corpus == "coco" else parse_hub_corpus(args.corpus)
-        if args.level != "word":
-            spec["level"] = args.level
-        if args.test_file and spec["kind"] == "hub":
-            spec["test_file"] = args.test_file  # a file of the same dataset repo
-        elif args.test_file:
-            raise ValueError("--test-file does not apply to --corpus coco (it ships its test split)")
-        if args.max_len:
-            spec["max_len"] = args.max_len
-        if args.vocab_cap:
-            spec["vocab_cap"] = args.vocab_cap
-    else:
-        spec = {"kind": "text", "path": args.corpus, "level": args.level}
-        if args.test_file:
-            spec["test_path"] = args.test_file
-        if args.max_len:
-            spec["max_len"] = args.max_len
-        if args.vocab_cap:
-            spec["vocab_cap"] = args.vocab_cap
-    spec.update(_parse_settings(args.corpus_set))
-    return spec
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    from .device import describe_device, keep_freed_pages
-    from .presets import preset_config
-    from .run import Run
-
-    keep_freed_pages()  # one run per process: reuse freed big blocks instead of page-faulting them in again
-    scenario = None
-    if args.scenario:
-        from .lab.scenarios import get_scenario
-
-        scenario = get_scenario(args.scenario)
-        _check_scenario_flags(args, scenario)
-        args.variant = scenario.variant
-    steps = args.steps if args.steps is not None else (scenario.steps if scenario else 2000)
-    _at_least(steps, 0, "--steps")
-    variant = args.variant or "wgan-gp"
-    out = Path(args.out or (f"checkpoints/{args.scenario}" if scenario else
-                            f"checkpoints/{variant}-{Path((args.corpus or 'modes').replace(':', '-')).stem}"))
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file, not a run directory: choose a folder (new or a run's) instead")
-    if args.resume:
-        run = _resume(args, out)
-    else:
-        args.corpus = args.corpus or "modes"
-        args.variant = variant
-        args.batch_size = 64 if args.batch_size is None else args.batch_size
-        if out.exists() and any(out.iterdir()):
-            raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-    if scenario is not None and not args.resume:  # the lesson's own settings; seed, device and cadence from the flags
-        run = Run(scenario.config(seed=args.seed, device=args.device, log_every=args.log_every,
-                                  sample_every=args.sample_every, save_every=args.save_every, out=str(out),
-                                  **({} if args.eval_every is None else {"eval_every": args.eval_every})))
-    elif not args.resume:
-        args.eval_every = 500 if args.eval_every is None else args.eval_every
-        if (args.gen_set and not args.generator) or (args.critic_set and not args.critic):
-            raise ValueError("--gen-set needs --generator KIND and --critic-set needs --critic KIND")
-        gen = {"kind": args.generator, **_parse_settings(args.gen_set)} if args.generator else None
-        critic = {"kind": args.critic, **_parse_settings(args.critic_set)} if args.critic else None
-        preset = args.preset if args.preset != "auto" else ("demo" if args.corpus == "modes" else "paper")
-        base = preset_config(preset, args.variant)
-        config = dataclasses.replace(
-            base, corpus=corpus_spec(args), variant_config={**base.variant_config, **_parse_settings(args.set)},
-            generator=gen or base.generator, critic=critic or base.critic, batch_size=args.batch_size,
-            seed=args.seed, device=args.device, log_every=args.log_every, sample_every=args.sample_every,
-            eval_every=args.eval_every, save_every=args.save_every, out=str(out))
-        run = Run(config)
-    info = run.corpus.describe()
-    corpus_name = run.config.corpus.get("kind", info["name"])
-    print(f"{run.variant.name} on {corpus_name} (vocab {info['vocab_size']}, length {info['seq_len']}, "
-          f"{info['n_train']} train) on {describe_device(run.device)}", file=sys.stderr)
-    if info.get("truncated_lines"):
-        print(f"note: {info['truncated_lines']} lines were longer than max_len and were truncated", file=sys.stderr)
-    start = run.step
-    from .trackers import open_trackers, parse_trackers
-
-    kinds = parse_trackers(args.log_to)
-    log_dir = Path(args.log_dir) if args.log_dir else out.parent / "tensorboard"
-    with open_trackers(kinds, name=out.name, config=run.config.to_dict(), log_dir=log_dir) as trackers:
-        lesson = scenario if scenario is not None and not args.resume else None
-        failed = _train_loop(run, steps, start, trackers, args.quiet, lesson)
-    if failed:
-        print(f"error: {failed}. The last good checkpoint (if any) in {out} is kept.", file=sys.stderr)
-        return 1
-    if lesson is not None:
-        lesson.stop_rule(steps)(run)  # its last step evaluated (a no-op where it stopped at its moment)
-    path = run.save(out)
-    if lesson is not None:
-        print(f"lesson {lesson.key}: {lesson.outcome(run).story()}", file=sys.stderr)
-    print(path)
-    return 0
-
-
-def _train_loop(run, steps: int, start: int, trackers, quiet: bool, scenario=None) -> str | None:
-    """`train`'s progress bar over the run's events, each also given to the trackers; returns a failure or None.
-    A lesson (`scenario`) stops at its moment."""
-    from tqdm import tqdm
-
-    from .events import Failed, Metrics, Saved, Scalars
-
-    failed = None
-    bar = tqdm(total=steps, unit="step", disable=quiet, file=sys.stderr)
-    try:
-        for event in run.steps(steps):
-            trackers.log(event)
-            if isinstance(event, Scalars):
-                bar.set_postfix({k.removeprefix("loss/"): f"{v:.3g}" for k, v in event.values.items()
-                                 if k.startswith(("loss", "wasserstein"))}, refresh=False)
-            elif isinstance(event, Metrics):
-                bar.write(f"step {event.step}: " + ", ".join(f"{k.removeprefix('eval/')}={v:.4g}"
-                                                             for k, v in event.values.items()), file=sys.stderr)
-                if scenario is not None and scenario.should_stop(run.history):
-                    bar.update(run.step - start - bar.n)
-                    break  # the lesson's moment: it stops there (see Scenario.stop_at_moment)
-            elif isinstance(event, Saved):
-                bar.write(f"saved {event.path}", file=sys.stderr)
-            elif isinstance(event, Failed):
-                failed = event.message
-            bar.update(run.step - start - bar.n)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted at step {run.step}; saving", file=sys.stderr)
-    bar.close()
-    return failed
-
-
-SCENARIO_FIXES = ("corpus", "preset", "set", "generator", "gen_set", "critic", "critic_set", "batch_size")
-"""Flags a --scenario run takes from its lesson: giving one is refused rather than silently ignored."""
-
-
-def _check_scenario_flags(args: argparse.Namespace, scenario) -> None:
-    """Refuse flags that contradict the lesson (`--scenario collapse --variant mle` would otherwise train gan)."""
-    if args.variant and args.variant != scenario.variant:
-        raise ValueError(f"--scenario {scenario.key} trains {scenario.variant}, not --variant {args.variant}: drop "
-                         "--variant, or train that variant without --scenario")
-    given = [f"--{name.replace('_', '-')}" for name in SCENARIO_FIXES
-             if getattr(args, name, None) not in (None, [], "auto")]
-    if given and not args.resume:
-        raise ValueError(f"--scenario {scenario.key} sets the corpus, variant, nets and settings itself; drop "
-                         f"{', '.join(given)} (or train without --scenario)")
-
-
-NAMED_CORPORA = ("modes", "oracle", "coco")
-"""`--corpus` values that name a built-in corpus rather than a text file."""
-RESUME_FIXED = {"generator": "--generator", "critic": "--critic", "gen_set": "--gen-set", "critic_set": "--critic-set",
-                "corpus_set": "--corpus-set", "preset": "--preset", "seed": "--seed", "k": "--k",
-                "weights": "--weights", "level": "--level", "max_len": "--max-len", "vocab_cap": "--vocab-cap"}
-
-
-def _resume(args: argparse.Namespace, out: Path):
-    """Continue the run in `out`. What a run is made of (variant, nets, corpus, seed) cannot change; variant
-    settings (--set) and the batch size are applied explicitly, as the app's live edits are, and reported."""
-    from .checkpoint import validate_run_dir
-    from .checks import check_types
-    from .corpora.hub import parse_hub_corpus
-    from .run import Run
-
-    parser_defaults = build_parser().parse_args(["train"])
-    changed = [flag for name, flag in RESUME_FIXED.items() if getattr(args, name) != getattr(parser_defaults, name)]
-    if changed:
-        raise ValueError(f"{', '.join(changed)} cannot change when resuming: they define the run; start a new run "
-                         "with another --out instead")
-    named = args.corpus in NAMED_CORPORA or (args.corpus or "").startswith("hub:")
-    if named:  # checked on the saved spec, before the corpus is built
-        trained_on = validate_run_dir(out)["run"]["corpus"]
-        wanted = parse_hub_corpus(args.corpus) if args.corpus.startswith("hub:") else {"kind": args.corpus}
-        if any(trained_on.get(key) != value for key, value in wanted.items()):
-            raise ValueError(f"{out} was trained on the {trained_on.get('kind')!r} corpus, not {args.corpus!r}")
-    text_file = args.corpus if args.corpus is not None and not named else None
-    run = Run.load(out, device=args.device, text_file=text_file, test_file=args.test_file)
-    if args.variant and args.variant != run.variant.name:
-        raise ValueError(f"{out} is a {run.variant.name!r} run: --variant {args.variant} cannot resume it (start a "
-                         "new run with another --out)")
-    print(f"resuming {out} at step {run.step}", file=sys.stderr)
-    for note in run.notes:
-        print(f"note: {note}", file=sys.stderr)
-    applied = {}
-    changes = _parse_settings(args.set)
-    if changes:
-        check_types(type(run.variant.cfg), changes, f"variant {run.variant.name!r}")
-        run.variant.update(**changes)  # refuses unknown settings and absurd values, like the app's live edits
-        applied.update(changes)
-    if args.batch_size is not None and args.batch_size != run.config.batch_size:
-        n_train = run.corpus.train.shape[0]
-        if not 1 <= args.batch_size <= max(n_train, 1):
-            raise ValueError(f"--batch-size {args.batch_size} must be in 1..{n_train}")
-        run.config.batch_size = args.batch_size
-        applied["batch_size"] = args.batch_size
-    for name in ("log_every", "sample_every", "eval_every", "save_every"):
-        run.config.__setattr__(name, getattr(args, name))
-    if applied:
-        print("applied on resume: " + ", ".join(f"{k}={v}" for k, v in applied.items()), file=sys.stderr)
-    return run
-
-
-def _at_least(value: int, low: int, flag: str) -> None:
-    """Refuse a count below `low` (argparse takes any int): one line naming the flag, exit 2."""
-    if value < low:
-        raise ValueError(f"{flag} {value} must be at least {low}")
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -294,6 +72,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 def _sweep_spec(args: argparse.Namespace) -> dict[str, Any]:
     """The sweep's spec mapping: the --spec file, with any flags given on top of it."""
+    from .config import split_pairs
     from .corpora import KINDS
     from .experiments import load_spec
 
@@ -303,9 +82,9 @@ def _sweep_spec(args: argparse.Namespace) -> dict[str, Any]:
     if args.corpus:
         kind = args.corpus if args.corpus in KINDS and args.corpus != "text" else None
         spec["corpus"] = {"kind": kind} if kind else {"kind": "text", "path": args.corpus}
-        spec["corpus"].update(_parse_settings(args.corpus_set))
+        spec["corpus"].update(split_pairs(args.corpus_set, flag="--corpus-set"))
     elif args.corpus_set:
-        spec["corpus"] = {**spec.get("corpus", {"kind": "modes"}), **_parse_settings(args.corpus_set)}
+        spec["corpus"] = {**spec.get("corpus", {"kind": "modes"}), **split_pairs(args.corpus_set, flag="--corpus-set")}
     spec.setdefault("corpus", {"kind": "modes"})
     if args.variants:
         spec["variants"] = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -316,12 +95,12 @@ def _sweep_spec(args: argparse.Namespace) -> dict[str, Any]:
     if args.evals is not None:
         spec.setdefault("budget", {})["evals"] = args.evals
     if args.set:
-        spec["run"] = {**spec.get("run", {}), **_parse_settings(args.set)}
+        spec["run"] = {**spec.get("run", {}), **split_pairs(args.set)}  # text: the spec coerces it
     for pair in args.grid:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
             raise ValueError(f"--grid expects KEY=V1,V2,..., got {pair!r}")
-        spec.setdefault("grid", {})[key] = [_parse_settings([f"v={v}"])["v"] for v in raw.split(",") if v]
+        spec.setdefault("grid", {})[key] = [v for v in raw.split(",") if v]  # text: the spec coerces it
     if args.preset:
         spec["preset"] = args.preset
     if args.temperatures is not None:
@@ -421,9 +200,17 @@ THREADS_HELP = ("torch CPU threads (default: $TEXTGAN_TORCH_THREADS, else 1, as 
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line: one sub-parser per command, each built by its own function below."""
     p = argparse.ArgumentParser(prog="textgan", description="TextGAN Lab: train, sample, evaluate and share text GANs.")
     sub = p.add_subparsers(dest="command", required=True)
+    _add_train(sub)
+    _add_run_dir_commands(sub)
+    _add_sweep(sub)
+    _add_other(sub)
+    return p
 
+
+def _add_train(sub) -> None:
     t = sub.add_parser("train", help="train a variant on a corpus and save the run directory")
     t.add_argument("--corpus",
                    help="modes (default) | oracle | coco (COCO captions, shipped) | hub:OWNER/NAME[:FILE] (a text file "
@@ -469,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
 
+
+def _add_run_dir_commands(sub) -> None:
     for name, func, help_ in (("sample", cmd_sample, "print samples from a run directory"),
                               ("eval", cmd_eval, "evaluate a run directory on fresh samples")):
         s = sub.add_parser(name, help=help_)
@@ -497,6 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--token")
     pl.set_defaults(func=cmd_pull)
 
+
+def _add_sweep(sub) -> None:
     sw = sub.add_parser("sweep", help="train variants x seeds x settings on Ray Tune (or in this process)",
                         description="Flags or a --spec file (JSON/YAML; flags win). Writes EXP_DIR with the trials' "
                                     "run directories, results.csv, summary.csv, temperature.csv and report.html.")
@@ -541,6 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="with --search: what it optimises, at each trial's last report (default eval/nll_gen:min)")
     sw.set_defaults(func=cmd_sweep)
 
+
+def _add_other(sub) -> None:
     rp = sub.add_parser("report", help="rebuild EXP_DIR/report.html, summary.md/.tex and figures/ from its tables")
     rp.add_argument("exp_dir")
     rp.add_argument("--no-images", action="store_true", help="figures as Plotly JSON, not SVG/PNG")
@@ -550,8 +343,6 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--host", help="address to listen on (default: GRADIO_SERVER_NAME, else 0.0.0.0)")
     sv.add_argument("--port", type=int, help="port (default: GRADIO_SERVER_PORT, else 7860)")
     sv.set_defaults(func=cmd_serve)
-    return p
-
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """The same app as `python app.py`, from an installed package."""

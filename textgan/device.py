@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 CHOICES = ("auto", "cpu", "cuda", "mps")
@@ -51,8 +53,6 @@ def default_threads() -> int:
     """torch's intra-op threads for training, as the app and the CLI choose them: $TEXTGAN_TORCH_THREADS, else 1
     (0 = torch's own choice, one per core). On a few shared cores one thread is much faster: spinning threads on an
     oversubscribed machine cost up to 100x per tiny op (bench/RESULTS.md), and one core stays free for the server."""
-    import os
-
     raw = os.environ.get(THREADS_ENV, "1")
     try:
         n = int(raw)

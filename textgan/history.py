@@ -19,6 +19,10 @@ from typing import Any, Iterable
 MAX_ROWS = 2000
 
 
+class HistoryError(ValueError):
+    """A history.csv that cannot be read; the message names the line and the cell."""
+
+
 def _is_eval(row: dict[str, Any]) -> bool:
     return any(str(k).startswith("eval/") for k in row)
 
@@ -125,8 +129,6 @@ class History(list):
     def read_csv(cls, path: str | Path, max_rows: int = MAX_ROWS) -> "History":
         """A history from a run directory's history.csv, streamed (a long history is not held in memory whole).
         Empty and NaN cells are left out of their row; a cell that is not a number is an error naming the file."""
-        from .checkpoint import CheckpointError
-
         history = cls(max_rows=max_rows)
         path = Path(path)
         if not path.is_file() or path.stat().st_size == 0:
@@ -141,13 +143,13 @@ class History(list):
                         try:
                             x: Any = int(v) if k == "step" else float(v)
                         except ValueError:
-                            raise CheckpointError(f"history.csv line {line}: {k}={v[:40]!r} is not a number") from None
+                            raise HistoryError(f"history.csv line {line}: {k}={v[:40]!r} is not a number") from None
                         if not (isinstance(x, float) and math.isnan(x)):
                             row[k] = x
                     if "step" in row:
                         history.record(row)
         except (UnicodeDecodeError, csv.Error) as e:
-            raise CheckpointError(f"history.csv cannot be read: {e}") from None
+            raise HistoryError(f"history.csv cannot be read: {e}") from None
         return history
 
     def __del__(self) -> None:

@@ -5,7 +5,7 @@ A pulled repo is untrusted input. `pull` therefore
      runs arbitrary code, and textgan never does it;
   2. downloads only the file types a run directory is made of (JSON, safetensors, CSV, TXT, the README card), only
      at the top level, and only files under a size cap;
-  3. copies them into a temporary directory next to the destination, runs `textgan.checkpoint.validate_run_dir` on
+  3. copies them into a temporary directory next to the destination, runs `textgan.rundir.validate_run_dir` on
      it (config schema/version, variant and net names, tensor names and shapes from the safetensors headers, vocab
      size), and only then renames it into place, so `checkpoints/` never holds half a repo.
 
@@ -32,10 +32,10 @@ from .hub_access import (CLI_AUTH, MOCK_OAUTH_TOKEN, PAGE_AUTH, acting_for_visit
 
 logger = logging.getLogger(__name__)
 
-# What a run directory is made of (see DESIGN.md). Everything else in a repo is ignored, never downloaded.
+# What a run directory is made of (textgan.rundir). Everything else in a repo is ignored, never downloaded.
 ALLOWED_SUFFIXES = (".json", ".safetensors", ".csv", ".txt")
 ALLOWED_EXTRA = ("README.md",)
-# The files a pulled run may install: the run directory's own (see DESIGN.md), nothing else a repo happens to hold.
+# The files a pulled run may install: the run directory's own (textgan.rundir), nothing else a repo happens to hold.
 RUN_FILES = frozenset({"config.json", "generator.safetensors", "critic.safetensors", "state.json", "state.safetensors",
                        "vocab.json", "tokenizer.json", "history.csv", "samples.txt", "metrics.json", "README.md"})
 MAX_PULL_BYTES = int(os.environ.get("TEXTGAN_MAX_PULL_BYTES", 4 * 1024**3))
@@ -322,8 +322,8 @@ def _install(stage: Path, out: Path, *, repo_id: str, sha: str, caps: dict[str, 
 
 
 def _validate_run_dir(path: Path, *, what: str) -> dict:
-    """`textgan.checkpoint.validate_run_dir`, with its error turned into a HubError that names the repo or dir."""
-    from .checkpoint import CheckpointError, validate_run_dir
+    """`textgan.rundir.validate_run_dir`, with its error turned into a HubError that names the repo or dir."""
+    from .rundir import CheckpointError, validate_run_dir
 
     try:
         return validate_run_dir(path)
@@ -368,7 +368,7 @@ def _portable_config(staged: Path) -> None:
     (an output folder, a text corpus's path: only its file name and hash go up)."""
     import json
 
-    from .run import portable_spec
+    from .corpora import portable_spec
 
     config = json.loads(staged.read_text(encoding="utf-8"))
     run = config.get("run", {})

@@ -10,27 +10,16 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
+from .metrics.catalog import GROUPS as METRIC_GROUPS, UNIT_METRICS
+
 LOSSES = (("loss/critic", "critic loss"), ("loss/gen", "generator loss"), ("wasserstein", "Wasserstein estimate"),
           ("loss/mle", "MLE loss (pre-training, padding counted)"))
 GRAD_NORMS = (("grad_norm/gen", "generator"), ("grad_norm/critic", "critic"),
               ("grad_norm/critic_input", "critic input at interpolates"))
-METRIC_GROUPS = {
-    "modes": (("eval/modes/coverage", "coverage"), ("eval/modes/precision", "precision"),
-              ("eval/modes/divergence", "JS divergence from true weights"), ("eval/modes/entropy", "entropy")),
-    "n-grams": (("eval/bleu4", "BLEU-4"), ("eval/self_bleu4", "Self-BLEU-4"), ("eval/distinct2", "distinct-2"),
-                ("eval/unique", "unique")),
-    "likelihood": (("eval/nll_oracle", "NLL-oracle"), ("eval/nll_gen", "NLL-gen"),
-                   ("eval/nll_gen_train", "NLL-gen on the training file (published)"),
-                   ("eval/unk_share", "<unk> share of NLL-gen's tokens")),  # <unk> flatters NLL-gen: shown beside it
-}
-"""What the metrics figure shows, one group at a time (one axis, at most four traces): the mode metrics on
-`modes`, the n-gram metrics on text, the likelihoods (nats) on the oracle."""
+# METRIC_GROUPS (textgan.metrics.catalog): what the metrics figure shows, one group at a time (one axis, at most four
+# traces): the mode metrics on `modes`, the n-gram metrics on text, the likelihoods (nats) on the oracle.
 HEIGHT = 236
 """Figure height in pixels: two rows of the app's live figures fit a 720-pixel-high screen with the controls."""
-UNIT_METRICS = {"eval/modes/coverage", "eval/modes/precision", "eval/modes/entropy", "eval/modes/divergence",
-                "eval/modes/hit", "eval/bleu4",
-                "eval/self_bleu4", "eval/distinct2", "eval/unique"}
-"""Metrics in [0, 1]: the compare figure fixes its axis for them."""
 
 
 def _figure(title: str, uirevision: str, ytitle: str = "", log_y: bool = False):

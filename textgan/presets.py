@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .run import RunConfig
+from .config import RunConfig
 
 DEMO_GENERATOR = {"kind": "lstm", "emb_dim": 32, "hidden": 64}
 DEMO_CRITIC = {"kind": "cnn", "emb_dim": 32, "filters": 32}

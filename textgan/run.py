@@ -10,98 +10,28 @@ from __future__ import annotations
 import dataclasses
 import math
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import torch
+from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from . import __version__
-from .checkpoint import (FORMAT, NET_FILES, CheckpointError, decode_state, encode_state, read_json,
-                         recover_run_dir, validate_run_dir, variant_config, write_json, write_run_dir)
-from .corpora import Corpus, build_corpus
+from .checkpoint import CheckpointError, decode_state, encode_state, read_json, recover_run_dir, write_json, write_run_dir
+from .checks import check_param_count
+from .config import MAX_BATCH, RunConfig
+from .corpora import PAD, UNK, Corpus, build_corpus, portable_spec
 from .device import resolve_device
-from .history import History
 from .events import Event, Failed, Metrics, Samples, Saved, Scalars
+from .history import History
+from .metrics import ReferenceIndex, distinct_n, nll_gen, self_bleu, unique_ratio
 from .nets import build_critic, build_generator, spec_of
-from .variants import AdversarialVariant, get_variant
+from .rundir import (FORMAT, NET_FILES, check_target, read_history, read_metrics, read_samples, read_step,
+                     rebuild_corpus, validate_run_dir)
+from .variants import AdversarialVariant, get_variant, variant_config
 
-MAX_BATCH = 65_536
-MAX_SAMPLES_CHARS, MAX_SHOWN_SAMPLES = 1_000_000, 10_000  # what a loaded samples.txt may put in memory
-
-
-@dataclass
-class RunConfig:
-    """Everything needed to rebuild a run. Net specs default to the variant's paper choice when None."""
-
-    corpus: dict[str, Any] = field(default_factory=lambda: {"kind": "modes", "k": 8})
-    """Corpus spec: {"kind": "modes"|"oracle"|"text"|"coco"|"hub", **settings}."""
-    variant: str = "wgan-gp"
-    """Registry name of the training algorithm (`python -m textgan list-variants`)."""
-    variant_config: dict[str, Any] = field(default_factory=dict)
-    """Overrides of the variant's paper defaults."""
-    generator: dict[str, Any] | None = None
-    """Generator spec {"kind": "lstm"|"gru"|"conv", ...}; None = the variant's default."""
-    critic: dict[str, Any] | None = None
-    """Critic spec {"kind": "cnn"|"lstm"|"conv", ...}; None = the variant's default."""
-    batch_size: int = 64
-    seed: int = 0
-    device: str = "auto"
-    log_every: int = 1
-    """Scalars every n steps (each log synchronises with the device)."""
-    sample_every: int = 50
-    eval_every: int = 100
-    eval_samples: int = 500
-    """Samples drawn for each evaluation."""
-    show_samples: int = 16
-    """Samples in each `Samples` event."""
-    save_every: int = 0
-    """Checkpoint every n steps into the run directory (0 = only when asked)."""
-    out: str | None = None
-    """Where a new run is created. Never written to config.json: a loaded run lives where it was loaded from."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
-        if not isinstance(d, dict):
-            raise ValueError("a run config must be a mapping")
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ValueError(f"RunConfig has no field(s) {sorted(unknown)}; it takes {sorted(names)}")
-        cfg = cls(**d)
-        cfg.check()
-        return cfg
-
-    def check(self) -> None:
-        """Reject absurd settings with a message that names them."""
-        ints = {"batch_size": (1, MAX_BATCH), "log_every": (1, 10**9), "sample_every": (0, 10**9),
-                "eval_every": (0, 10**9), "eval_samples": (1, 10**6), "show_samples": (0, 10**4),
-                "save_every": (0, 10**9), "seed": (0, 2**63 - 1)}
-        for name, (lo, hi) in ints.items():
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-                raise ValueError(f"{name}={v!r} must be an integer in {lo}..{hi}")
-        for name in ("corpus", "variant_config"):
-            if not isinstance(getattr(self, name), dict):
-                raise ValueError(f"{name} must be a mapping")
-        for name in ("generator", "critic"):
-            v = getattr(self, name)
-            if v is not None and not isinstance(v, dict):
-                raise ValueError(f"{name} must be a mapping or None")
-        if not isinstance(self.variant, str):
-            raise ValueError("variant must be a name")
-
-    def net_specs(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        """(generator spec, critic spec or None), with the variant's defaults filled in."""
-        variant = get_variant(self.variant)
-        gen = dict(self.generator or variant.default_generator)
-        if not variant.needs_critic:
-            return gen, None
-        return gen, dict(self.critic or variant.default_critic)
+__all__ = ["Run", "RunConfig", "MAX_BATCH"]
 
 
 class Run:
@@ -121,8 +51,6 @@ class Run:
         gen_spec, critic_spec = variant_cls.fit_specs(*config.net_specs(), self.corpus)
         c = self.corpus
         with torch.device("meta"):  # sizes first: a config may ask for nets no machine can hold
-            from .checks import check_param_count
-
             check_param_count({"generator": build_generator(gen_spec, c.vocab_size, c.seq_len, c.start_id),
                                "critic": build_critic(critic_spec, c.vocab_size, c.seq_len)
                                if critic_spec is not None else None})
@@ -302,15 +230,12 @@ class Run:
         the generator), so the two are always read together. On text corpora also `eval/nll_gen_train`, the
         published convention: NLL-gen on (the first 1000 rows of) the training file.
         `record=False` leaves the run's history and latest metrics untouched (comparisons, sweeps)."""
-        from .corpora import PAD, UNK
-        from .metrics import distinct_n, nll_gen, self_bleu, unique_ratio
-
         samples = self.sample_tokens(n or self.config.eval_samples, seed, temperature)
         seqs = [self.corpus.strip(row) for row in samples.cpu()]
         values = {f"eval/{k}": v for k, v in self.corpus.evaluate(samples).items()}
         values["eval/distinct2"] = distinct_n(seqs, 2)
         values["eval/unique"] = unique_ratio(seqs)
-        if self.corpus.name == "text" and self.corpus.test.shape[0]:
+        if "eval/bleu4" in self.corpus.metrics and self.corpus.test.shape[0]:
             for order, value in self._reference_index().bleu(seqs, (2, 3, 4)).items():
                 values[f"eval/bleu{order}"] = value
             if len(seqs) >= 2:  # each sentence is scored against the others
@@ -338,8 +263,6 @@ class Run:
     def _reference_index(self):
         """BLEU's n-gram index over the test split, built once per run."""
         if getattr(self, "_bleu_index", None) is None:
-            from .metrics import ReferenceIndex
-
             self._bleu_index = ReferenceIndex([self.corpus.strip(r) for r in self.corpus.test], max_n=4)
         return self._bleu_index
 
@@ -352,27 +275,11 @@ class Run:
         return state
 
     def check_target(self, path: str | Path, overwrite: bool = False) -> Path:
-        """`path` if this run may save there, else a ValueError saying why not.
-
-        Allowed: a new or empty directory, the run's own directory (`self.dir`) and any directory this run object
-        saved to. With `overwrite=True`, also another run directory (config.json + generator.safetensors).
-        Never a file, a symbolic link, or a directory holding anything else."""
-        target = Path(path)
-        if target.is_symlink():
-            raise ValueError(f"{target} is a symbolic link: save to a real directory")
-        if not target.exists():
-            return target
-        if not target.is_dir():
-            raise ValueError(f"{target} is a file, not a run directory: choose another directory")
-        if not any(target.iterdir()):
-            return target
-        if not ((target / "config.json").is_file() and (target / NET_FILES["generator"]).is_file()):
-            raise ValueError(f"{target} holds files that are not a textgan run: not replacing it; choose another "
-                             "directory")
-        resolved = target.resolve()
-        if (self.dir is not None and resolved == self.dir.resolve()) or resolved in self._own_dirs or overwrite:
-            return target
-        raise ValueError(f"{target} holds another run: not replacing it; choose another name, or delete it first")
+        """`path` if this run may save there, else a ValueError saying why not (`rundir.check_target`): a new or
+        empty directory, the run's own directory (`self.dir`), any directory this run object saved to, and with
+        `overwrite=True` another run directory."""
+        own = set(self._own_dirs) | ({self.dir.resolve()} if self.dir is not None else set())
+        return check_target(path, own, overwrite)
 
     def save(self, path: str | Path | None = None, overwrite: bool = False) -> Path:
         """Write the run directory atomically (see checkpoint.write_run_dir) and return its path.
@@ -380,8 +287,6 @@ class Run:
         Without `path`, into the run's own directory. The target is checked first (`check_target`): a save
         replaces only a directory of this run, unless `overwrite=True` lets it replace another run directory. The
         saved directory becomes the run's directory."""
-        from safetensors.torch import save_file
-
         target = path if path is not None else self.dir
         if target is None:
             raise ValueError("no directory to save to: pass a path or set RunConfig.out")
@@ -430,7 +335,7 @@ class Run:
     @classmethod
     def load(cls, path: str | Path, device: str = "auto", corpus: Corpus | None = None,
              text_file: str | Path | None = None, test_file: str | Path | None = None) -> "Run":
-        """Rebuild a saved run, validated first (see checkpoint.validate_run_dir), ready to sample or resume.
+        """Rebuild a saved run, validated first (see rundir.validate_run_dir), ready to sample or resume.
 
         The run's directory is `path`: a path inside its files is never used. A text corpus is recorded by file
         name and content hash, never read from a path in config.json: pass its file as `text_file` (and
@@ -438,8 +343,6 @@ class Run:
         rebuilt from vocab.json alone: sampling, decoding and evaluation that needs no data work; training asks
         for the corpus.
         """
-        from safetensors.torch import load_file
-
         root = Path(path)
         if recover_run_dir(root):
             pass  # a save killed between its renames: the newest complete copy is back in place
@@ -451,7 +354,7 @@ class Run:
             corpus = build_corpus({**rc.corpus, "path": str(text_file),
                                    "test_path": str(test_file) if test_file else None})
         if corpus is None:
-            corpus = _rebuild_corpus(root, rc.corpus, config["corpus_info"])
+            corpus = rebuild_corpus(root, rc.corpus, config["corpus_info"])
         if corpus.vocab_size != config["corpus_info"]["vocab_size"] or corpus.seq_len != config["corpus_info"]["seq_len"]:
             raise CheckpointError(f"the rebuilt corpus ({corpus.vocab_size} tokens, length {corpus.seq_len}) does not "
                                   f"match the checkpoint ({config['corpus_info']['vocab_size']}, "
@@ -481,17 +384,10 @@ class Run:
             missing = [n for n in ("state.json", "state.safetensors") if not (root / n).is_file()]
             run.notes.append(f"{' and '.join(missing)} missing: the optimizer and random-number state start "
                              "afresh, so continuing is not an exact resume")
-        step = config.get("step", 0)
-        if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= 10**12:
-            raise CheckpointError(f"config.json: step={step!r} must be a non-negative integer")
-        run.step = step
-        run.history = History.read_csv(root / "history.csv")
-        if (root / "samples.txt").is_file():
-            with open(root / "samples.txt", encoding="utf-8", errors="replace") as f:
-                run.last_samples = f.read(MAX_SAMPLES_CHARS).splitlines()[:MAX_SHOWN_SAMPLES]
-        if (root / "metrics.json").is_file():
-            m = read_json(root / "metrics.json", dict)
-            run.last_metrics = {k: v for k, v in m.items() if k != "step" and isinstance(v, (int, float))}
+        run.step = read_step(config)
+        run.history = read_history(root)
+        run.last_samples = read_samples(root)
+        run.last_metrics = read_metrics(root)
         return run
 
 
@@ -499,36 +395,3 @@ def _oom_message(step: int, batch_size: int, error: BaseException) -> str:
     where = "GPU" if isinstance(error, torch.cuda.OutOfMemoryError) else "memory"
     return (f"out of {where} at step {step} with batch size {batch_size}: lower the batch size or the net sizes "
             "(the last saved checkpoint is kept)")
-
-
-def portable_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """A corpus spec as config.json records it: a text file by its name and content hash, never by a local path."""
-    if spec.get("kind") != "text":
-        return dict(spec)
-    out = dict(spec)
-    for key in ("path", "test_path"):
-        if out.get(key):
-            out[key] = Path(str(out[key])).name
-    return out
-
-
-def _rebuild_corpus(root: Path, spec: dict[str, Any], info: dict[str, Any]) -> Corpus:
-    if spec.get("kind") == "hub":  # offline without the file in the cache: sample and decode from vocab.json
-        from .corpora import CorpusError
-
-        try:
-            return build_corpus(spec)
-        except CorpusError:
-            pass
-    elif spec.get("kind") != "text":  # a text file is never read from a path in config.json (see Run.load)
-        return build_corpus(spec)
-    vocab = read_json(root / "vocab.json", list)
-    tokenizer = None
-    if (root / "tokenizer.json").is_file():
-        from tokenizers import Tokenizer
-
-        tokenizer = Tokenizer.from_file(str(root / "tokenizer.json"))
-    empty = torch.zeros(0, info["seq_len"], dtype=torch.long)
-    return Corpus(name="text", vocab=vocab, train=empty, test=empty, spec=spec,
-                  joiner=" " if spec.get("level", "word") == "word" else "", tokenizer=tokenizer,
-                  info={k: v for k, v in info.items() if k not in ("name", "vocab_size", "seq_len", "n_train", "n_test")})

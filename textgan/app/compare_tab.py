@@ -12,7 +12,7 @@ source of runs, extend `runs_for` and the picker's choices
 from __future__ import annotations
 
 import json
-import traceback
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,8 @@ from textgan.lab.compare import PLAIN, plain_table, raw_keys
 from . import doors
 from .common import THIS, AppContext
 from .train_tab import RESIZE_JS, TrainTab
+
+log = logging.getLogger(__name__)
 
 CURVES = ["loss/gen", "loss/critic", "wasserstein", "grad_norm/gen", "eval/modes/effective", "eval/modes/coverage",
           "eval/modes/precision", "eval/modes/divergence", "eval/modes/entropy", "eval/nll_gen", "eval/unk_share"]
@@ -147,7 +149,7 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
             return (side, plain_table(L.mark_best(table)), plots.compare_figure(histories, column), msg)
         except Exception as e:
             if not isinstance(e, ValueError):
-                traceback.print_exc()
+                log.exception("comparing runs failed")
             return gr.skip(), gr.skip(), gr.skip(), f"⚠️ {e}"
 
     def quality_diversity(selection, request: gr.Request):
@@ -157,7 +159,7 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
             return plots.quality_diversity_figure(dfs), f"temperature sweep {L.QD_TEMPERATURES} on {len(chosen)} run(s)"
         except Exception as e:
             if not isinstance(e, ValueError):
-                traceback.print_exc()
+                log.exception("the temperature sweep failed")
             return gr.skip(), f"⚠️ {e}"
 
     def refresh_runs(selection, request: gr.Request):
@@ -220,7 +222,7 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
                     gr.update(choices=metrics, value=metric))
         except Exception as e:
             if not isinstance(e, ValueError):
-                traceback.print_exc()
+                log.exception("loading the experiment failed")
             return (f"⚠️ {e}",) + (gr.skip(),) * 4
 
     exp_outputs = [exp_msg, exp_table, exp_frontier, exp_curve, exp_metric]

@@ -9,8 +9,10 @@ from __future__ import annotations
 import inspect
 import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+from ..checks import check_sizes, check_types
 from .base import BOS, EOS, PAD, SPECIALS, UNK, Corpus, CorpusError
 from .benchmarks import CocoCorpus
 from .hub import HubCorpus
@@ -24,7 +26,7 @@ UNCACHED = (TextCorpus, HubCorpus)
 """Kinds read from files that may change (or from the network) are built afresh; the others are deterministic."""
 
 __all__ = ["BOS", "EOS", "PAD", "SPECIALS", "UNK", "Corpus", "CorpusError", "ModesCorpus", "OracleCorpus",
-           "TextCorpus", "CocoCorpus", "HubCorpus", "KINDS", "build_corpus", "check_spec"]
+           "TextCorpus", "CocoCorpus", "HubCorpus", "KINDS", "build_corpus", "check_spec", "portable_spec"]
 
 
 def check_spec(spec: dict[str, Any]) -> tuple[type[Corpus], dict[str, Any]]:
@@ -39,8 +41,6 @@ def check_spec(spec: dict[str, Any]) -> tuple[type[Corpus], dict[str, Any]]:
     if unknown:
         allowed = sorted(p for p in params if p != "self")
         raise CorpusError(f"corpus {spec['kind']!r} has no setting(s) {unknown}; it takes {allowed}")
-    from ..checks import check_sizes, check_types
-
     try:  # types and sizes before a single row is generated or read
         check_types(cls, kwargs, f"corpus {spec['kind']!r}")
         check_sizes(kwargs, getattr(cls, "SIZE_LIMITS", {}), f"corpus {spec['kind']!r}")
@@ -61,3 +61,14 @@ def build_corpus(spec: dict[str, Any]) -> Corpus:
 def _synthetic(key: str) -> Corpus:
     cls, kwargs = check_spec(json.loads(key))
     return cls(**kwargs)
+
+
+def portable_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """A corpus spec as config.json records it: a text file by its name and content hash, never by a local path."""
+    if spec.get("kind") != "text":
+        return dict(spec)
+    out = dict(spec)
+    for key in ("path", "test_path"):
+        if out.get(key):
+            out[key] = Path(str(out[key])).name
+    return out

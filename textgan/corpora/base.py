@@ -12,8 +12,10 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor
 
-PAD, BOS, EOS, UNK = 0, 1, 2, 3
-SPECIALS = ["<pad>", "<bos>", "<eos>", "<unk>"]
+from ..metrics.catalog import CORPUS_METRICS
+from ..tokens import BOS, EOS, PAD, SPECIALS, UNK
+
+__all__ = ["BOS", "EOS", "PAD", "SPECIALS", "UNK", "Corpus", "CorpusError", "pad_rows"]
 
 
 class CorpusError(ValueError):
@@ -94,6 +96,12 @@ class Corpus:
     def label_ids(self, tokens: Tensor) -> Tensor | None:
         """Class label of each `[B, L]` row (-1 for a row with none), or None for an unlabelled corpus."""
         return None
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The headline metrics this corpus reports (its family's list in textgan.metrics.catalog): modes, the
+        oracle, or text (files, COCO, Hub datasets)."""
+        return CORPUS_METRICS.get(self.name, CORPUS_METRICS["text"])
 
     def evaluate(self, samples: Tensor) -> dict[str, float]:
         """Corpus-specific quick metrics on generated `[B, L]` ids (mode coverage, NLL-oracle); none by default."""

@@ -18,6 +18,8 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from ..limits import LIMITS
+from ..metrics.modes import mode_stats
 from .base import SPECIALS, Corpus, CorpusError, pad_rows
 
 SUBJECTS = (
@@ -50,13 +52,13 @@ PATTERNS = [
 ALIKE_PATTERN = "the A S T the O"
 """Every mode's one pattern under `patterns="alike"`."""
 PATTERN_CHOICES = ("varied", "alike")
-K_RANGE = (2, 64)
+K_RANGE = (int(LIMITS["modes"].lo), int(LIMITS["modes"].hi))
 
 
 class ModesCorpus(Corpus):
     """Corpus with `k` exactly-classifiable modes; see the module docstring."""
 
-    SIZE_LIMITS = {"n_train": (1, 1_000_000), "n_test": (1, 1_000_000), "seed": (0, 2**63 - 1)}
+    SIZE_LIMITS = {"n_train": LIMITS["corpus_rows"], "n_test": LIMITS["corpus_rows"], "seed": LIMITS["seed"]}
 
     def __init__(self, k: int = 8, weights: str | Sequence[float] = "uniform", n_train: int = 5000,
                  n_test: int = 1000, seed: int = 0, patterns: str = "varied") -> None:
@@ -142,8 +144,6 @@ class ModesCorpus(Corpus):
         return out
 
     def evaluate(self, samples: Tensor) -> dict[str, float]:
-        from ..metrics.modes import mode_stats
-
         stats = mode_stats(self.classify_ids(samples).tolist(), self.k, self.weights)
         out = {f"modes/{key}": stats[key]
                for key in ("effective", "divergence", "precision", "coverage", "hit", "entropy")}

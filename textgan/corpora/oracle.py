@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
+from ..limits import LIMITS
 from ..nets.rnn import RNNGenerator, RNNGeneratorConfig
 from .base import Corpus, CorpusError
 
@@ -64,7 +65,7 @@ class OracleCorpus(Corpus):
     # SeqGAN's oracle is 5000 x 20 with 32 units; these bounds leave room for larger studies while keeping a
     # pulled config from asking for gigabytes before anything checks it.
     SIZE_LIMITS = {"vocab_size": (2, 50_000), "seq_len": (2, 512), "emb_dim": (1, 1024), "hidden": (1, 1024),
-                   "n_train": (1, 1_000_000), "n_test": (1, 1_000_000), "seed": (0, 2**63 - 1)}
+                   "n_train": LIMITS["corpus_rows"], "n_test": LIMITS["corpus_rows"], "seed": LIMITS["seed"]}
     MAX_TOKENS = 50_000_000
     """Largest (n_train + n_test) x seq_len the oracle draws."""
 

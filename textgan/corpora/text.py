@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from ..limits import LIMITS
 from .base import SPECIALS, UNK, Corpus, CorpusError, pad_rows
 
 LEVELS = ("word", "char", "bpe")
@@ -42,8 +43,8 @@ def treebank_split(line: str) -> list[str]:
 
 
 # A run's vocabulary (specials included) must stay within what a run directory may hold
-# (textgan.checkpoint.LIMITS), or a run could train and save but never load again.
-MAX_VOCAB_CAP = 1_000_000 - len(SPECIALS)
+# (textgan.limits.LIMITS), or a run could train and save but never load again.
+MAX_VOCAB_CAP = int(LIMITS["vocab_size"].hi) - len(SPECIALS)
 MAX_LEN_CAP = 512
 MAX_CORPUS_BYTES = int(os.environ.get("TEXTGAN_MAX_CORPUS_BYTES", 512 * 1024**2))
 
@@ -92,7 +93,7 @@ def file_hash(data: bytes) -> str:
 
 class TextCorpus(Corpus):
     SIZE_LIMITS = {"vocab_cap": (1, MAX_VOCAB_CAP), "bpe_vocab": (1, MAX_VOCAB_CAP), "max_len": (2, MAX_LEN_CAP),
-                   "seed": (0, 2**63 - 1)}
+                   "seed": LIMITS["seed"]}
 
     def __init__(self, path: str, test_path: str | None = None, level: str = "word", lowercase: bool = True,
                  vocab_cap: int = 10_000, max_len: int | None = None, test_fraction: float = 0.1,

@@ -19,6 +19,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ..metrics.catalog import CORPUS_METRICS
 from .results import RESULTS, SPEC, SUMMARY, TEMPERATURES, fresh
 from .samples import SAMPLES_TABLE
 
@@ -33,11 +34,8 @@ QD_AXES = {
     "modes": (("entropy", "diversity: mode entropy (normalised)", None),
               ("precision", "quality: precision (valid samples)", None)),
 }
-CURVE_METRICS = {
-    "text": ("eval/bleu4", "eval/self_bleu4", "eval/nll_gen_train", "eval/nll_gen", "eval/unk_share"),
-    "oracle": ("eval/nll_oracle", "eval/nll_gen"),
-    "modes": ("eval/modes/precision", "eval/modes/coverage", "eval/modes/entropy"),
-}
+CURVE_METRICS = CORPUS_METRICS
+"""Each corpus family's headline metrics (textgan.metrics.catalog), drawn over time."""
 
 
 def corpus_kind(spec: dict[str, Any]) -> str:

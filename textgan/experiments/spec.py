@@ -35,8 +35,6 @@ from typing import Any
 MAX_TRIALS = 10_000
 MAX_SPEC_BYTES = 1_000_000
 DEFAULT_TEMPERATURES = (0.7, 0.85, 1.0, 1.2, 1.5)
-FIXED_FIELDS = ("corpus", "variant", "seed", "out", "device")
-"""RunConfig fields a sweep sets itself: never a swept setting."""
 
 
 class SpecError(ValueError):
@@ -151,8 +149,41 @@ class SweepSpec:
         spec = cls(corpus=corpus, variants=variants, seeds=seeds, budget=Budget(**budget),
                    **{k: d[k] for k in ("preset", "run", "grid", "random", "temperatures", "temperature_samples",
                                         "name") if k in d})
+        spec._coerce_text()
         spec.check()
         return spec
+
+    def _coerce_text(self) -> None:
+        """Settings given as text (the CLI's --set/--grid/--corpus-set, a YAML string) become their field's type
+        through the one router, so trial names and results hold 0.001, not "1e-3", and "false" is False."""
+        from ..config import parse_setting
+        from ..presets import preset_config
+
+        def typed(key: str, value: Any) -> Any:
+            if not isinstance(value, str) or not isinstance(key, str):
+                return value
+            for variant in self.variants:
+                if variant not in VARIANTS:
+                    break
+                cfg = {**preset_config(self.resolved_preset, variant).to_dict(), "corpus": dict(self.corpus)}
+                try:
+                    return parse_setting(cfg, key, value)[2]
+                except ValueError:
+                    continue
+            return value  # trials() refuses it with the router's message
+
+        from ..variants import VARIANTS
+
+        self.corpus = {k: v if k == "kind" else typed(f"corpus.{k}", v) for k, v in self.corpus.items()}
+        if isinstance(self.run, dict):
+            self.run = {k: typed(k, v) for k, v in self.run.items()}
+        if isinstance(self.grid, dict):
+            self.grid = {k: [typed(k, v) for v in vs] if isinstance(vs, list) else vs for k, vs in self.grid.items()}
+        settings = self.random.get("settings") if isinstance(self.random, dict) else None
+        if isinstance(settings, dict):
+            for k, dist in settings.items():
+                if isinstance(dist, list):
+                    settings[k] = [typed(k, v) for v in dist]
 
     def check(self) -> None:
         from ..presets import PRESETS
@@ -238,13 +269,13 @@ class SweepSpec:
     def trial_for(self, variant: str, combo: dict[str, Any], seed: int) -> "Trial":
         """One trial: `variant` at `seed` with the swept settings `combo` (a search algorithm's suggestion too),
         its RunConfig built and checked."""
+        from ..config import RunConfig
         from ..presets import preset_config
-        from ..run import RunConfig
 
         cfg = preset_config(self.resolved_preset, variant).to_dict()
+        cfg.update(corpus=dict(self.corpus), seed=seed, out=None)  # first: a setting may be `corpus.X`
         for key, value in {**self.run, **self.variants[variant], **combo}.items():
             _apply(cfg, variant, key, value)
-        cfg.update(corpus=dict(self.corpus), seed=seed, out=None)
         try:
             RunConfig.from_dict(cfg)
         except (ValueError, TypeError) as e:
@@ -254,37 +285,18 @@ class SweepSpec:
 
 
 def _apply(cfg: dict[str, Any], variant: str, key: str, value: Any) -> None:
-    """Set one setting in a RunConfig dict, or raise naming what the key could have been."""
-    from ..run import RunConfig
-    from ..variants import get_variant
+    """Set one setting in a RunConfig dict through the one settings router (text is coerced to the field's type;
+    the same names, values and refusals as the CLI's --set and the app's form)."""
+    from ..config import OWN_OPTION_FIELDS, apply_setting
 
-    fields = {f.name for f in dataclasses.fields(RunConfig)} - set(FIXED_FIELDS) - {"variant_config", "generator",
-                                                                                     "critic"}
-    vfields = {f.name for f in dataclasses.fields(get_variant(variant).Config)}
     if not isinstance(key, str):
         raise SpecError(f"setting names are strings, got {key!r}")
-    net, dot, sub = key.partition(".")
-    if dot:
-        if net not in ("generator", "critic") or not sub:
-            raise SpecError(f"unknown setting {key!r}: dotted settings are generator.X or critic.X")
-        spec = cfg.get(net)
-        if spec is None:
-            from ..run import RunConfig as RC
-
-            gen, critic = RC(variant=variant).net_specs()
-            spec = gen if net == "generator" else critic
-            if spec is None:
-                raise SpecError(f"{key!r}: {variant} has no critic")
-        cfg[net] = {**spec, sub: value}
-    elif key in fields:
-        cfg[key] = value
-    elif key in vfields:
-        cfg["variant_config"] = {**cfg.get("variant_config", {}), key: value}
-    elif key in FIXED_FIELDS:
+    if key in OWN_OPTION_FIELDS:
         raise SpecError(f"{key!r} is set by the sweep itself (use the spec's corpus / variants / seeds fields)")
-    else:
-        raise SpecError(f"unknown setting {key!r} for {variant}: it takes RunConfig fields {sorted(fields)}, "
-                        f"its own {sorted(vfields)}, or generator.X / critic.X")
+    try:
+        apply_setting(cfg, key, value)
+    except ValueError as e:
+        raise SpecError(str(e)) from None
 
 
 def _draw(key: str, dist: Any, rng: random.Random) -> Any:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import math
 import os
 from pathlib import Path
 from typing import Any
 
+from ..limits import LIMITS
 from .errors import LabError, as_int as _as_int, slug as _slug
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -101,8 +101,8 @@ def net_spec(role: str, kind: str, size: int | None = None) -> dict[str, Any]:
     spec: dict[str, Any] = {"kind": kind}
     if size is not None and field_name is not None:
         size = _as_int(size, f"{role} size")
-        if not 1 <= size <= 4096:
-            raise LabError(f"{role} size {size} is absurd; choose 1..4096")
+        if size not in LIMITS["net_size"]:
+            raise LabError(f"{role} size {size} must be {LIMITS['net_size'].describe()}")
         spec[field_name] = size
     return spec
 
@@ -270,25 +270,18 @@ def _variant_changes(variant: str, hparams: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cast(variant: str, name: str, value: Any, defaults: dict[str, Any] | None = None) -> Any:
-    """A form value cast to the type of the variant's field `name`."""
+    """A form value cast to the type of the variant's field `name` by the one settings coercion (textgan.checks):
+    "false" is False, a number box's 3.0 is 3 for an int field, and the field's declared range is checked."""
+    from ..checks import coerce, field_hints
+    from ..variants import get_variant
+
     defaults = defaults or variant_defaults(variant)
     if name not in defaults:
         raise LabError(f"{variant} has no setting {name!r}; it takes {sorted(defaults)}")
-    d = defaults[name]
-    if isinstance(d, bool):
-        return bool(value)
-    if isinstance(d, int):
-        return _as_int(value, name)
-    if isinstance(d, float):
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise LabError(f"{name}={value!r} is not a number") from None
-        if not math.isfinite(value):
-            raise LabError(f"{name}={value} is not a finite number")
-    return value
-
-
+    try:
+        return coerce(value, field_hints(get_variant(variant).Config)[name], name)
+    except ValueError as e:
+        raise LabError(str(e)) from None
 
 
 # ---- what the app's form shows, and reading it back -------------------------------------------------------------
@@ -326,11 +319,14 @@ def hp_fields(variant: str, preset: str = "paper") -> dict[str, Any]:
 
 
 def choices_for(name: str) -> list[str] | None:
-    """The fixed choices of a hyperparameter that takes one of a few names (None for free values)."""
-    if name == "relaxation":
-        from ..nets.relax import RELAXATIONS
+    """The fixed choices of a hyperparameter (its `Literal` type in any variant's Config), None for free values."""
+    from ..checks import choices_of, field_hints
+    from ..variants import VARIANTS
 
-        return list(RELAXATIONS)
+    for v in VARIANTS.values():
+        hint = field_hints(v.Config).get(name)
+        if hint is not None and choices_of(hint) is not None:
+            return list(choices_of(hint))
     return None
 
 
@@ -461,25 +457,25 @@ def form_from_query(params: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
             return raw
         return check
 
-    def whole(lo: int, hi: int, what: str):
+    def whole(bounds, what: str):
         def check(raw):
             v = _as_int(raw, what)
-            if not lo <= v <= hi:
-                raise LabError(f"{what} must be in {lo}..{hi}")
+            if v not in bounds:
+                raise LabError(f"{what} must be {bounds.describe()}")
             return v
         return check
 
     take("variant", one_of(variant_names()))
     take("preset", one_of(presets()))
     take("corpus", one_of(SHARED_CORPORA))
-    take("k", whole(2, 64, "K"))
+    take("k", whole(LIMITS["modes"], "K"))
     take("weights", one_of(MODE_WEIGHTS))
-    take("seed", whole(0, 2**32 - 1, "seed"))
-    take("batch", whole(1, 65536, "batch size"))
+    take("seed", whole(LIMITS["seed"], "seed"))
+    take("batch", whole(LIMITS["batch_size"], "batch size"))
     take("generator", one_of(net_kinds("generator")))
     take("critic", one_of(net_kinds("critic")))
-    take("generator_size", whole(1, 4096, "generator size"))
-    take("critic_size", whole(1, 4096, "critic size"))
+    take("generator_size", whole(LIMITS["net_size"], "generator size"))
+    take("critic_size", whole(LIMITS["net_size"], "critic size"))
     variant = out.get("variant") or default_config().variant
     defaults = variant_defaults(variant)
     hparams = {}
@@ -488,7 +484,7 @@ def form_from_query(params: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
             notices.append(f"ignored {name}={raw!r}: {variant} has no such setting")
             continue
         try:
-            value = _bool(raw) if isinstance(defaults[name], bool) else _cast(variant, name, raw, defaults)
+            value = _cast(variant, name, raw, defaults)
             from ..variants import get_variant
             from ..variants.base import check_config
 
@@ -501,11 +497,3 @@ def form_from_query(params: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     if hparams:
         out["hparams"] = hparams
     return out, notices
-
-
-def _bool(raw: str) -> bool:
-    if raw.lower() in ("1", "true", "yes", "on"):
-        return True
-    if raw.lower() in ("0", "false", "no", "off"):
-        return False
-    raise LabError("expected true or false")

@@ -94,15 +94,16 @@ def field_help(variant: str) -> dict[str, str]:
 
     cls = get_variant(variant).Config
     docs: dict[str, str] = {}
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-        body = tree.body[0].body  # the class body
-        for node, nxt in zip(body, body[1:]):
-            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and isinstance(nxt, ast.Expr) \
-                    and isinstance(getattr(nxt, "value", None), ast.Constant) and isinstance(nxt.value.value, str):
-                docs[node.target.id] = " ".join(nxt.value.value.split())
-    except (OSError, TypeError, SyntaxError, IndexError):  # no source (frozen app): fall back to COMMON
-        pass
+    for klass in reversed([k for k in cls.__mro__ if "__dataclass_fields__" in vars(k)]):  # shared configs first
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+            body = tree.body[0].body  # the class body
+            for node, nxt in zip(body, body[1:]):
+                if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and isinstance(nxt, ast.Expr) \
+                        and isinstance(getattr(nxt, "value", None), ast.Constant) and isinstance(nxt.value.value, str):
+                    docs[node.target.id] = " ".join(nxt.value.value.split())
+        except (OSError, TypeError, SyntaxError, IndexError):  # no source (frozen app): fall back to COMMON
+            pass
     names = [f.name for f in __import__("dataclasses").fields(cls)]
     return {n: docs.get(n) or COMMON.get(n, "") for n in names}
 

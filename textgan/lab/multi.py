@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import contextvars
 import threading
-import traceback
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import LabError, as_int as _as_int, slug as _slug
 from .forms import _variant_changes, variant_info
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .server import Lab
@@ -198,7 +200,7 @@ class Sweep:
             self.error = str(e)
             self.status = f"stopped: {e}"
         except Exception as e:  # surface, never crash the server
-            traceback.print_exc()
+            log.exception("training the variants failed")
             self.error = f"{type(e).__name__}: {e}"
             self.status = f"failed: {self.error}"
         finally:

@@ -17,7 +17,6 @@ import logging
 import math
 import threading
 import time
-import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -25,10 +24,11 @@ from ..events import Failed, Metrics, Samples, Saved, Scalars
 from .errors import LabError, as_int as _as_int, shown_path
 from .forms import _cast
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from .server import Lab
 
-logger = logging.getLogger(__name__)
 
 BUILDING = {"oracle": "drawing the oracle's samples (about 20 s the first time on this machine, then cached)…",
             "text": "reading the corpus and building its vocabulary…", "modes": "building the corpus and the nets…"}
@@ -324,7 +324,7 @@ class Session:
         try:
             return self.save(self.lab.autosave_dir(self))
         except LabError as e:
-            logger.warning("autosave of %s skipped: %s", self.name, e)
+            log.warning("autosave of %s skipped: %s", self.name, e)
             return None
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
@@ -552,7 +552,7 @@ class Session:
         except LabError as e:
             self._set_state("failed", str(e))
         except Exception as e:  # anything else: keep the server up and tell the user what happened
-            traceback.print_exc()
+            log.exception("the training job failed")
             self._set_state("failed", f"{type(e).__name__}: {e}")
         finally:
             self._release_slot()

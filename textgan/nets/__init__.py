@@ -12,6 +12,8 @@ from typing import Any
 
 from torch import nn
 
+from ..checks import Size, check_types, check_value, field_hints
+
 from .attention import AttentionGenerator, AttentionGeneratorConfig
 from .conv import ConvConfig, ConvCritic, ConvGenerator
 from .critics import CNNCritic, CNNCriticConfig, LSTMCritic, LSTMCriticConfig
@@ -40,6 +42,12 @@ CRITICS: dict[str, tuple[type, type]] = {
 }
 
 
+def net_hints(cfg_cls: type) -> dict[str, Any]:
+    """A net config's field annotations, where every plain `int` is a size (units, channels, layers, heads...):
+    one bound, LIMITS["net_size"], for all of them unless a field declares its own range."""
+    return {name: Size if hint is int else hint for name, hint in field_hints(cfg_cls).items()}
+
+
 def net_config(registry: dict[str, tuple[type, type]], spec: dict[str, Any], what: str):
     """Validated config dataclass for `spec` (clear errors for unknown kinds and fields)."""
     kind = spec.get("kind")
@@ -50,16 +58,11 @@ def net_config(registry: dict[str, tuple[type, type]], spec: dict[str, Any], wha
     unknown = set(spec) - names
     if unknown:
         raise ValueError(f"{what} {kind!r} has no setting(s) {sorted(unknown)}; it takes {sorted(names)}")
-    from ..checks import MAX_WIDTH, check_types
-
     check_types(cfg_cls, spec, f"{what} {kind!r}")
     cfg = cfg_cls(**spec)
+    hints = net_hints(cfg_cls)
     for f in dataclasses.fields(cfg):
-        value = getattr(cfg, f.name)
-        if isinstance(value, int) and not isinstance(value, bool) and value <= 0 and f.name != "dropout":
-            raise ValueError(f"{what} {kind!r}: {f.name} must be positive, got {value}")
-        if isinstance(value, int) and not isinstance(value, bool) and value > MAX_WIDTH:
-            raise ValueError(f"{what} {kind!r}: {f.name}={value:,} is over the {MAX_WIDTH:,} limit for a net size")
+        check_value(f.name, getattr(cfg, f.name), hints[f.name], f"{what} {kind!r}")
     return cls, cfg
 
 

@@ -25,7 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..corpora.base import PAD
+from ..tokens import PAD
 from .autoregressive import AutoregressiveGenerator
 
 FeatureFn = Callable[[Tensor], Tensor]

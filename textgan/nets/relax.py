@@ -7,13 +7,17 @@ an autoregressive generator and the relaxed vector shown to the critic always ag
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from . import gumbel
 
-RELAXATIONS = ("softmax", "gumbel", "st")
+Relaxation = Literal["softmax", "gumbel", "st"]
+"""How generated tokens reach the critic: the softmax itself, Gumbel-softmax, or straight-through one-hots."""
+RELAXATIONS: tuple[str, ...] = get_args(Relaxation)
 
 
 def gumbel_noise(shape: torch.Size | tuple[int, ...], rng: torch.Generator | None, device, dtype=torch.float32) -> Tensor:

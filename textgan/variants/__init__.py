@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import AdversarialVariant, Variant
+from .base import AdversarialVariant, Variant, check_config, variant_config
 from .dpgan import DPGAN
 from .gan import GAN
 from .leakgan import LeakGAN
@@ -38,4 +38,4 @@ def get_variant(name: str) -> type[Variant]:
     return VARIANTS[name]
 
 
-__all__ = ["VARIANTS", "Variant", "AdversarialVariant", "get_variant"]
+__all__ = ["VARIANTS", "Variant", "AdversarialVariant", "get_variant", "check_config", "variant_config"]

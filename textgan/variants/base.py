@@ -8,6 +8,7 @@ GPU synchronises only when it logs.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from contextlib import contextmanager
 from typing import Any, ClassVar, Iterable, Iterator
 
@@ -15,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..checks import check_types
 from ..corpora import Corpus
 from ..nets.fused_ce import linear_cross_entropy
 
@@ -54,7 +56,6 @@ def judging(method):
     Rewards are the critic's judgement of the samples, not a training signal for the critic: with dropout on, two
     evaluations of the same sentences differ (by up to 0.017 at dropout 0.25), which is noise in every reward.
     SeqGAN's and LeakGAN's code score with dropout keep-probability 1.0 for the same reason."""
-    import functools
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
@@ -214,24 +215,23 @@ class AdversarialVariant(Variant):
 
 
 def check_config(cfg: Any) -> None:
-    """Reject absurd hyperparameters with a message, before they turn into NaNs."""
-    for f in dataclasses.fields(cfg):
-        v = getattr(cfg, f.name)
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            continue
-        if f.name.startswith("lr") and not 0 < v <= 1:
-            raise ValueError(f"{f.name}={v}: a learning rate must be in (0, 1]")
-        if f.name.endswith("steps") and f.name != "pretrain_steps" and not 1 <= v <= 1000:
-            raise ValueError(f"{f.name}={v}: must be between 1 and 1000")
-        if f.name in ("pretrain_steps",) and not 0 <= v <= 10_000_000:
-            raise ValueError(f"{f.name}={v}: must be >= 0")
-        if f.name in ("tau", "clip") and not 0 < v < 1e6:
-            raise ValueError(f"{f.name}={v}: must be positive")
-        if f.name == "gp_lambda" and not 0 <= v < 1e6:
-            raise ValueError(f"{f.name}={v}: must be >= 0")
-    relaxation = getattr(cfg, "relaxation", None)
-    if relaxation is not None:
-        from ..nets.relax import RELAXATIONS
+    """Reject absurd hyperparameters with a message, before they turn into NaNs: each field against the type,
+    choices and range its Config declares (`textgan.checks`), then the Config's own `check()` where it has one."""
+    check_types(type(cfg), {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}, "")
+    own = getattr(cfg, "check", None)
+    if callable(own):
+        own()
 
-        if relaxation not in RELAXATIONS:
-            raise ValueError(f"relaxation={relaxation!r}; choose one of {RELAXATIONS}")
+
+def variant_config(variant: type[Variant], values: dict[str, Any]) -> Any:
+    """The variant's Config dataclass from a dict, with an error naming unknown fields and valid ones."""
+    if not isinstance(values, dict):
+        raise ValueError(f"variant_config must be a mapping, got {type(values).__name__}")
+    names = {f.name for f in dataclasses.fields(variant.Config)}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"variant {variant.name!r} has no setting(s) {sorted(unknown)}; it takes {sorted(names)}")
+    check_types(variant.Config, values, f"variant {variant.name!r}")
+    cfg = variant.Config(**values)
+    check_config(cfg)
+    return cfg

@@ -27,8 +27,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ..checks import LearningRate
+from ..corpora import EOS, PAD
 from ..nets.rnn import RNNGenerator
 from .base import judging
+from .policy import DiscriminatorConfig, PolicyConfig
 from .rollout import pg_loss
 from .seqgan import SeqGAN
 
@@ -39,8 +42,6 @@ def sentence_mask(tokens: Tensor, has_specials: bool = True) -> Tensor:
     real term's weight on PAD (about 67 % of positions on COCO)."""
     if not has_specials:
         return torch.ones_like(tokens, dtype=torch.float)
-    from ..corpora import EOS, PAD
-
     end = (tokens == EOS) | (tokens == PAD)  # (B, L)
     after = (end.long().cumsum(1) - end.long()) > 0  # strictly after the first EOS/PAD
     return (~after).float()
@@ -64,21 +65,13 @@ def dpgan_returns(word_rewards: Tensor, gamma: float, mask: Tensor | None = None
 
 
 @dataclass
-class DPGANConfig:
-    lr_gen: float = 1e-3
+class DPGANConfig(DiscriminatorConfig, PolicyConfig):
+    lr_gen: LearningRate = 1e-3
     """Adam learning rate of the policy-gradient updates."""
-    lr_critic: float = 1e-3
+    lr_critic: LearningRate = 1e-3
     """Adam learning rate of the language-model discriminator."""
     gamma: float = 0.9
     """Discount of the word-level rewards."""
-    critic_steps: int = 3
-    """Discriminator updates per iteration, each on its own real batch."""
-    critic_warmup: int = 3
-    """Discriminator-only iterations before the first generator update."""
-    clip_grad: float = 5.0
-    pretrain_steps: int = 0
-    """MLE steps before everything else (the paper pre-trains; set it for real runs)."""
-    pretrain_lr: float = 1e-2
 
 
 class DPGAN(SeqGAN):

@@ -19,23 +19,25 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..checks import LearningRate, Positive, PretrainSteps, Steps
+from ..nets.relax import Relaxation
 from .base import AdversarialVariant, one_hot
 
 
 @dataclass
 class GANConfig:
-    relaxation: str = "gumbel"
+    relaxation: Relaxation = "gumbel"
     """How generated tokens reach the critic: 'softmax', 'gumbel' or 'st' (straight-through)."""
-    tau: float = 1.0
+    tau: Positive = 1.0
     """Temperature of the relaxation (lower is closer to one-hot, with noisier gradients)."""
-    lr_gen: float = 1e-3
-    lr_critic: float = 1e-3
+    lr_gen: LearningRate = 1e-3
+    lr_critic: LearningRate = 1e-3
     beta1: float = 0.5
     """Adam beta1 (DCGAN's 0.5)."""
-    critic_steps: int = 1
-    pretrain_steps: int = 0
+    critic_steps: Steps = 1
+    pretrain_steps: PretrainSteps = 0
     """MLE steps before adversarial training (0 = train adversarially from scratch)."""
-    pretrain_lr: float = 5e-3
+    pretrain_lr: LearningRate = 5e-3
 
 
 class GAN(AdversarialVariant):

@@ -36,44 +36,35 @@ Differs from the paper / its code (Guo et al.'s TensorFlow code, "authors' code"
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..checks import LearningRate
+from ..nets import CRITICS, net_config
 from ..nets.leakgan import LeakGANGenerator
-from .base import AdversarialVariant, grad_norm, judging
-from .rollout import _token_input, blend_, critic_logits, pg_loss, rank_rescale, rollout_rewards
+from .base import grad_norm, judging
+from .policy import DiscriminatorConfig, PolicyConfig, PolicyGradient, RolloutConfig
+from .rollout import _token_input, critic_logits, pg_loss, rank_rescale, rollout_rewards
 
 
 @dataclass
-class LeakGANConfig:
-    lr_gen: float = 1.5e-3
+class LeakGANConfig(RolloutConfig, DiscriminatorConfig, PolicyConfig):
+    """LeakGAN's settings: the policy-gradient family's (textgan/variants/policy.py) with the authors' values where
+    they differ, and its own. `clip_grad` clips the manager and the worker separately (authors' code: 5)."""
+
+    lr_gen: LearningRate = 1.5e-3
     """Adam learning rate of the manager and the worker in adversarial updates (authors' code: 0.0015 at L=20)."""
-    lr_critic: float = 1e-4
-    """Adam learning rate of the discriminator. SeqGAN's 1e-4; LeakGAN's authors' code uses 5e-5 (the `paper`
-    preset's value)."""
     rollouts: int = 4
     """Monte-Carlo rollouts per prefix (authors' code: 4)."""
     rollout_rate: float = 0.0
     """0: roll out with the current generator (authors' code). r > 0: a delayed copy, θ_roll <- r·θ_roll + (1−r)·θ."""
-    rescale_delta: float = 12.0
-    """δ of the bootstrapped rescaled activation σ(δ·(0.5 − rank/B)) applied to the rollout rewards."""
-    critic_steps: int = 3
-    """Discriminator updates per adversarial iteration, each on its own real batch (paper: 5 × 3 epochs)."""
-    critic_warmup: int = 3
-    """Discriminator-only iterations before the first generator update (authors' code: 10 × 5 × 3 epochs)."""
-    clip_grad: float = 5.0
-    """Gradient-norm clipping, applied to the manager and to the worker separately (authors' code: 5)."""
     mle_every: int = 15
     """Interleaved training: one MLE step after every n adversarial iterations (paper: one MLE epoch per 15
     adversarial epochs); 0 = never."""
-    pretrain_steps: int = 0
-    """MLE steps (worker likelihood + manager goal alignment) before everything else (paper: 80 epochs on the
-    oracle; set it for real runs)."""
-    pretrain_lr: float = 1.5e-3
+    pretrain_lr: LearningRate = 1.5e-3
     """Adam learning rate of MLE pre-training and of the interleaved MLE steps (authors' code: 0.0015)."""
 
 
@@ -115,14 +106,15 @@ def intrinsic_rewards(features: Tensor, goals: Tensor, c: int) -> Tensor:
     return r / c
 
 
-class LeakGAN(AdversarialVariant):
+class LeakGAN(PolicyGradient):
     name = "leakgan"
     Config = LeakGANConfig
     paper = ("Guo et al. 2018, Long Text Generation via Adversarial Training with Leaked Information "
              "(arXiv:1709.08624)")
     summary = ("The discriminator leaks its features: a manager turns them into goals, a worker writes words toward "
                "them, rewarded by rollouts.")
-    needs_log_prob = True
+    GEN_KEYS = ("loss/gen", "grad_norm/gen", "loss/manager", "loss/worker", "reward/mean", "reward/intrinsic")
+    COPY_AT_RATE_ZERO = False  # the authors roll out with the generator itself
     default_generator = {"kind": "leakgan", "emb_dim": 16, "hidden": 32, "goal_size": 16, "step_size": 4,
                          "feature_dim": 64}
     default_critic = {"kind": "cnn", "emb_dim": 32, "filters": 16}  # 4 widths × 16 filters = 64 features
@@ -133,8 +125,6 @@ class LeakGAN(AdversarialVariant):
         """The generator's `feature_dim` is not a free choice: it is the CNN critic's feature count (filters ×
         widths), filled in here so that resizing the critic (as the app's form does) keeps the two in step."""
         if gen_spec.get("kind") == "leakgan" and critic_spec is not None and critic_spec.get("kind") == "cnn":
-            from ..nets import CRITICS, net_config
-
             _, ccfg = net_config(CRITICS, critic_spec, "critic")
             gen_spec = {**gen_spec, "feature_dim": ccfg.filters * len(ccfg.widths)}
         return gen_spec, critic_spec
@@ -161,13 +151,7 @@ class LeakGAN(AdversarialVariant):
         self.optimizers["manager"] = torch.optim.Adam(gen.manager_parameters(), lr=cfg.lr_gen)
         self.optimizers["worker"] = torch.optim.Adam(gen.worker_parameters(), lr=cfg.lr_gen)
         self.optimizers["critic"] = torch.optim.Adam(critic.parameters(), lr=cfg.lr_critic)
-        self.warmup_done = 0  # discriminator-only iterations done
         self.adversarial_done = 0  # generator updates done by `step` (drives the interleaved MLE)
-        self.rollout_net = None  # the delayed copy, when rollout_rate > 0
-
-    @property
-    def batches_per_step(self) -> int:
-        return self.cfg.critic_steps
 
     # ---- reward -------------------------------------------------------------------------------------------
 
@@ -178,11 +162,7 @@ class LeakGAN(AdversarialVariant):
     def rollout_values(self, tokens: Tensor) -> Tensor:
         """`(B, L)`: [:, j] = mean D of the rollouts that complete the prefix y_0..y_j (the last: D of the sample).
         The rollout policy reads the leaked features at every step too (it is a LeakGAN generator)."""
-        net = self.gen
-        if self.cfg.rollout_rate > 0:
-            if self.rollout_net is None:
-                self.rollout_net = copy.deepcopy(self.gen).requires_grad_(False)  # shares the critic's features
-            net = self.rollout_net
+        net = self.rollout_policy()  # a delayed copy shares the critic's features too
         return rollout_rewards(net, tokens, self.cfg.rollouts, self.score, self.rng)
 
     # ---- updates ------------------------------------------------------------------------------------------
@@ -233,42 +213,20 @@ class LeakGAN(AdversarialVariant):
         intrinsic = intrinsic_rewards(f, goals.detach(), c)  # (B, L)
         worker = pg_loss(log_probs, intrinsic)
         norm = self._update(manager, worker, [self.optimizers["manager"], self.optimizers["worker"]])
-        if self.rollout_net is not None:
-            blend_(self.rollout_net, self.gen, self.cfg.rollout_rate)
+        self.follow()
         return {"loss/gen": (manager + worker).detach(), "grad_norm/gen": norm, "loss/manager": manager.detach(),
                 "loss/worker": worker.detach(), "reward/mean": values.mean(), "reward/intrinsic": intrinsic.mean()}
 
-    def step(self, real: Tensor) -> dict[str, Tensor]:
-        chunks = real.chunk(self.cfg.critic_steps)
-        out: dict[str, Tensor] = {}
-        if self.warmup_done < self.cfg.critic_warmup:
-            self.warmup_done += 1  # discriminator pre-training: no generator update yet
-            zero = torch.zeros((), device=real.device)
-            out.update({k: zero for k in ("loss/gen", "grad_norm/gen", "loss/manager", "loss/worker",
-                                          "reward/mean", "reward/intrinsic")})
-        else:
-            out.update(self.gen_step(chunks[0].shape[0]))
-            self.adversarial_done += 1
-            if self.cfg.mle_every and self.adversarial_done % self.cfg.mle_every == 0:
-                out["loss/mle"] = self._mle(chunks[0])["loss/mle"]  # interleaved supervised step
-        for chunk in chunks:
-            out.update(self.critic_step(chunk))
-        return out
+    def after_gen_step(self, real: Tensor, out: dict[str, Tensor]) -> None:
+        self.adversarial_done += 1
+        if self.cfg.mle_every and self.adversarial_done % self.cfg.mle_every == 0:
+            out["loss/mle"] = self._mle(real)["loss/mle"]  # interleaved supervised step
 
     # ---- checkpoint ---------------------------------------------------------------------------------------
 
     def state_dict(self) -> dict:
-        sd = super().state_dict()
-        sd["warmup_done"] = self.warmup_done
-        sd["adversarial_done"] = self.adversarial_done
-        if self.rollout_net is not None:
-            sd["rollout_net"] = {k: v.detach().clone() for k, v in self.rollout_net.state_dict().items()}
-        return sd
+        return {**super().state_dict(), "adversarial_done": self.adversarial_done}
 
     def load_state_dict(self, sd: dict) -> None:
         super().load_state_dict(sd)
-        self.warmup_done = int(sd.get("warmup_done", 0))
         self.adversarial_done = int(sd.get("adversarial_done", 0))
-        if "rollout_net" in sd:
-            self.rollout_net = copy.deepcopy(self.gen).requires_grad_(False)
-            self.rollout_net.load_state_dict(sd["rollout_net"])

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ..checks import LearningRate
 from .base import judging
+from .policy import DiscriminatorConfig, PolicyConfig
 from .seqgan import SeqGAN
 
 
@@ -35,19 +37,9 @@ def mali_loss(seq_log_probs: Tensor, logits: Tensor) -> Tensor:
 
 
 @dataclass
-class MaliGANConfig:
-    lr_gen: float = 1e-3
+class MaliGANConfig(DiscriminatorConfig, PolicyConfig):
+    lr_gen: LearningRate = 1e-3
     """Adam learning rate of the generator updates."""
-    lr_critic: float = 1e-4
-    """Adam learning rate of the discriminator."""
-    critic_steps: int = 3
-    """Discriminator updates per iteration, each on its own real batch."""
-    critic_warmup: int = 3
-    """Discriminator-only iterations before the first generator update."""
-    clip_grad: float = 5.0
-    pretrain_steps: int = 0
-    """MLE steps before everything else (the paper pre-trains with MLE; set it for real runs)."""
-    pretrain_lr: float = 1e-2
 
 
 class MaliGAN(SeqGAN):

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ..checks import LearningRate
 from ..corpora import PAD
 from .base import Variant, mle_loss
 
 
 @dataclass
 class MLEConfig:
-    lr_gen: float = 5e-3
+    lr_gen: LearningRate = 5e-3
     """Adam learning rate (SeqGAN's pre-training uses 1e-2 on the oracle)."""
     clip_grad: float = 5.0
     """Gradient-norm clipping, as in SeqGAN's pre-training."""

@@ -10,35 +10,25 @@ on the oracle), BLEU order `bleu_n` (default 4); rollouts are batched as in `seq
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor
 
+from ..metrics import ReferenceIndex
+from .policy import BaselineConfig, PolicyConfig, RolloutConfig
 from .seqgan import SeqGAN
 
 
 @dataclass
-class PGBLEUConfig:
-    lr_gen: float = 1e-2
-    """Adam learning rate of the policy-gradient updates."""
-    rollouts: int = 16
-    """Monte-Carlo rollouts per prefix."""
-    rollout_rate: float = 0.8
-    """Delay of the rollout network (as SeqGAN)."""
+class PGBLEUConfig(BaselineConfig, RolloutConfig, PolicyConfig):
     bleu_n: int = 4
     """BLEU order of the reward."""
     max_references: int = 10000
     """Training sentences in the reference index (the first ones; all of the oracle's 10,000)."""
-    baseline: str = "mean"
+    baseline: Literal["none", "mean"] = "mean"
     """'mean' (default: BLEU rewards are all positive, a baseline is what makes bad samples less likely) or
     'none'."""
-    rescale: bool = False
-    """LeakGAN's rank rescaling of rewards."""
-    rescale_delta: float = 12.0
-    clip_grad: float = 5.0
-    pretrain_steps: int = 0
-    """MLE steps before policy gradient."""
-    pretrain_lr: float = 1e-2
 
 
 class PGBLEU(SeqGAN):
@@ -60,8 +50,6 @@ class PGBLEU(SeqGAN):
 
     def reference_index(self):
         if self._index is None:
-            from ..metrics import ReferenceIndex
-
             refs = [self.corpus.strip(r) for r in self.corpus.train[: self.cfg.max_references]]
             self._index = ReferenceIndex(refs, max_n=self.cfg.bleu_n)
         return self._index

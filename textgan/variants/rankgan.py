@@ -20,12 +20,15 @@ Differs from the paper / the authors' code (Dianqi Li's TensorFlow code, `cookie
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..checks import LearningRate
 from .base import judging
+from .policy import BaselineConfig, DiscriminatorConfig, PolicyConfig, RolloutConfig
 from .rollout import _token_input
 from .seqgan import SeqGAN
 
@@ -40,34 +43,17 @@ def rank_scores(cand: Tensor, refs: Tensor, comp: Tensor, gamma: float) -> Tenso
 
 
 @dataclass
-class RankGANConfig:
-    lr_gen: float = 1e-3
+class RankGANConfig(BaselineConfig, RolloutConfig, DiscriminatorConfig, PolicyConfig):
+    lr_gen: LearningRate = 1e-3
     """Adam learning rate of the policy-gradient updates."""
-    lr_critic: float = 1e-4
-    """Adam learning rate of the ranker."""
     gamma: float = 4.0
     """Inverse temperature of the rank softmax over cosine relevances (paper: set empirically; authors' code: 1)."""
     ref_size: int = 16
     """Reference sentences U per update."""
     comparison_size: int = 16
     """Comparison set size |C|."""
-    rollouts: int = 16
-    """Monte-Carlo rollouts per prefix."""
-    rollout_rate: float = 0.8
-    """Delay of the rollout network (as SeqGAN)."""
-    baseline: str = "mean"
+    baseline: Literal["none", "mean"] = "mean"
     """'mean' or 'none'."""
-    rescale: bool = False
-    """LeakGAN's rank rescaling of rewards."""
-    rescale_delta: float = 12.0
-    critic_steps: int = 3
-    """Ranker updates per iteration, each on its own real batch."""
-    critic_warmup: int = 3
-    """Ranker-only iterations before the first generator update."""
-    clip_grad: float = 5.0
-    pretrain_steps: int = 0
-    """MLE steps before everything else (the paper pre-trains; set it for real runs)."""
-    pretrain_lr: float = 1e-2
 
 
 class RankGAN(SeqGAN):

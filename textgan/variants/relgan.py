@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..checks import LearningRate, PretrainSteps, Steps
+from ..nets.relax import Relaxation
 from .base import AdversarialVariant, one_hot
 
 SCHEDULES = ("const", "lin", "exp", "log", "quad", "sqrt", "sigmoid")
@@ -71,7 +74,7 @@ def beta_at(i: int, n: int, beta_max: float, schedule: str) -> float:
 class RelGANConfig:
     beta_max: float = 100.0
     """Final inverse temperature of the Gumbel-softmax (RelGAN oracle: 100; the paper also tries 1, 10, 1000)."""
-    schedule: str = "exp"
+    schedule: Literal["const", "lin", "exp", "log", "quad", "sqrt", "sigmoid"] = "exp"
     """How beta goes from 1 to beta_max: 'exp' (the paper's default), 'lin', 'log', 'quad', 'sqrt', 'sigmoid',
     'const'."""
     adv_iters: int = 3000
@@ -81,13 +84,13 @@ class RelGANConfig:
     """N of the schedule: 0 = adv_iters; RelGAN's released code: 5000 (`real_train.py:388`)."""
     clip_grad: float = 5.0
     """Gradient-norm clipping of pre-training and of the generator and critic updates (RelGAN's code: 5.0; 0 = off)."""
-    relaxation: str = "gumbel"
+    relaxation: Relaxation = "gumbel"
     """'gumbel' (the paper) or 'st' / 'softmax' for comparison; the temperature is 1 / beta either way."""
-    lr_gen: float = 1e-4
-    lr_critic: float = 1e-4
+    lr_gen: LearningRate = 1e-4
+    lr_critic: LearningRate = 1e-4
     beta1: float = 0.9
     beta2: float = 0.999
-    critic_steps: int = 5
+    critic_steps: Steps = 5
     """Critic updates per generator update (TextGAN-PyTorch's oracle setting: 5)."""
     critic_bf16: bool = False
     """Run the critic under bfloat16 autocast (matmuls in bf16, fp32 weights and optimizer). Pays off where bf16
@@ -97,9 +100,9 @@ class RelGANConfig:
     fp32 weights: logits move by ~1e-2 (tested); the memory core, the noise, the softmax and pre-training stay
     fp32. Needs the relational generator. Pays off like `critic_bf16` (2-10 % of an oracle iteration); off:
     exact fp32."""
-    pretrain_steps: int = 0
+    pretrain_steps: PretrainSteps = 0
     """MLE steps before adversarial training (the paper pre-trains 150 epochs)."""
-    pretrain_lr: float = 1e-2
+    pretrain_lr: LearningRate = 1e-2
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:

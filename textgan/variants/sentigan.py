@@ -36,12 +36,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Literal
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..checks import LearningRate, PretrainSteps, Steps
 from ..nets import CRITICS
 from ..nets.mixture import MixtureGenerator
 from .base import AdversarialVariant, grad_norm, judging, mle_loss
@@ -77,25 +79,25 @@ def critic_loss(real_logits: Tensor, labels: Tensor, fake_logits: Tensor) -> tup
 
 @dataclass
 class SentiGANConfig:
-    lr_gen: float = 1e-4
+    lr_gen: LearningRate = 1e-4
     """Adam learning rate of the adversarial generator updates. SentiGAN's code uses 0.01 (RMSProp; SeqGAN's code,
     its base, 0.01 with Adam); with Adam that wipes out the pre-trained generators of `modes` within 30
     iterations, 1e-4 keeps them."""
-    lr_critic: float = 1e-3
+    lr_critic: LearningRate = 1e-3
     """Adam learning rate of the discriminator (SeqGAN's code: 1e-4, with epochs of updates where we do one)."""
     rollouts: int = 16
     """Monte-Carlo rollouts per prefix to estimate the penalty (SentiGAN's code: 16, as SeqGAN's)."""
-    critic_steps: int = 3
+    critic_steps: Steps = 3
     """Discriminator updates per adversarial iteration, each on its own real batch (paper: epochs over a fresh set)."""
     clip_grad: float = 5.0
     """Gradient-norm clipping of each generator (SeqGAN's code: 5)."""
-    baseline: str = "none"
+    baseline: Literal["none", "mean"] = "none"
     """'none' (paper) or 'mean': subtract each time step's mean penalty over the generator's batch, so only
     penalties relative to its other samples push (positive penalties alone also flatten the distribution)."""
-    pretrain_steps: int = 300
+    pretrain_steps: PretrainSteps = 300
     """MLE steps (each generator on its label's rows, plus one discriminator update each) before the adversarial
     phase (the paper pre-trains for epochs; 300 batches learn `modes` in seconds — raise it for real text)."""
-    pretrain_lr: float = 1e-2
+    pretrain_lr: LearningRate = 1e-2
     """Adam learning rate of MLE pre-training (SeqGAN's code: 0.01)."""
 
 

@@ -16,20 +16,17 @@ Differs from the paper / its code:
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from ..device import fast_bf16
-from .base import AdversarialVariant, judging
-from .rollout import (blend_, cnn_rollout_logits, critic_logits, pg_loss, rank_rescale, rollout_rewards,
-                      shares_prefix_windows)
-
-
-SCORE_PRECISIONS = ("fp32", "bf16", "auto")
+from .base import judging
+from .policy import BaselineConfig, DiscriminatorConfig, PolicyConfig, PolicyGradient, RolloutConfig
+from .rollout import cnn_rollout_logits, critic_logits, rank_rescale, rollout_rewards, shares_prefix_windows
 
 
 def _from_bf16(x: Tensor) -> Tensor:
@@ -38,61 +35,34 @@ def _from_bf16(x: Tensor) -> Tensor:
 
 
 @dataclass
-class SeqGANConfig:
-    lr_gen: float = 1e-2
-    """Adam learning rate of the adversarial generator updates (SeqGAN code: 0.01)."""
-    lr_critic: float = 1e-4
-    """Adam learning rate of the discriminator (SeqGAN code: 1e-4)."""
-    rollouts: int = 16
-    """Monte-Carlo rollouts per prefix (paper: 16)."""
-    rollout_rate: float = 0.8
-    """Delay of the rollout network: θ_roll <- rate·θ_roll + (1 − rate)·θ_gen after each generator update."""
-    baseline: str = "none"
-    """'none' (paper) or 'mean': subtract each time step's batch-mean reward."""
-    rescale: bool = False
-    """Replace rewards by LeakGAN's rank-based rescaled activation (against vanishing gradients)."""
-    rescale_delta: float = 12.0
-    """Sharpness of the rank rescaling (LeakGAN: 12)."""
-    critic_steps: int = 3
-    """Discriminator updates per adversarial iteration, each on its own real batch (paper: 5 × 3 epochs)."""
-    critic_warmup: int = 3
-    """Discriminator-only iterations before the first generator update (paper: 50 × 3 epochs)."""
-    clip_grad: float = 5.0
-    """Generator gradient-norm clipping (SeqGAN code: 5)."""
+class SeqGANConfig(BaselineConfig, RolloutConfig, DiscriminatorConfig, PolicyConfig):
+    """SeqGAN's settings: the policy-gradient family's (textgan/variants/policy.py, SeqGAN's values) and its own."""
+
     critic_l2: float = 0.0
     """L2 penalty on the discriminator's output layer, λ·(‖W‖² + ‖b‖²)/2 added to its loss, as tf.nn.l2_loss
     (SeqGAN code: dis_l2_reg_lambda = 0.2, LantaoYu/SeqGAN `sequence_gan.py:29`, `discriminator.py:119-130`;
     the paper preset's value). The code's layer has two softmax columns and one mean over a mixed batch, ours one
     logit and a mean per class: the two factors of 2 cancel, so the same λ is the same penalty (tested). Needs a
     critic with an `out` linear layer (the CNN)."""
-    score_precision: str = "fp32"
+    score_precision: Literal["fp32", "bf16", "auto"] = "fp32"
     """Precision of the discriminator when it scores the rollouts (rewards only; its training stays fp32):
     'fp32', 'bf16' (autocast), or 'auto' = bf16 where it is fast (CUDA, CPUs with AVX-512 BF16 / AMX), else fp32.
     At the paper's critic size bf16 makes the whole adversarial step 1.8x faster on such a CPU (bench/rollout.py),
     changing rewards by ~1e-4."""
-    pretrain_steps: int = 0
-    """MLE steps before everything else (paper: 80 epochs on the oracle; set it for real runs)."""
-    pretrain_lr: float = 1e-2
-    """Adam learning rate of MLE pre-training (SeqGAN code: 0.01)."""
 
 
-class SeqGAN(AdversarialVariant):
+class SeqGAN(PolicyGradient):
     name = "seqgan"
     Config = SeqGANConfig
     summary = ("The generator is a policy: Monte-Carlo rollouts turn the discriminator's verdict on whole sentences into "
                "per-token rewards.")
     paper = "Yu et al. 2017, SeqGAN: Sequence Generative Adversarial Nets with Policy Gradient (arXiv:1609.05473)"
-    needs_log_prob = True
     default_generator = {"kind": "lstm", "emb_dim": 32, "hidden": 32}
     default_critic = {"kind": "cnn", "emb_dim": 64, "filters": 64}
     lr_fields = {"gen": "lr_gen", "critic": "lr_critic"}
 
     def __init__(self, gen, critic, corpus, cfg: SeqGANConfig, device, rng=None) -> None:
         super().__init__(gen, critic, corpus, cfg, device, rng)
-        if getattr(cfg, "baseline", "none") not in ("none", "mean"):
-            raise ValueError(f"baseline={cfg.baseline!r}; choose 'none' or 'mean'")
-        if getattr(cfg, "score_precision", "fp32") not in SCORE_PRECISIONS:
-            raise ValueError(f"score_precision={cfg.score_precision!r}; choose one of {SCORE_PRECISIONS}")
         l2 = getattr(cfg, "critic_l2", 0.0)
         if not 0 <= l2 <= 1e3:
             raise ValueError(f"critic_l2={l2!r}: must be in [0, 1000] (SeqGAN's code: 0.2)")
@@ -102,12 +72,6 @@ class SeqGAN(AdversarialVariant):
         self.optimizers["gen"] = torch.optim.Adam(gen.parameters(), lr=cfg.lr_gen)
         if critic is not None:
             self.optimizers["critic"] = torch.optim.Adam(critic.parameters(), lr=cfg.lr_critic)
-        self.warmup_done = 0
-        self.rollout_net = None  # copied from the generator when the adversarial phase starts (after MLE)
-
-    @property
-    def batches_per_step(self) -> int:
-        return self.cfg.critic_steps
 
     # ---- reward -------------------------------------------------------------------------------------------
 
@@ -148,11 +112,9 @@ class SeqGAN(AdversarialVariant):
     def rewards(self, tokens: Tensor) -> Tensor:
         """Per-token rewards `(B, L)` for a batch of samples (rollouts by the delayed network), scored with the
         critic in eval mode whoever calls it (its mode is restored after)."""
-        if self.rollout_net is None:
-            self.rollout_net = copy.deepcopy(self.gen).requires_grad_(False)
         shared = self._scores_by_critic() and shares_prefix_windows(self.critic)
         blocks = self.rollout_block_scores if shared else None
-        r = rollout_rewards(self.rollout_net, tokens, self.cfg.rollouts, self.rollout_score, self.rng,
+        r = rollout_rewards(self.rollout_policy(), tokens, self.cfg.rollouts, self.rollout_score, self.rng,
                             score_rollouts=blocks)
         return rank_rescale(r, self.cfg.rescale_delta) if self.cfg.rescale else r
 
@@ -175,37 +137,8 @@ class SeqGAN(AdversarialVariant):
     def gen_step(self, batch_size: int) -> dict[str, Tensor]:
         tokens = self.gen.sample(batch_size, rng=self.rng)  # (B, L)
         rewards = self.rewards(tokens)  # (B, L)
-        loss = pg_loss(self.gen.log_prob(tokens), rewards, self.cfg.baseline)
+        loss = self.policy_loss(tokens, rewards)
         norm = self.optimize("gen", loss, list(self.gen.parameters()), clip=self.cfg.clip_grad)
-        blend_(self.rollout_net, self.gen, self.cfg.rollout_rate)
+        self.follow()
         return {"loss/gen": loss.detach(), "grad_norm/gen": norm, "reward/mean": rewards.mean(),
                 "reward/final": rewards[:, -1].mean()}
-
-    def step(self, real: Tensor) -> dict[str, Tensor]:
-        chunks = real.chunk(self.cfg.critic_steps)
-        out: dict[str, Tensor] = {}
-        if self.warmup_done < self.cfg.critic_warmup:
-            self.warmup_done += 1  # discriminator pre-training: no generator update yet
-            zero = torch.zeros((), device=real.device)
-            out.update({"loss/gen": zero, "grad_norm/gen": zero, "reward/mean": zero, "reward/final": zero})
-        else:
-            out.update(self.gen_step(chunks[0].shape[0]))
-        for chunk in chunks:
-            out.update(self.critic_step(chunk))
-        return out
-
-    # ---- checkpoint ---------------------------------------------------------------------------------------
-
-    def state_dict(self) -> dict:
-        sd = super().state_dict()
-        sd["warmup_done"] = self.warmup_done
-        if self.rollout_net is not None:
-            sd["rollout_net"] = {k: v.detach().clone() for k, v in self.rollout_net.state_dict().items()}
-        return sd
-
-    def load_state_dict(self, sd: dict) -> None:
-        super().load_state_dict(sd)
-        self.warmup_done = int(sd.get("warmup_done", 0))
-        if "rollout_net" in sd:
-            self.rollout_net = copy.deepcopy(self.gen).requires_grad_(False)
-            self.rollout_net.load_state_dict(sd["rollout_net"])

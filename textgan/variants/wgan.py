@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ..checks import LearningRate, Positive, PretrainSteps, Steps
+from ..nets.relax import Relaxation
 from .base import AdversarialVariant, one_hot
 
 BURST_FIRST, BURST_EVERY = 25, 500
@@ -24,19 +26,19 @@ BURST_FIRST, BURST_EVERY = 25, 500
 
 @dataclass
 class WGANConfig:
-    clip: float = 0.01
+    clip: Positive = 0.01
     """Every critic weight is clamped into [-clip, clip] after each critic update."""
-    lr_gen: float = 5e-5
-    lr_critic: float = 5e-5
-    critic_steps: int = 5
+    lr_gen: LearningRate = 5e-5
+    lr_critic: LearningRate = 5e-5
+    critic_steps: Steps = 5
     critic_burst: int = 0
     """Critic steps of the first 25 generator iterations and of every 500th (authors' code: 100); 0 = always
     `critic_steps`."""
-    relaxation: str = "gumbel"
+    relaxation: Relaxation = "gumbel"
     """How generated tokens reach the critic: 'softmax', 'gumbel' or 'st'."""
-    tau: float = 1.0
-    pretrain_steps: int = 0
-    pretrain_lr: float = 5e-3
+    tau: Positive = 1.0
+    pretrain_steps: PretrainSteps = 0
+    pretrain_lr: LearningRate = 5e-3
 
 
 class WGAN(AdversarialVariant):

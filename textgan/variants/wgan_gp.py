@@ -18,24 +18,26 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ..checks import LearningRate, NonNegative, Positive, PretrainSteps, Steps
+from ..nets.relax import Relaxation
 from .base import AdversarialVariant, one_hot
 
 
 @dataclass
 class WGANGPConfig:
-    gp_lambda: float = 10.0
+    gp_lambda: NonNegative = 10.0
     """Weight of the gradient penalty."""
-    lr_gen: float = 1e-4
-    lr_critic: float = 1e-4
+    lr_gen: LearningRate = 1e-4
+    lr_critic: LearningRate = 1e-4
     beta1: float = 0.5
     beta2: float = 0.9
-    critic_steps: int = 5
-    relaxation: str = "gumbel"
+    critic_steps: Steps = 5
+    relaxation: Relaxation = "gumbel"
     """How generated tokens reach the critic: 'gumbel' (default), 'st', or 'softmax' (the paper, with the conv
     generator)."""
-    tau: float = 1.0
-    pretrain_steps: int = 0
-    pretrain_lr: float = 5e-3
+    tau: Positive = 1.0
+    pretrain_steps: PretrainSteps = 0
+    pretrain_lr: LearningRate = 5e-3
 
 
 def gradient_penalty(critic, real: Tensor, fake: Tensor, eps: Tensor) -> tuple[Tensor, Tensor]:
