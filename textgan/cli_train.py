@@ -77,7 +77,6 @@ def cmd_train(args: argparse.Namespace) -> int:
                                   sample_every=args.sample_every, save_every=args.save_every, out=str(out),
                                   **({} if args.eval_every is None else {"eval_every": args.eval_every})))
     elif not args.resume:
-        args.eval_every = 500 if args.eval_every is None else args.eval_every
         run = Run(RunConfig.from_dict(new_run_config(args, out)))
     info = run.corpus.describe()
     corpus_name = run.config.corpus.get("kind", info["name"])
@@ -235,7 +234,8 @@ def new_run_config(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     preset = args.preset if args.preset != "auto" else ("demo" if args.corpus == "modes" else "paper")
     config = preset_config(preset, args.variant).to_dict()
     config.update(corpus=corpus_spec(args), batch_size=args.batch_size, seed=args.seed, device=args.device,
-                  log_every=args.log_every, sample_every=args.sample_every, eval_every=args.eval_every,
+                  log_every=args.log_every, sample_every=args.sample_every,
+                  eval_every=500 if args.eval_every is None else args.eval_every,
                   save_every=args.save_every, out=str(out))
     if args.generator:
         config["generator"] = {"kind": args.generator}

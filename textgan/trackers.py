@@ -17,6 +17,7 @@ A tracker that is not installed is a one-line error naming the install command, 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import sys
 from pathlib import Path
@@ -144,6 +145,5 @@ def _is_number(v: Any) -> bool:
 
 
 def _json(config: dict[str, Any]) -> str:
-    import json
 
     return json.dumps(config, indent=2, default=str)

@@ -16,15 +16,12 @@ import secrets
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from . import quota as Q
 from .errors import LabError, slug as _slug
 from .session import Session
 from .slots import Slots, wait_text
 
-if TYPE_CHECKING:
-    from .multi import Sweep
 
 SESSIONS_DIR = "sessions"
 """Under the checkpoints folder: one folder per visitor for its saves, autosaves and comparisons."""
