@@ -32,8 +32,10 @@ def test_a_visitor_runs_the_first_lesson_to_its_outcome():
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(URL)
             page.click("#scenario-learn", timeout=60_000)
-            page.wait_for_function(f"() => document.querySelector('#status').innerText.includes('done: {steps} steps')",
-                                   timeout=240_000)
+            page.wait_for_function("() => /^stopped.*done/s.test(document.querySelector('#status').innerText)",
+                                   timeout=240_000)  # "lesson done" (or "done: N steps")
+            page.wait_for_function(f"() => document.querySelector('#headline').innerText.includes('step {steps}')",
+                                   timeout=30_000)  # the panels show the lesson's last step
             page.wait_for_function(f"({EFFECTIVE_JS})() !== null", timeout=30_000)
             assert page.evaluate(EFFECTIVE_JS) >= 6  # maximum likelihood learns (nearly) every mode of 8
         finally:
