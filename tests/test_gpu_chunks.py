@@ -132,3 +132,20 @@ def test_on_a_gpu_each_chunk_moves_the_run_there_and_back(one_thread):
                    for s in opt.state.values() for t in s.values() if torch.is_tensor(t))
         runs.append(run)
     assert_same_history(*runs)  # the GPU's random stream continues across chunks: same seed, same run
+
+
+def test_on_zero_gpu_the_session_trains_in_chunks_and_keeps_the_run_on_the_cpu(one_thread, fake_zero_gpu,
+                                                                                 monkeypatch):
+    """The app's training loop calls the hook: 60 steps are two GPU calls (50 + 10), the run stays a CPU run
+    between them, and its history is the unchunked run's."""
+    from textgan.lab.session import Session
+
+    monkeypatch.setattr(gpu_chunks, "CHUNK_DEVICE", "cpu")  # this machine has no GPU: the same path on the CPU
+    s = Session(config(device="auto"))
+    s.start(max_steps=60)
+    s._thread.join(120)
+    assert s.run.step == 60 and fake_zero_gpu["n"] == 2
+    assert s.run.device.type == "cpu" and s.run.config.device == "cpu"
+    whole = Run(config())
+    list(whole.steps(60))
+    assert_same_history(s.run, whole)

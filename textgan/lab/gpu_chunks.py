@@ -24,6 +24,8 @@ from ..events import Event
 
 CHUNK_STEPS = 200
 """Steps per GPU call at most: a tiny demo GAN does ~200 steps in a few seconds on a GPU."""
+CHUNK_DEVICE = "cuda"
+"""Where a ZeroGPU chunk trains (tests run the same path with "cpu")."""
 CHUNK_SECONDS = 30
 """The duration each call asks ZeroGPU for; a chunk stops early at 80 % of it, so it never overruns its lease."""
 
@@ -46,7 +48,7 @@ def steps(run, n: int, *, chunk: int = CHUNK_STEPS, duration: float = CHUNK_SECO
     call = _gpu_call(duration) if on_zero_gpu() else train_chunk
     left = n
     while left > 0:
-        trained, events, done = call(run, min(chunk, left), device or "cuda", 0.8 * duration)
+        trained, events, done = call(run, min(chunk, left), device or CHUNK_DEVICE, 0.8 * duration)
         adopt(run, trained)
         yield from events
         left -= done

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..events import Failed, Metrics, Samples, Saved, Scalars
+from . import gpu_chunks
 from .errors import LabError, as_int as _as_int, shown_path
 from .forms import _cast
 
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from .server import Lab
 
+
+ZERO_GPU_STEPS = 50
+"""Steps per turn of the training loop on ZeroGPU: one GPU call trains them all (`gpu_chunks`), rather than one
+lease per step; a lesson's stop and the budget are then checked every this many steps."""
 
 BUILDING = {"oracle": "drawing the oracle's samples (about 20 s the first time on this machine, then cached)…",
             "text": "reading the corpus and building its vocabulary…", "modes": "building the corpus and the nets…"}
@@ -223,6 +228,13 @@ class Session:
         with self._run_lock:
             self.run = None
         self._set_state("closed", "closed")
+
+    def _turn_steps(self) -> int:
+        """Steps in one turn of the loop: 1, or on ZeroGPU a chunk (at most what `max_steps` leaves)."""
+        if not gpu_chunks.on_zero_gpu():
+            return 1
+        left = ZERO_GPU_STEPS if self.max_steps is None else self.max_steps - self.run.step
+        return max(1, min(ZERO_GPU_STEPS, left))
 
     def step(self, what: str = "iteration") -> str:
         """One iteration, or one critic or generator update alone, while paused/stopped (GAN Lab's Step)."""
@@ -492,7 +504,9 @@ class Session:
             self._check_batch(self.config.batch_size, corpus)
             if self.lab is not None:  # sized on the meta device: nets over the cap are refused unallocated
                 self.step_units = self.lab.admit(self, "build", model=(self.config, corpus))
-            run = Run(self.config, corpus=corpus)
+            # On ZeroGPU a run lives on the CPU between GPU calls (gpu_chunks moves it in and out).
+            config = dataclasses.replace(self.config, device="cpu") if gpu_chunks.on_zero_gpu() else self.config
+            run = Run(config, corpus=corpus)
         except LabError:
             self._set_state(*before)
             raise
@@ -594,15 +608,16 @@ class Session:
                         break
                     self._set_state("training", "your turn: training")
             t0 = time.perf_counter()
+            n = self._turn_steps()
             with self._run_lock:
-                for ev in self.run.steps(1):
+                for ev in gpu_chunks.steps(self.run, n):  # `run.steps(n)` itself unless on ZeroGPU
                     self._handle(ev)
                 said = self.stop_when(self.run) if self.stop_when is not None and self.state != "failed" else None
             self.trained_s += time.perf_counter() - t0
             if said:  # the lesson's moment showed: it ends there (see `stop_when`)
                 self._set_state("stopped", said)
                 break
-            if self.lab is not None and self.step_units and not self.lab.charge(self, self.step_units):
+            if self.lab is not None and self.step_units and not self.lab.charge(self, self.step_units * n):
                 self._set_state("stopped", f"your compute budget ({self.lab.policy.compute_units:g} units) is used "
                                 f"up at step {self.step_count}: Save the run, or run the CLI on your own machine")
                 break
