@@ -17,6 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from metrics import cpu_model  # noqa: E402  (bench/metrics.py: the CPU model RESULTS.md records)
+
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -35,7 +37,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     keys = args.only or list(SCENARIOS)
     seeds = list(range(*args.seed_range)) if args.seed_range else args.seeds
-    print(f"{_cpu()}, load average {os.getloadavg()[0]:.1f}, torch {torch.__version__}, {args.threads} thread(s), "
+    print(f"{cpu_model()}, load average {os.getloadavg()[0]:.1f}, torch {torch.__version__}, {args.threads} thread(s), "
           f"{args.device}, seeds {seeds[0]}-{seeds[-1]}")
     print("| scenario | variant | steps (max) | seconds (mean) | shown | ended at step (median) | per seed |")
     print("|---|---|---|---|---|---|---|")
@@ -56,19 +58,6 @@ def main() -> None:
                   flush=True)
         print(f"| {key} | {s.variant} | {s.steps} | {sum(secs) / len(secs):.1f} | {shown}/{len(seeds)} | "
               f"{sorted(ends)[len(ends) // 2]} | " + "; ".join(notes) + " |", flush=True)
-
-
-def _cpu() -> str:
-    """The CPU model (what RESULTS.md records beside every figure)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -27,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from metrics import cpu_model  # noqa: E402  (bench/metrics.py: the CPU model RESULTS.md records)
 
 IMPORT_JS = """import json, time
 t0 = time.perf_counter()
@@ -40,13 +41,6 @@ print(json.dumps({"import_s": t1 - t0, "build_demo_s": time.perf_counter() - t1}
 def du_mib(path: Path) -> int:
     """Disk usage as `du -sm` reports it (MiB, bytecode and directories included)."""
     return int(subprocess.run(["du", "-sm", str(path)], capture_output=True, text=True, check=True).stdout.split()[0])
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.machine()
 
 
 def rss_mib(pid: int) -> float:
