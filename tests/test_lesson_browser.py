@@ -123,7 +123,9 @@ def test_the_compare_table_speaks_plain_words_and_fits_1280(app):
         label.click()
     page.get_by_role("button", name="Compare", exact=True).click()
     page.wait_for_function("() => document.querySelectorAll('#cmp-table th').length > 5", timeout=120_000)
-    page.wait_for_timeout(1500)
+    page.wait_for_function("() => Array.from(document.querySelectorAll('#cmp-table th')).some(th => th.title"
+                           " === 'effective modes = modes/effective')", timeout=20_000)
+    page.wait_for_timeout(1500)  # the titles survive a later redraw (the observer puts them back)
     heads = page.evaluate("() => Array.from(document.querySelectorAll('#cmp-table th')).map(th => [th.querySelector("
                           "'.header') ? th.querySelector('.header').innerText.trim() : '', th.title])")
     names = [h for h, _ in heads]

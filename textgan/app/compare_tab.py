@@ -34,10 +34,17 @@ CURVES = ["loss/gen", "loss/critic", "wasserstein", "grad_norm/gen", "eval/modes
 
 
 HOVER_JS = ("() => { const keys = " + json.dumps(raw_keys(PLAIN.values())) + ";"
-            " setTimeout(() => document.querySelectorAll('#cmp-table th').forEach(th => {"
+            " const label = () => document.querySelectorAll('#cmp-table th').forEach(th => {"
             " const h = th.querySelector('.header'); const name = h ? h.innerText.trim() : '';"
-            " if (keys[name]) th.title = name + ' = ' + keys[name]; }), 400); }")
-"""The metrics table speaks plain words; hovering a column's name shows its raw key (e.g. `modes/effective`)."""
+            " const want = keys[name] ? name + ' = ' + keys[name] : '';"
+            " if (want && th.title !== want) th.title = want; });"
+            " const root = document.querySelector('#cmp-table'); label();"
+            " if (root && !root.dataset.hover) { root.dataset.hover = '1';"
+            " new MutationObserver(label).observe(root, {childList: true, subtree: true}); } }")
+"""The metrics table speaks plain words; hovering a column's name shows its raw key (e.g. `modes/effective`).
+
+A MutationObserver keeps the titles when Gradio re-renders the table (a sweep's poll redraws it every second);
+a one-shot timer lost them under load."""
 
 
 CURVE_NAMES = {"loss/gen": "generator loss", "loss/critic": "critic loss", "wasserstein": "Wasserstein estimate",
