@@ -73,7 +73,7 @@ def query_value(variant: str, key: str, text: str):
 def test_every_surface_reads_the_same_text_to_the_same_value(variant, key, text, expected, tmp_path):
     values = {
         "router": router(variant, key, text),
-        "form": forms._cast(variant, key, text),
+        "form": forms.cast_hparam(variant, key, text),
         "url query": query_value(variant, key, text)[0],
         "cli --set": cli_value(variant, key, text, tmp_path),
         "sweep grid": sweep_value(variant, key, text),
@@ -85,7 +85,7 @@ def test_every_surface_reads_the_same_text_to_the_same_value(variant, key, text,
 
 def test_false_is_false_in_the_form():
     """The form's cast turned the string "false" into True for a bool field (fails on the old code)."""
-    assert forms._cast("seqgan", "rescale", "false") is False
+    assert forms.cast_hparam("seqgan", "rescale", "false") is False
     assert forms.make_config({"kind": "modes", "k": 4}, "seqgan", {"rescale": "false"}).variant_config == {}
 
 
@@ -96,7 +96,7 @@ def test_every_surface_refuses_with_the_same_message(variant, key, text, message
     assert str(e.value) == message
     with pytest.raises(LabError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
                        .replace("]", r"\]").replace(".", r"\.")):
-        forms._cast(variant, key, text)
+        forms.cast_hparam(variant, key, text)
     _, notices = query_value(variant, key, text)
     assert any(message in n for n in notices), notices
     assert main(["train", "--variant", variant, "--set", f"{key}={text}", "--steps", "1",

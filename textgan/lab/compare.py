@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import LabError
-from .session import _label
+from .session import mode_label
 
 
 def quick_metrics(run, n: int = 500, seed: int = 0, temperature: float = 1.0) -> dict[str, float]:
@@ -89,7 +89,7 @@ def side_by_side(runs: dict[str, Any], n: int = 8, seed: int = 0, temperature: f
         ids = run.sample_tokens(n, seed=seed, temperature=temperature)
         texts = run.corpus.decode_batch(ids)
         if hasattr(run.corpus, "classify_ids"):
-            texts = [f"{t}  [{_label(m)}]" for t, m in zip(texts, run.corpus.classify_ids(ids).tolist())]
+            texts = [f"{t}  [{mode_label(m)}]" for t, m in zip(texts, run.corpus.classify_ids(ids).tolist())]
         cols[name] = texts
     return pd.DataFrame(cols)
 

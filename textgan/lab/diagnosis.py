@@ -44,7 +44,7 @@ class Finding:
         return text + (f"  \n*Try:* {self.advice}" if self.advice else "")
 
 
-def _rows(history: Any) -> list[dict[str, float]]:
+def history_rows(history: Any) -> list[dict[str, float]]:
     if history is None:
         return []
     if hasattr(history, "to_dict"):  # a pandas DataFrame
@@ -57,13 +57,13 @@ def _series(rows: Sequence[dict[str, float]], key: str) -> list[tuple[float, flo
     return [(r["step"], float(r[key])) for r in rows if key in r and r[key] is not None]
 
 
-def _median(xs: Sequence[float]) -> float:
+def median(xs: Sequence[float]) -> float:
     s = sorted(xs)
     n = len(s)
     return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
 
 
-def _adversarial(rows: Sequence[dict[str, float]]) -> list[dict[str, float]]:
+def adversarial_rows(rows: Sequence[dict[str, float]]) -> list[dict[str, float]]:
     """Rows of the adversarial phase (phase 1.0), or every row when the run logs no phase."""
     if any("phase" in r for r in rows):
         return [r for r in rows if r.get("phase") == 1.0]
@@ -76,7 +76,7 @@ def diagnose(history: Any, k: int | None = None, failed: str | None = None) -> l
     `history`: a list of logged rows or a DataFrame with a `step` column. `k`: the number of modes when the
     corpus has them. `failed`: the run's failure message, if any.
     """
-    rows = _rows(history)
+    rows = history_rows(history)
     out: list[Finding] = []
     bad = _non_finite(rows)
     if failed or bad:
@@ -88,7 +88,7 @@ def diagnose(history: Any, k: int | None = None, failed: str | None = None) -> l
         return out
     if not rows:
         return out
-    adv = _adversarial(rows)
+    adv = adversarial_rows(rows)
     if rows[-1].get("phase") == 0.0:
         mle = _series(rows, "loss/mle")
         now = f" (MLE loss {mle[-1][1]:.2f} nats per word)" if mle else ""
@@ -123,12 +123,12 @@ def _critic_winning(adv: Sequence[dict[str, float]]) -> Finding | None:
         return None
     if any("critic/p_real" in r for r in adv) is False and min(loss) < 0:
         return None
-    now = _median(loss[-WINDOW:])
+    now = median(loss[-WINDOW:])
     if now >= CRITIC_WIN_LOSS:
         return None
     grads = [v for _, v in _series(adv, "grad_norm/gen")]
     peak = max(grads) if grads else 0.0
-    g_now = _median(grads[-WINDOW:]) if grads else 0.0
+    g_now = median(grads[-WINDOW:]) if grads else 0.0
     vanished = peak > 0 and g_now < VANISHED * peak
     detail = (f"Its loss is {now:.1g} (about 1.39 when it cannot tell real from fake): it spots every fake "
               "sentence. ")
@@ -208,7 +208,7 @@ def lesson_story(history: Any, k: int | None, moment_step: int, failed: str | No
     """The lesson view's explanation once its moment has shown: why it happens (`why`, the lesson's own words),
     what the panel said at that step (kept however the run goes on), then, when the run went on and something else
     is happening now, what."""
-    rows = _rows(history)
+    rows = history_rows(history)
     then = [f for f in diagnose([r for r in rows if r.get("step", 0) <= moment_step], k=k)
             if f.kind != "pretraining"]
     parts = ([f"**Why:** {why}"] if why else []) + [f"*At step {moment_step}:* **{f.headline}** {f.detail}"

@@ -237,7 +237,7 @@ def make_config(corpus: dict[str, Any], variant: str = "wgan-gp", hparams: dict[
 
     try:
         v = get_variant(variant)
-        changes = _variant_changes(variant, hparams or {})
+        changes = variant_changes_of(variant, hparams or {})
         cfg = v.Config(**{**dataclasses.asdict(v.Config()), **changes})
         from ..variants.base import check_config
 
@@ -254,7 +254,7 @@ def make_config(corpus: dict[str, Any], variant: str = "wgan-gp", hparams: dict[
         raise LabError(str(e)) from None
 
 
-def _variant_changes(variant: str, hparams: dict[str, Any]) -> dict[str, Any]:
+def variant_changes_of(variant: str, hparams: dict[str, Any]) -> dict[str, Any]:
     """Form values that differ from the paper defaults, cast to the field's type; unknown names are errors."""
     defaults = variant_defaults(variant)
     out = {}
@@ -263,13 +263,13 @@ def _variant_changes(variant: str, hparams: dict[str, Any]) -> dict[str, Any]:
             continue
         if name not in defaults:
             raise LabError(f"{variant} has no setting {name!r}; it takes {sorted(defaults)}")
-        value = _cast(variant, name, value, defaults)
+        value = cast_hparam(variant, name, value, defaults)
         if value != defaults[name]:
             out[name] = value
     return out
 
 
-def _cast(variant: str, name: str, value: Any, defaults: dict[str, Any] | None = None) -> Any:
+def cast_hparam(variant: str, name: str, value: Any, defaults: dict[str, Any] | None = None) -> Any:
     """A form value cast to the type of the variant's field `name` by the one settings coercion (textgan.checks):
     "false" is False, a number box's 3.0 is 3 for an int field, and the field's declared range is checked."""
     from ..checks import coerce, field_hints
@@ -418,7 +418,7 @@ def share_query(kind: str, k: Any, preset: str | None, variant: str, batch: Any,
     defaults = info["defaults"]
     for name, value in hparams.items():
         if name in defaults and value not in (None, ""):
-            value = _cast(variant, name, value, defaults)
+            value = cast_hparam(variant, name, value, defaults)
             if value != defaults[name]:
                 params[name] = str(value).lower() if isinstance(value, bool) else value
     return "?" + urlencode(params), notices
@@ -484,7 +484,7 @@ def form_from_query(params: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
             notices.append(f"ignored {name}={raw!r}: {variant} has no such setting")
             continue
         try:
-            value = _cast(variant, name, raw, defaults)
+            value = cast_hparam(variant, name, raw, defaults)
             from ..variants import get_variant
             from ..variants.base import check_config
 

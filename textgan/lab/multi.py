@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import LabError, as_int as _as_int, slug as _slug
-from .forms import _variant_changes, variant_info
+from .forms import variant_changes_of, variant_info
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class Sweep:
         self.trials: dict[str, Trial] = {}
         for variant in variants:
             info = variant_info(variant, preset)
-            cfg = {**base.to_dict(), "variant": variant, "variant_config": _variant_changes(variant, info["defaults"]),
+            cfg = {**base.to_dict(), "variant": variant, "variant_config": variant_changes_of(variant, info["defaults"]),
                    "generator": info["generator"], "critic": info["critic"], "out": None}
             name = f"{tag}-{variant}-{_slug(str(base.corpus.get('kind')))}-s{base.seed}"
             self.trials[name] = Trial(name=name, variant=variant, seed=base.seed, settings={}, config=cfg)

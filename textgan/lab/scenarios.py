@@ -109,9 +109,9 @@ class Scenario:
     def moment(self, history: Any) -> Moment | None:
         """The first evaluation where this lesson showed its outcome, read from a run's history (rows or a
         DataFrame), or None."""
-        from .diagnosis import _rows
+        from .diagnosis import history_rows
 
-        return self.find_moment(_rows(history), self) if self.find_moment else None
+        return self.find_moment(history_rows(history), self) if self.find_moment else None
 
     def should_stop(self, history: list[dict[str, float]]) -> Moment | None:
         """The moment, when this lesson stops there and the newest row is the evaluation that showed it."""
@@ -160,14 +160,14 @@ class Scenario:
 def _recent(history: list[dict[str, float]], n: int = 20) -> dict[str, float]:
     """Medians of the last `n` logged critic losses and generator gradient norms, and the generator gradient's
     peak in the adversarial phase (what 'vanishing' is measured against)."""
-    from .diagnosis import _adversarial, _median
+    from .diagnosis import adversarial_rows, median
 
-    adv = _adversarial(history)
+    adv = adversarial_rows(history)
     out = {}
     for key in ("loss/critic", "grad_norm/gen"):
         xs = [r[key] for r in adv if key in r]
         if xs:
-            out[f"recent/{key}"] = _median(xs[-n:])
+            out[f"recent/{key}"] = median(xs[-n:])
             out[f"peak/{key}"] = max(xs)
     return out
 
@@ -194,9 +194,9 @@ def _learns(m, history) -> bool:
 
 def _evals(history) -> list[dict[str, float]]:
     """The adversarial phase's evaluations (the warm start's are not the lesson)."""
-    from .diagnosis import _adversarial
+    from .diagnosis import adversarial_rows
 
-    return [r for r in _adversarial(history) if "eval/modes/effective" in r]
+    return [r for r in adversarial_rows(history) if "eval/modes/effective" in r]
 
 
 def _numbers(r: dict[str, float], k: int) -> str:
@@ -256,9 +256,9 @@ def _critic_wins(m, history) -> bool:
 
 
 def _moment_critic_wins(rows, s: "Scenario") -> Moment | None:
-    from .diagnosis import CRITIC_WIN_LOSS, VANISHED, WINDOW, _adversarial, _median
+    from .diagnosis import CRITIC_WIN_LOSS, VANISHED, WINDOW, adversarial_rows, median
 
-    adv = _adversarial(rows)
+    adv = adversarial_rows(rows)
     for i, r in enumerate(adv):
         if "eval/modes/effective" not in r or r.get("eval/modes/precision", 1) >= 0.1:
             continue
@@ -266,7 +266,7 @@ def _moment_critic_wins(rows, s: "Scenario") -> Moment | None:
         grads = [x["grad_norm/gen"] for x in adv[:i + 1] if "grad_norm/gen" in x]
         if len(loss) < WINDOW or not grads:
             continue
-        now, g, peak = _median(loss[-WINDOW:]), _median(grads[-WINDOW:]), max(grads)
+        now, g, peak = median(loss[-WINDOW:]), median(grads[-WINDOW:]), max(grads)
         if now < CRITIC_WIN_LOSS and g < VANISHED * peak:
             return Moment(int(r["step"]), f"At step {int(r['step'])} the critic had won: its loss was {now:.2g} "
                                           f"and the generator's gradient {100 * g / peak:.2g} % of its peak, with "

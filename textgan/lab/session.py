@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..events import Failed, Metrics, Samples, Saved, Scalars
 from . import gpu_chunks
 from .errors import LabError, as_int as _as_int, shown_path
-from .forms import _cast
+from .forms import cast_hparam
 
 log = logging.getLogger(__name__)
 
@@ -292,7 +292,7 @@ class Session:
                 self._check_batch(batch, self.run.corpus)
             current = dataclasses.asdict(self.run.variant.cfg)
             variant = self.run.config.variant
-            variant_changes = {k: v for k, v in ((k, _cast(variant, k, v)) for k, v in changes.items())
+            variant_changes = {k: v for k, v in ((k, cast_hparam(variant, k, v)) for k, v in changes.items())
                                if current[k] != v}
             try:
                 if variant_changes:
@@ -446,7 +446,7 @@ class Session:
         return {
             "state": state, "message": message, "version": version, "step": self.step_count, "run_id": self.run_id,
             "history": df,
-            "samples": [(t, _label(m)) for t, m in samples],
+            "samples": [(t, mode_label(m)) for t, m in samples],
             "hist": None if hist is None or k is None else {
                 "step": hist[0], "counts": hist[1], "invalid": hist[2], "weights": list(corpus.weights)},
             "has_modes": None if corpus is None else k is not None,
@@ -680,7 +680,7 @@ class Session:
             return fn(self.run)
 
 
-def _label(mode: int | None) -> str:
+def mode_label(mode: int | None) -> str:
     if mode is None:
         return ""
     return "invalid" if mode < 0 else f"mode {mode}"

@@ -47,7 +47,7 @@ from ..nets import CRITICS, net_config
 from ..nets.leakgan import LeakGANGenerator
 from .base import grad_norm, judging
 from .policy import DiscriminatorConfig, PolicyConfig, PolicyGradient, RolloutConfig
-from .rollout import _token_input, critic_logits, pg_loss, rank_rescale, rollout_rewards
+from .rollout import token_input, critic_logits, pg_loss, rank_rescale, rollout_rewards
 
 
 @dataclass
@@ -73,7 +73,7 @@ def token_features(critic: nn.Module, tokens: Tensor, vocab_size: int) -> Tensor
     critic opens with a bias-free `Linear(V, E)` (an embedding table on one-hot rows)."""
     embed = getattr(critic, "embed", None)
     if isinstance(embed, nn.Linear) and embed.bias is None:
-        with _token_input(critic):
+        with token_input(critic):
             return critic.features(tokens)
     return critic.features(F.one_hot(tokens, vocab_size).float())
 

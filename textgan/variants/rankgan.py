@@ -29,7 +29,7 @@ from torch import Tensor
 from ..checks import LearningRate
 from .base import judging
 from .policy import BaselineConfig, DiscriminatorConfig, PolicyConfig, RolloutConfig
-from .rollout import _token_input
+from .rollout import token_input
 from .seqgan import SeqGAN
 
 
@@ -65,7 +65,7 @@ class RankGAN(SeqGAN):
 
     def features(self, tokens: Tensor) -> Tensor:
         """Ranker embedding `(N, F)` of token ids `(N, L)`."""
-        with _token_input(self.critic):
+        with token_input(self.critic):
             return self.critic.features(tokens)
 
     def real_sample(self, n: int) -> Tensor:

@@ -329,7 +329,7 @@ class _TokenEmbed(nn.Module):
 
 
 @contextmanager
-def _token_input(critic: nn.Module):
+def token_input(critic: nn.Module):
     linear = critic.embed
     critic.embed = _TokenEmbed(linear)
     try:
@@ -343,7 +343,7 @@ def critic_logits(critic: nn.Module, tokens: Tensor, vocab_size: int) -> Tensor:
     with a bias-free `Linear(V, E)` (all of ours do): at V=5000 the one-hots of 20k rollouts would take 8 GB."""
     embed = getattr(critic, "embed", None)
     if isinstance(embed, nn.Linear) and embed.bias is None:
-        with _token_input(critic):
+        with token_input(critic):
             return critic(tokens)
     return critic(F.one_hot(tokens, vocab_size).float())
 
