@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
 import socket
 import time
 
@@ -39,6 +41,50 @@ def launch(lab: L.Lab):
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     url = f"http://127.0.0.1:{port}/"
     return demo, Client(url, verbose=False), url
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+"""Debian's chromium, which Playwright drives (never `playwright install`)."""
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+@contextlib.contextmanager
+def chromium():
+    """A headless Chromium (Playwright's Browser); skips the test where chromium or playwright is missing."""
+    import pytest
+
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (CI: apt-get install -y chromium)")
+    playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (CI installs it)")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def browser_on(lab: L.Lab):
+    """(browser, lab, url): a Chromium and a fresh app around `lab`; both are closed (and the lab's sessions) after."""
+    with chromium() as browser:
+        demo, _, url = launch(lab)
+        try:
+            yield browser, lab, url
+        finally:
+            lab.close_all()
+            demo.close()
+
+
+def open_page(app, query: str = "", width: int = 1280, height: int = 720):
+    """A new tab of `app` (from `browser_on`) at `url + query`, once the page-load events have filled the form."""
+    browser, _, url = app
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url + query)
+    page.wait_for_selector("#train", timeout=60_000)
+    page.wait_for_timeout(1500)  # page-load events fill the form (the variant's defaults, a link's values)
+    return page
 
 
 def form(client, api_name: str, preset: str = "paper", **by_label):

@@ -12,7 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from app_helpers import TINY, form, launch
+from app_helpers import TINY, browser_on, form, launch
 from hub_server import VALID_TOKENS
 from textgan import hub
 from textgan import lab as L
@@ -373,26 +373,14 @@ def test_a_hostile_share_link_renders_no_link_and_no_image(tmp_path):
     app's own origin, and `<img src=...>` an image. Now the status line shows the characters typed."""
     from urllib.parse import quote
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("chromium is not installed (CI: apt-get install -y chromium)")
-    playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (CI installs it)")
     lab = L.Lab(checkpoints=tmp_path / "checkpoints", torch_threads=1)
-    demo, _, url = launch(lab)
     link = "[verify your token](https://evil.example/x)"
     query = f"?variant=wgan-gp&critic_steps={quote(link)}&bogus={quote('<img src=https://evil.example/i.png>')}"
-    try:
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, headless=True,
-                                        args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-            page = browser.new_page()
-            page.goto(url + query)
-            page.wait_for_selector("#train", timeout=60_000)
-            page.wait_for_function("() => document.querySelector('#status').innerText.includes('critic_steps')",
-                                   timeout=60_000)
-            assert page.locator("#status a").count() == 0 and page.locator("#status img").count() == 0
-            assert link in page.inner_text("#status")
-            browser.close()
-    finally:
-        demo.close()
-        lab.close_all()
+    with browser_on(lab) as (browser, _, url):
+        page = browser.new_page()
+        page.goto(url + query)
+        page.wait_for_selector("#train", timeout=60_000)
+        page.wait_for_function("() => document.querySelector('#status').innerText.includes('critic_steps')",
+                               timeout=60_000)
+        assert page.locator("#status a").count() == 0 and page.locator("#status img").count() == 0
+        assert link in page.inner_text("#status")

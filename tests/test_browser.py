@@ -15,13 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from app_helpers import launch
+from app_helpers import browser_on, launch, open_page
 from textgan import lab as L
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).parent / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 
 POINTS_JS = """() => {
   const g = document.querySelector('#loss-plot .js-plotly-plot');
@@ -36,34 +33,11 @@ PLOTS = ("#loss-plot", "#grad-plot", "#metrics-plot", "#modes-plot")
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (CI: apt-get install -y chromium)")
-    playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (CI installs it)")
-    before = os.environ.get("GRADIO_HEARTBEAT_INTERVAL")
-    os.environ["GRADIO_HEARTBEAT_INTERVAL"] = "1"  # notice a closed tab within a second or two
     lab = L.Lab(max_training=2, checkpoints=tmp_path_factory.mktemp("checkpoints"), torch_threads=1)
-    demo, _, url = launch(lab)
-    try:
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-            yield browser, lab, url
-            browser.close()
-    finally:
-        lab.close_all()
-        demo.close()
-        if before is None:
-            os.environ.pop("GRADIO_HEARTBEAT_INTERVAL", None)
-        else:
-            os.environ["GRADIO_HEARTBEAT_INTERVAL"] = before
-
-
-def open_page(app, query: str = "", width: int = 1280, height: int = 720):
-    browser, lab, url = app
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.goto(url + query)
-    page.wait_for_selector("#train", timeout=60_000)
-    page.wait_for_timeout(1500)  # page-load events fill the form (the variant's defaults, a link's values)
-    return page
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("GRADIO_HEARTBEAT_INTERVAL", "1")  # notice a closed tab within a second or two
+        with browser_on(lab) as app:
+            yield app
 
 
 def box(page, selector):

@@ -13,14 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from app_helpers import launch
+from app_helpers import browser_on, open_page
 from textgan import lab as L
 from textgan.lab.scenarios import SCENARIOS
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).parent / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 IN_VIEW = ("#scenario-watch", "#lesson-headline", "#lesson-explanation", "#lesson-plot")
 """What a student must see while a lesson runs, without scrolling."""
 STOPPED_JS = "() => document.querySelector('#status').innerText.startsWith('stopped')"
@@ -30,31 +27,11 @@ DRAWN_JS = ("() => { const g = document.querySelector('#lesson-plot .js-plotly-p
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (CI: apt-get install -y chromium)")
-    playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (CI installs it)")
     checkpoints = tmp_path_factory.mktemp("checkpoints")
     for name in ("demo-gan-collapsed", "demo-mle", "demo-wgan-gp-healthy"):  # the shipped examples, to compare
         shutil.copytree(Path(__file__).parents[1] / "checkpoints" / name, checkpoints / name)
-    lab = L.Lab(max_training=1, checkpoints=checkpoints, torch_threads=1)
-    demo, _, url = launch(lab)
-    try:
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-            yield browser, lab, url
-            browser.close()
-    finally:
-        lab.close_all()
-        demo.close()
-
-
-def open_page(app, width: int = 1280, height: int = 720):
-    browser, _, url = app
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.goto(url)
-    page.wait_for_selector("#train", timeout=60_000)
-    page.wait_for_timeout(1500)  # page-load events fill the form
-    return page
+    with browser_on(L.Lab(max_training=1, checkpoints=checkpoints, torch_threads=1)) as app:
+        yield app
 
 
 def in_viewport(page, selector: str, width: int, height: int) -> dict:

@@ -4,39 +4,31 @@ names that app; the main suite never sets it. A visitor opens the page, clicks t
 to its outcome: every step done and all the modes learnt."""
 
 import os
-import shutil
 
 import pytest
 
+from app_helpers import chromium
+
 URL = os.environ.get("TEXTGAN_SPACE_URL")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
 EFFECTIVE_JS = """() => {
   const m = document.querySelector('#headline').innerText.match(/Effective modes: ([0-9.]+) of 8/);
   return m ? parseFloat(m[1]) : null;
 }"""
 
-pytestmark = pytest.mark.skipif(not URL or not CHROMIUM, reason="set TEXTGAN_SPACE_URL to a served app (CI's Space "
-                                                                 "job), with chromium installed")
+pytestmark = pytest.mark.skipif(not URL, reason="set TEXTGAN_SPACE_URL to a served app (CI's Space job)")
 
 
 def test_a_visitor_runs_the_first_lesson_to_its_outcome():
-    from playwright.sync_api import sync_playwright
-
     from textgan.lab.scenarios import SCENARIOS
 
     steps = SCENARIOS["learn"].steps
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(URL)
-            page.click("#scenario-learn", timeout=60_000)
-            page.wait_for_function("() => /^stopped.*done/s.test(document.querySelector('#status').innerText)",
-                                   timeout=240_000)  # "lesson done" (or "done: N steps")
-            page.wait_for_function(f"() => document.querySelector('#headline').innerText.includes('step {steps}')",
-                                   timeout=30_000)  # the panels show the lesson's last step
-            page.wait_for_function(f"({EFFECTIVE_JS})() !== null", timeout=30_000)
-            assert page.evaluate(EFFECTIVE_JS) >= 6  # maximum likelihood learns (nearly) every mode of 8
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(URL)
+        page.click("#scenario-learn", timeout=60_000)
+        page.wait_for_function("() => /^stopped.*done/s.test(document.querySelector('#status').innerText)",
+                               timeout=240_000)  # "lesson done" (or "done: N steps")
+        page.wait_for_function(f"() => document.querySelector('#headline').innerText.includes('step {steps}')",
+                               timeout=30_000)  # the panels show the lesson's last step
+        page.wait_for_function(f"({EFFECTIVE_JS})() !== null", timeout=30_000)
+        assert page.evaluate(EFFECTIVE_JS) >= 6  # maximum likelihood learns (nearly) every mode of 8
