@@ -157,7 +157,9 @@ def test_trials_asha_stops_are_reported_as_stopped_early(cluster, tmp_path, one_
 
     spec = SweepSpec.from_dict({**SPEC, "variants": ["mle"], "seeds": 1, "grid": {"lr_gen": [1e-2, 1e-7]},
                                 "budget": {"steps": 80}, "temperatures": []})
+    ctrl_c = signal.getsignal(signal.SIGINT)
     outcomes = run_on_ray(spec, tmp_path / "exp", asha="nll_gen:min", concurrent=1)
+    assert signal.getsignal(signal.SIGINT) is ctrl_c  # Tune's own Ctrl-C handler does not outlive the sweep
     by_lr = {o.trial.settings["lr_gen"]: o for o in outcomes}
     assert by_lr[1e-2].status == "done" and not by_lr[1e-2].early_stopped
     slow = by_lr[1e-7]

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -168,13 +170,25 @@ def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = No
             tuner = tune.Tuner(fn, param_space={"trial": tune.grid_search([t.to_dict() for t in trials]),
                                                 "options": opts.to_dict()},
                                tune_config=tune.TuneConfig(**common), run_config=run_config)
-    grid = tuner.fit()
+    grid = _fit_keeping_ctrl_c(tuner)
     outcomes = _outcomes(grid, trials, exp, _terminated(tune, tune_path))
     write_tables(exp, outcomes)
     from .report import write_report
 
     write_report(exp, images=images)
     return outcomes
+
+
+def _fit_keeping_ctrl_c(tuner):
+    """`tuner.fit()`, then the SIGINT handler that was there before: Tune installs its own and leaves it, so a
+    later in-process sweep (a notebook, the app) would no longer stop on Ctrl-C."""
+    in_main = threading.current_thread() is threading.main_thread()
+    before = signal.getsignal(signal.SIGINT) if in_main else None
+    try:
+        return tuner.fit()
+    finally:
+        if in_main and before is not None:
+            signal.signal(signal.SIGINT, before)
 
 
 def _outcomes(grid, trials: list[Trial], exp: Path, terminated: set[str]) -> list[TrialOutcome]:
