@@ -228,3 +228,22 @@ def test_policy_gradient_variants_share_their_settings():
         own = vars(cfg).get("__annotations__", {})
         repeated = [f for f in own if f in shared and getattr(cfg, f) == shared[f]]
         assert not repeated, f"{name} re-declares shared settings with the same default: {repeated}"
+
+
+def test_corpus_settings_are_read_by_the_corpus_own_keywords(tmp_path, capsys):
+    """`--corpus-set k=4` was refused by `train` ("corpus 'modes' has no setting 'k'") and reached a sweep's trials as
+    the string "4", failing each with a TypeError; a string k in a spec passed the corpus check (fails on the old
+    code). Corpus settings are the corpus's own keywords, typed and bounded like any other setting."""
+    from textgan.corpora import CorpusError, check_spec
+
+    assert router("mle", "corpus.k", "4") == 4
+    args = build_parser().parse_args(["train", "--variant", "mle", "--corpus", "modes", "--corpus-set", "k=4",
+                                      "--out", str(tmp_path)])
+    args.batch_size = 64
+    assert new_run_config(args, tmp_path)["corpus"]["k"] == 4
+    spec = SweepSpec.from_dict({"corpus": {"kind": "modes", "k": "4"}, "variants": ["mle"], "budget": 1})
+    assert spec.corpus["k"] == 4 and spec.trials()[0].config["corpus"]["k"] == 4
+    with pytest.raises(CorpusError, match="k"):
+        check_spec({"kind": "modes", "k": "4"})
+    with pytest.raises(ValueError, match="corpus 'modes' has no setting 'size'; it takes .*'k'"):
+        router("mle", "corpus.size", "4")

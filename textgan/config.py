@@ -102,7 +102,7 @@ def setting_hint(config: dict[str, Any], key: str) -> tuple[str, str, Any]:
     if dot:
         if section == "corpus":
             cls, _ = check_spec({"kind": config.get("corpus", {}).get("kind")})
-            hints = field_hints(cls)
+            hints = field_hints(cls.__init__)  # its keywords (a corpus class's own fields are what it builds)
             hints.pop("return", None)
         elif section in NET_ROLES:
             spec = _net_spec(config, section)

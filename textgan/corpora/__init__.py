@@ -42,7 +42,7 @@ def check_spec(spec: dict[str, Any]) -> tuple[type[Corpus], dict[str, Any]]:
         allowed = sorted(p for p in params if p != "self")
         raise CorpusError(f"corpus {spec['kind']!r} has no setting(s) {unknown}; it takes {allowed}")
     try:  # types and sizes before a single row is generated or read
-        check_types(cls, kwargs, f"corpus {spec['kind']!r}")
+        check_types(cls.__init__, kwargs, f"corpus {spec['kind']!r}")  # its keywords, not its dataclass fields
         check_sizes(kwargs, getattr(cls, "SIZE_LIMITS", {}), f"corpus {spec['kind']!r}")
     except ValueError as e:
         raise CorpusError(str(e)) from None
