@@ -86,7 +86,7 @@ def two_nodes(args) -> None:
             subprocess.run([sys.executable, "-m", "textgan", "sweep", "--address", cluster.address, "--variants",
                             "mle", "--seeds", "4", "--steps", str(args.steps), "--set", f"eval_every={args.steps // 2}",
                             "--set", "eval_samples=50", "--set", "batch_size=16", "--set", "sample_every=0",
-                            "--set", "generator.hidden=16", "--corpus", "modes", "--corpus-set", "k=4", "--temperatures", "",
+                            "--set", "generator.hidden=16", "--corpus", "modes", "--temperatures", "",
                             "--no-images", "--out", str(exp)], env=driver_env, check=True, cwd=exp.parent)
             wall = time.perf_counter() - t0
         results = pd.read_csv(exp / "results.csv")
