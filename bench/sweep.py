@@ -7,10 +7,11 @@
 local Ray (2 CPUs, one trial per CPU): Ray's fixed start-up cost (ray.init), its per-trial cost (a worker process
 that imports torch and textgan) and the speed-up from running two trials at once.
 
-`two-nodes` starts a head node and a second node on 127.0.0.1 (`ray start --head --block` and
-`ray start --address ... --block`, each with its own temp dir, 1 CPU each), runs a 4-trial sweep with
-`--address`, and prints which node ran each trial. The two `ray start` processes it launched are stopped by their
-process id (never `ray stop`, which would end every Ray on the machine).
+`two-nodes` starts a head node and a second node on this machine (`textgan.experiments.local_cluster`, the same
+cluster the cluster test starts: `ray start --head --block` and `ray start --address ... --block`, each with its own
+temp dir, 1 CPU each, token authentication on), runs a 4-trial sweep with `python -m textgan sweep --address`, and
+prints which node ran each trial. The `ray start` processes it launched are stopped by their process id (never
+`ray stop`, which would end every Ray on the machine).
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -71,76 +70,34 @@ def overhead(args) -> None:
     print(f"speed-up without / with start-up: {local / on_ray:.2f}x / {local / (on_ray + startup):.2f}x")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _node_ip() -> str:
-    """The address Ray binds a node to on this machine (it prefers a routable one to 127.0.0.1)."""
-    from ray._private.services import get_node_ip_address
-
-    return get_node_ip_address()
-
-
 def two_nodes(args) -> None:
+    """A 4-trial sweep on a local 2-node cluster (textgan.experiments.local_cluster, the cluster test's too), its
+    driver started as the README tells a second machine: `python -m textgan sweep --address` with the token."""
     import pandas as pd
 
-    ray_bin = str(Path(sys.executable).with_name("ray"))
-    port = _free_port()
-    # Ray's defaults: token authentication, on for `ray start --head` once a token exists (made here if none);
-    # the second node is given RAY_AUTH_MODE=token, the driver joins through textgan's `join` (token when present).
-    subprocess.run([str(Path(sys.executable).with_name("ray")), "get-auth-token", "--generate"], check=True,
-                   capture_output=True)
-    os.environ.pop("RAY_AUTH_MODE", None)
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    address = f"{_node_ip()}:{port}"
-    temp = [Path(tempfile.mkdtemp(prefix=f"rn{i}-", dir="/tmp")) for i in (0, 1)]  # short: socket path limit
-    common = ["--num-cpus=1", "--include-dashboard=false", "--block"]
-    procs = []
+    from textgan.experiments.local_cluster import local_cluster
+
+    exp = Path(tempfile.mkdtemp(prefix="textgan-two-nodes-")) / "exp"
     try:
-        procs.append(subprocess.Popen([ray_bin, "start", "--head", f"--port={port}", f"--temp-dir={temp[0]}",
-                                       *common], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        time.sleep(args.wait)
-        worker_common = [c for c in common if c != "--include-dashboard=false"]
-        procs.append(subprocess.Popen([ray_bin, "start", f"--address={address}", f"--temp-dir={temp[1]}",
-                                       *worker_common], env={**os.environ, "RAY_AUTH_MODE": "token"},
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        time.sleep(args.wait)
-        import ray
-
-        from textgan.experiments.ray_tune import join
-
-        join(ray, address)
-        nodes = [n for n in ray.nodes() if n["Alive"]]
-        print(f"cluster at {address}: {len(nodes)} nodes, {ray.cluster_resources().get('CPU', 0):g} CPUs")
-        exp = Path(tempfile.mkdtemp(prefix="textgan-two-nodes-"))
-        from textgan.experiments import SweepSpec
-        from textgan.experiments.ray_tune import run_on_ray
-
-        t0 = time.perf_counter()
-        run_on_ray(SweepSpec.from_dict(tiny_spec(4, args.steps)), exp, address=address)
-        wall = time.perf_counter() - t0
+        with local_cluster(nodes=2, cpus_per_node=1, timeout=args.wait, pythonpath=str(ROOT)) as cluster:
+            print(f"cluster at {cluster.address}: 2 nodes, 1 CPU each", flush=True)
+            driver_env = {k: v for k, v in cluster.env.items() if k != "RAY_AUTH_MODE"}
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "textgan", "sweep", "--address", cluster.address, "--variants",
+                            "mle", "--seeds", "4", "--steps", str(args.steps), "--set", f"eval_every={args.steps // 2}",
+                            "--set", "eval_samples=50", "--set", "batch_size=16", "--set", "sample_every=0",
+                            "--set", "generator.hidden=16", "--corpus", "modes", "--temperatures", "",
+                            "--no-images", "--out", str(exp)], env=driver_env, check=True, cwd=exp.parent)
+            wall = time.perf_counter() - t0
         results = pd.read_csv(exp / "results.csv")
         per_node = results.drop_duplicates("trial").groupby("node").trial.apply(list)
-        print(f"4 trials in {wall:.1f} s; trials per node:")
+        print(f"4 trials in {wall:.1f} s (the driver's Python start included); trials per node:")
         for node, trials in per_node.items():
             print(f"  node {node}: {', '.join(trials)}")
-        ray.shutdown()
-        shutil.rmtree(exp, ignore_errors=True)
         if len(per_node) < 2:
             raise SystemExit("only one node ran trials")
     finally:
-        for p in reversed(procs):  # `ray start --block` stops its node's processes when it is terminated
-            p.send_signal(signal.SIGTERM)
-        for p in reversed(procs):
-            try:
-                p.wait(60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        for t in temp:
-            shutil.rmtree(t, ignore_errors=True)
+        shutil.rmtree(exp.parent, ignore_errors=True)
 
 
 def main() -> None:
@@ -152,7 +109,7 @@ def main() -> None:
     o.set_defaults(func=overhead)
     t = sub.add_parser("two-nodes")
     t.add_argument("--steps", type=int, default=60)
-    t.add_argument("--wait", type=float, default=15, help="seconds to let each node start (loaded machines: more)")
+    t.add_argument("--wait", type=float, default=120, help="seconds the nodes may take to start (loaded machines: more)")
     t.set_defaults(func=two_nodes)
     args = p.parse_args()
     print(f"machine: {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at start", flush=True)

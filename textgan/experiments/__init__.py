@@ -8,7 +8,8 @@
 
 Modules: spec (what to run), trial (one trial, any backend), local / ray_tune (backends), search (Tune search
 algorithms), results (the tables, the t quantile), samples (each trial's samples for the report), temperature
-(quality-diversity sweeps), report and export (HTML, Markdown/LaTeX tables, static figures).
+(quality-diversity sweeps), report and export (HTML, Markdown/LaTeX tables, static figures), local_cluster (a
+throwaway Ray cluster of several nodes on this machine: the cluster test and `bench/sweep.py two-nodes`).
 
 Importing this package starts nothing and imports neither torch nor Ray.
 """
