@@ -10,7 +10,7 @@ import pytest
 
 from textgan.cli import main
 from textgan.experiments import SpecError, SweepSpec, run_in_process
-from textgan.experiments.results import t95
+from textgan.stats import t95
 
 TINY = {"corpus": {"kind": "modes", "k": 4}, "seeds": 2,
         "variants": {"mle": {"generator.hidden": 16}, "wgan-gp": {"generator.hidden": 16, "critic.filters": 8}},
