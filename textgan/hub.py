@@ -32,8 +32,7 @@ from .checkpoint import MAX_FILE_BYTES, PICKLE_SUFFIXES, CheckpointError
 from .corpora import portable_spec
 # The Hub plumbing and the token policy, used here and re-exported for the app, the lab and the tests
 # (hub.HubError, hub.check_revision, hub.visitor_access, hub.PAGE_AUTH, ...).
-from .hf import (MAX_REVISION, HubError, check_repo_id, check_revision, hub_endpoint, hub_errors,  # noqa: F401
-                 is_offline)
+from .hf import HubError, check_repo_id, check_revision, hub_endpoint, hub_errors, is_offline  # noqa: F401
 from .hub_access import (CLI_AUTH, MOCK_OAUTH_TOKEN, PAGE_AUTH, acting_for_visitor, auth_advice,  # noqa: F401
                          resolve_token, serve_visitors, visitor_access)
 from .rundir import validate_run_dir

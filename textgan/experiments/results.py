@@ -15,7 +15,10 @@ import math
 from pathlib import Path
 from typing import Any, Iterable
 
+import pandas as pd
+
 from ..stats import t95
+from .samples import SAMPLES_FILE, SAMPLES_TABLE
 from .trial import TEMPERATURE_FILE, TrialOutcome
 
 RESULTS, SUMMARY, TEMPERATURES, SPEC = "results.csv", "summary.csv", "temperature.csv", "spec.json"
@@ -29,8 +32,6 @@ def results_frame(outcomes: Iterable[TrialOutcome]):
     """results.csv as a DataFrame: the evaluations each trial reported, the last report of a step winning (a trial
     restarted from its checkpoint reports the steps after it again), each row with the node and attempt that
     reported it, each trial with its restarts and all its nodes."""
-    import pandas as pd
-
     rows = []
     for o in outcomes:
         by_step: dict[int, dict[str, Any]] = {}
@@ -56,8 +57,6 @@ def results_frame(outcomes: Iterable[TrialOutcome]):
 
 def summary_frame(results):
     """summary.csv: long format, one row per (group, budget, metric): n seeds, mean, ci95 half-width, lo, hi."""
-    import pandas as pd
-
     metrics = [c for c in results.columns if c.startswith("eval/")] + ["wall_time", "step"]
     keys = ["variant", "group", *[c for c in results.columns
                                   if c not in ID_COLUMNS and not c.startswith("eval/")], "budget"]
@@ -76,8 +75,6 @@ def summary_frame(results):
 
 def temperature_frame(outcomes: Iterable[TrialOutcome]):
     """Every trial's temperature sweep, tagged with its trial, variant, group and seed (empty when none ran)."""
-    import pandas as pd
-
     frames = []
     for o in outcomes:
         p = o.run_dir / TEMPERATURE_FILE if o.run_dir is not None else None
@@ -93,10 +90,6 @@ def temperature_frame(outcomes: Iterable[TrialOutcome]):
 
 def samples_frame(outcomes: Iterable[TrialOutcome]):
     """Every finished trial's report samples (`samples.py`), tagged like `temperature_frame`."""
-    import pandas as pd
-
-    from .samples import SAMPLES_FILE
-
     frames = []
     for o in outcomes:
         p = o.run_dir / SAMPLES_FILE if o.run_dir is not None else None
@@ -120,8 +113,6 @@ def fresh(path: Path) -> Path:
 def write_tables(exp_dir: str | Path, outcomes: list[TrialOutcome]) -> dict[str, Path]:
     """results.csv, summary.csv, temperature.csv and samples.csv into the experiment directory; returns their
     paths."""
-    from .samples import SAMPLES_TABLE
-
     exp = Path(exp_dir)
     results = results_frame(outcomes)
     paths = {"results": exp / RESULTS, "summary": exp / SUMMARY, "temperature": exp / TEMPERATURES,
