@@ -58,6 +58,18 @@ def test_spec_file_yaml_and_random_draws(tmp_path):
         SweepSpec.from_dict({**TINY, "random": {"samples": 2, "settings": {"lr_gen": {"loguniform": [0, 1]}}}})
 
 
+def test_a_yaml_spec_without_pyyaml_says_to_install_it(tmp_path, monkeypatch):
+    """PyYAML is optional (`textgan[sweep]`): without it a YAML spec is one line naming the install, JSON still works."""
+    from textgan.experiments import load_spec, spec
+
+    monkeypatch.setattr(spec, "yaml", None)  # as on a machine without PyYAML
+    (tmp_path / "s.yaml").write_text("corpus: modes\n")
+    with pytest.raises(SpecError, match="pip install pyyaml"):
+        load_spec(tmp_path / "s.yaml")
+    (tmp_path / "s.json").write_text('{"corpus": "modes"}')
+    assert load_spec(tmp_path / "s.json") == {"corpus": "modes"}
+
+
 def test_in_process_sweep_tables_match_the_trials_run_directories(tmp_path, one_thread):
     exp = tmp_path / "exp"
     spec = SweepSpec.from_dict({**TINY, "grid": {"batch_size": [16, 6000]}})  # the second cannot run
