@@ -10,7 +10,7 @@ import pytest
 
 from textgan.cli import main
 from textgan.experiments import SpecError, SweepSpec, run_in_process
-from textgan.experiments.results import t95
+from textgan.stats import t95
 
 TINY = {"corpus": {"kind": "modes", "k": 4}, "seeds": 2,
         "variants": {"mle": {"generator.hidden": 16}, "wgan-gp": {"generator.hidden": 16, "critic.filters": 8}},
@@ -56,6 +56,18 @@ def test_spec_file_yaml_and_random_draws(tmp_path):
     assert [t.name for t in SweepSpec.from_dict(load_spec(spec_file)).trials()] == [t.name for t in trials]
     with pytest.raises(SpecError, match="randint"):
         SweepSpec.from_dict({**TINY, "random": {"samples": 2, "settings": {"lr_gen": {"loguniform": [0, 1]}}}})
+
+
+def test_a_yaml_spec_without_pyyaml_says_to_install_it(tmp_path, monkeypatch):
+    """PyYAML is optional (`textgan[sweep]`): without it a YAML spec is one line naming the install, JSON still works."""
+    from textgan.experiments import load_spec, spec
+
+    monkeypatch.setattr(spec, "yaml", None)  # as on a machine without PyYAML
+    (tmp_path / "s.yaml").write_text("corpus: modes\n")
+    with pytest.raises(SpecError, match="pip install pyyaml"):
+        load_spec(tmp_path / "s.yaml")
+    (tmp_path / "s.json").write_text('{"corpus": "modes"}')
+    assert load_spec(tmp_path / "s.json") == {"corpus": "modes"}
 
 
 def test_in_process_sweep_tables_match_the_trials_run_directories(tmp_path, one_thread):

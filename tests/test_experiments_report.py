@@ -11,7 +11,7 @@ import pytest
 from textgan import plots
 from textgan.experiments import SweepSpec, run_in_process
 from textgan.experiments.export import latex_table, markdown_table
-from textgan.experiments.results import t95, t_quantile
+from textgan.stats import t95, t_quantile
 
 TINY = {"corpus": {"kind": "modes", "k": 4}, "seeds": 2,
         "variants": {"mle": {"generator.hidden": 16},

@@ -1,12 +1,12 @@
 """Temperature sweeps on small fake runs (the engine's Run is duck-typed, so these do not depend on it)."""
 
 import math
-import sys
 import types
 
 import pytest
 import torch
 
+from textgan.experiments import temperature
 from textgan.experiments.temperature import temperature_sweep as sweep
 
 V, L = 6, 5
@@ -132,7 +132,6 @@ def test_sweep_is_reproducible_and_restores_train_mode():
 
 def test_sweep_accepts_a_run_directory(monkeypatch, tmp_path):
     loaded = []
-    fake_run_module = types.ModuleType("textgan.run")
 
     class Run:
         @staticmethod
@@ -140,8 +139,7 @@ def test_sweep_accepts_a_run_directory(monkeypatch, tmp_path):
             loaded.append(path)
             return run_of(OracleCorpus(LOGITS, torch.zeros(4, L, dtype=torch.long)))
 
-    fake_run_module.Run = Run
-    monkeypatch.setitem(sys.modules, "textgan.run", fake_run_module)
+    monkeypatch.setattr(temperature, "Run", Run)  # the engine's Run.load, as the sweep calls it on a path
     df = sweep(tmp_path, temperatures=[1.0], n_samples=10)
     assert loaded == [tmp_path] and len(df) == 1
 

@@ -17,18 +17,25 @@ read when a function is called, not only when huggingface_hub is imported.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import shutil
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-# The token policy, used here and re-exported for the app and the lab (hub.visitor_access, hub.PAGE_AUTH, ...).
+from . import hub_limits
+from .card import build_card
+from .checkpoint import MAX_FILE_BYTES, PICKLE_SUFFIXES, CheckpointError
+from .corpora import portable_spec
+# The Hub plumbing and the token policy, used here and re-exported for the app, the lab and the tests
+# (hub.HubError, hub.check_revision, hub.visitor_access, hub.PAGE_AUTH, ...).
+from .hf import HubError, check_repo_id, check_revision, hub_endpoint, hub_errors, is_offline  # noqa: F401
 from .hub_access import (CLI_AUTH, MOCK_OAUTH_TOKEN, PAGE_AUTH, acting_for_visitor, auth_advice,  # noqa: F401
                          resolve_token, serve_visitors, visitor_access)
+from .rundir import validate_run_dir
 
 logger = logging.getLogger(__name__)
 
@@ -44,17 +51,8 @@ EXPORT_DIR = "hf"  # pushed, never pulled (see push)
 # The per-file size cap and the pickle suffixes are textgan.checkpoint's (MAX_FILE_BYTES, PICKLE_SUFFIXES): one
 # policy for a run directory, whether it is checked before downloading (here) or before loading (there).
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # top-level, no hidden files, no path tricks
-_REPO_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*/[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 NO_TOKEN_MESSAGE = f"no Hugging Face token: {CLI_AUTH}"
-MAX_REVISION = 255
-_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")  # git check-ref-format: control, space and ~^:?*[\
-
-
-class HubError(Exception):
-    """A push or pull failed for a reason the user can act on; the message says which and what to do."""
-
-
 # ------------------------------------------------------------------------------------------------ public API
 
 
@@ -72,8 +70,6 @@ def push(
     modified (the card is written into a staging copy). `token=None` resolves as `resolve_token` says.
     """
     from huggingface_hub import HfApi
-
-    from .card import build_card
 
     check_repo_id(repo_id)
     token = resolve_token(token)
@@ -153,9 +149,6 @@ def pull(
     """
     from huggingface_hub import HfApi
 
-    from . import hub_limits
-    from .checkpoint import MAX_FILE_BYTES
-
     max_file_bytes = MAX_FILE_BYTES if max_file_bytes is None else max_file_bytes
     max_total_bytes = MAX_PULL_BYTES if max_total_bytes is None else max_total_bytes
     check_repo_id(repo_id)
@@ -203,11 +196,6 @@ def pull(
 # ------------------------------------------------------------------------------------------------ safety checks
 
 
-def check_repo_id(repo_id: str) -> None:
-    if not isinstance(repo_id, str) or not _REPO_ID.fullmatch(repo_id) or ".." in repo_id:
-        raise HubError(f"invalid repo id {repo_id!r}: expected USER/NAME (letters, digits, '-', '_', '.')")
-
-
 def _is_run_file(name: str) -> bool:
     return bool(_SAFE_NAME.fullmatch(name)) and (name.endswith(ALLOWED_SUFFIXES) or name in ALLOWED_EXTRA)
 
@@ -215,8 +203,6 @@ def _is_run_file(name: str) -> bool:
 def _check_listing(repo_id: str, sizes: dict[str, int | None], max_file_bytes: int,
                    max_total_bytes: int = MAX_PULL_BYTES) -> list[str]:
     """Decide from the repo's file listing what to download, or refuse the repo. Nothing is downloaded yet."""
-    from .checkpoint import PICKLE_SUFFIXES
-
     wanted = sorted(name for name in sizes if name in RUN_FILES)
     pickles = sorted(name for name in sizes if name.lower().endswith(PICKLE_SUFFIXES))
     has_tensors = any(name.endswith(".safetensors") for name in wanted)
@@ -276,8 +262,6 @@ class _Fetcher:
 
 def _caps(stage: Path, where: str) -> dict[str, int]:
     """Each file's byte cap from the config already in `stage` (a HubError naming the repo when it is unusable)."""
-    from . import hub_limits
-
     if not (stage / "config.json").is_file():
         raise HubError(f"{where} is not a valid textgan run: config.json is missing")
     return _limited(lambda: hub_limits.file_caps(stage), f"{where} is not a valid textgan run")
@@ -285,8 +269,6 @@ def _caps(stage: Path, where: str) -> dict[str, int]:
 
 def _limited(check, what: str):
     """`check()`, its CheckpointError turned into a HubError that starts with `what`."""
-    from .checkpoint import CheckpointError
-
     try:
         return check()
     except CheckpointError as e:
@@ -297,8 +279,6 @@ def _install(stage: Path, out: Path, *, repo_id: str, sha: str, caps: dict[str, 
              max_total_bytes: int = MAX_PULL_BYTES) -> Path:
     """Check the staged files' sizes on disk (the listing may have lied), validate the run and its state, then
     rename the stage into place: `out` never holds half a repo."""
-    from . import hub_limits
-
     sizes = {p.name: p.stat().st_size for p in stage.iterdir() if p.is_file()}
     for name, size in sorted(sizes.items()):
         if size > max_file_bytes:
@@ -323,8 +303,6 @@ def _install(stage: Path, out: Path, *, repo_id: str, sha: str, caps: dict[str, 
 
 def _validate_run_dir(path: Path, *, what: str) -> dict:
     """`textgan.rundir.validate_run_dir`, with its error turned into a HubError that names the repo or dir."""
-    from .rundir import CheckpointError, validate_run_dir
-
     try:
         return validate_run_dir(path)
     except CheckpointError as e:
@@ -334,42 +312,9 @@ def _validate_run_dir(path: Path, *, what: str) -> dict:
 # ------------------------------------------------------------------------------------------------ plumbing
 
 
-def check_revision(revision: str | None) -> str | None:
-    """`revision` when it is a name git accepts for a ref (`git check-ref-format`: no `..`, `//`, `@{`, control
-    characters, spaces or ~^:?*[\\, no component starting with `.` or ending in `.lock`) or a commit id; None for
-    none. A revision becomes a path in the Hugging Face cache, so anything else is refused before any request."""
-    if revision is None:
-        return None
-    bad = HubError(f"invalid revision {revision!r}: name a branch, tag or commit (git's ref rules: no '..', spaces "
-                   "or ~^:?*[\\ characters)")
-    if not isinstance(revision, str) or not revision or len(revision) > MAX_REVISION:
-        raise bad
-    parts = revision.split("/")
-    if (_REF_FORBIDDEN.search(revision) or ".." in revision or "@{" in revision or revision == "@"
-            or revision.endswith(".") or any(not p or p.startswith(".") or p.endswith(".lock") for p in parts)):
-        raise bad
-    return revision
-
-
-def hub_endpoint() -> str:
-    from huggingface_hub import constants
-
-    return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
-
-
-def is_offline() -> bool:
-    from huggingface_hub import constants
-
-    return constants.is_offline_mode() or os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
-
-
 def _portable_config(staged: Path) -> None:
     """The staged config.json without local paths, also for runs saved before config.json stopped recording them
     (an output folder, a text corpus's path: only its file name and hash go up)."""
-    import json
-
-    from .corpora import portable_spec
-
     config = json.loads(staged.read_text(encoding="utf-8"))
     run = config.get("run", {})
     clean = {k: v for k, v in run.items() if k != "out"}
@@ -385,68 +330,3 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         os.link(src, dst)  # checkpoints can be large: a hard link costs nothing
     except OSError:
         shutil.copyfile(src, dst)
-
-
-@contextmanager
-def hub_errors(repo_id: str, endpoint: str, token: str | None, *, action: str, revision: str | None = None,
-                offline: bool = False):
-    """Turn huggingface_hub / HTTP exceptions into one HubError saying what happened and what to do."""
-    import httpx2
-    from huggingface_hub.errors import (
-        GatedRepoError,
-        HfHubHTTPError,
-        LocalEntryNotFoundError,
-        OfflineModeIsEnabled,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-        RevisionResolutionError,
-    )
-
-    down = f"cannot reach the Hugging Face Hub at {endpoint}: check your network, or HF_ENDPOINT if you use a mirror"
-    try:
-        yield
-    except HubError:
-        raise
-    except GatedRepoError as e:
-        raise _error(f"{repo_id} is gated: request access on its page at {endpoint}/{repo_id}", token) from e
-    except RepositoryNotFoundError as e:
-        if token is None:
-            msg = (f"repository {repo_id} not found at {endpoint}, or it is private and no token was given: "
-                   f"{auth_advice()}")
-        else:
-            msg = f"repository {repo_id} not found at {endpoint}, or your token cannot {action} it"
-        raise _error(msg, token) from e
-    except RevisionNotFoundError as e:
-        raise _error(f"revision {revision!r} not found in {repo_id} at {endpoint}", token) from e
-    except HfHubHTTPError as e:
-        status = e.response.status_code if e.response is not None else None
-        if status == 401 and token == MOCK_OAUTH_TOKEN:
-            msg = ("you signed in with Gradio's local stand-in for Hugging Face sign-in (this app is not running on a "
-                   "Space), whose token the Hub does not accept: paste your token in the Hub tab's token field")
-        elif status == 401:
-            fix = ("sign in again, or paste a valid token in the Hub tab's token field" if acting_for_visitor()
-                   else "check HF_TOKEN or run `hf auth login` again")
-            msg = f"the Hugging Face token was rejected by {endpoint} (401 Unauthorized): {fix}"
-        elif status == 403:
-            msg = f"your token may not {action} {repo_id} (403 Forbidden): use a token with write access to it"
-        else:
-            msg = f"could not {action} {repo_id}: the Hub at {endpoint} answered {status}: {e.server_message or e}"
-        raise _error(msg, token) from e
-    except (LocalEntryNotFoundError, OfflineModeIsEnabled, RevisionResolutionError) as e:
-        if offline or isinstance(e, OfflineModeIsEnabled):
-            rev = f" at revision {revision!r}" if revision else ""
-            msg = (f"{repo_id}{rev} is not in the local Hugging Face cache and offline mode is on "
-                   "(HF_HUB_OFFLINE=1): pull it once while online, or unset HF_HUB_OFFLINE")
-        elif isinstance(e.__cause__, (httpx2.TransportError, OSError)):
-            msg = down
-        else:
-            msg = f"could not {action} {repo_id}: {e}"
-        raise _error(msg, token) from e
-    except (httpx2.TransportError, ConnectionError) as e:
-        raise _error(f"{down} ({type(e).__name__})", token) from e
-
-
-def _error(message: str, token: str | None) -> HubError:
-    if token:
-        message = message.replace(token, "***")
-    return HubError(message)

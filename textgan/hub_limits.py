@@ -13,7 +13,12 @@ import math
 from pathlib import Path
 from typing import Any
 
+import torch
+from safetensors import safe_open
+
 from .checkpoint import MAX_JSON_BYTES, CheckpointError, read_json
+from .config import RunConfig
+from .nets import build_critic, build_generator
 
 SMALL_FILES = ("config.json", "vocab.json", "tokenizer.json", "state.json")
 """Downloaded first: what the caps of the other files are derived from (each under the JSON cap)."""
@@ -36,11 +41,6 @@ DTYPE_BYTES = {"F64": 8, "I64": 8, "U64": 8, "F32": 4, "I32": 4, "U32": 4, "F16"
 def net_numels(config: dict[str, Any]) -> list[int]:
     """The element count of every parameter and buffer of the nets config.json describes (built on the meta
     device: nothing is allocated). Raises CheckpointError for a config that describes no buildable nets."""
-    import torch
-
-    from .nets import build_critic, build_generator
-    from .run import RunConfig
-
     try:
         rc = RunConfig.from_dict(config["run"])
         info = config["corpus_info"]
@@ -94,8 +94,6 @@ def check_state(root: Path) -> None:
     """state.safetensors holds only the tensors state.json refers to, each no larger than the largest parameter
     (optimizer moments have the parameters' shapes) or a random-number state, and all together at most
     STATE_FACTOR copies of the nets."""
-    from safetensors import safe_open
-
     tensors_file, meta_file = root / "state.safetensors", root / "state.json"
     if not tensors_file.is_file():
         return

@@ -11,6 +11,7 @@ import math
 from typing import Any, Mapping, Sequence
 
 from .metrics.catalog import GROUPS as METRIC_GROUPS, UNIT_METRICS
+from .stats import t95
 
 LOSSES = (("loss/critic", "critic loss"), ("loss/gen", "generator loss"), ("wasserstein", "Wasserstein estimate"),
           ("loss/mle", "MLE loss (pre-training, padding counted)"))
@@ -308,8 +309,6 @@ def frontier_figure(temperature, axes):
     MLE groups dashed, in black and greys). `axes`: ((x column, label, transform), (y column, label, transform)),
     transforms (or None) turning both into "up and right is better"."""
     import plotly.graph_objects as go
-
-    from .experiments.results import t95
 
     (xcol, xlabel, xf), (ycol, ylabel, yf) = axes
     fig = go.Figure()

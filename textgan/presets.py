@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .config import RunConfig
+from .variants import get_variant
 
 DEMO_GENERATOR = {"kind": "lstm", "emb_dim": 32, "hidden": 64}
 DEMO_CRITIC = {"kind": "cnn", "emb_dim": 32, "filters": 32}
@@ -78,8 +79,6 @@ def preset_config(preset: str = "demo", variant: str = "wgan-gp", **overrides: A
     """
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {PRESETS}")
-    from .variants import get_variant
-
     cls = get_variant(variant)
     fields: dict[str, Any] = {"variant": variant}
     if preset == "paper" and variant in PAPER_NETS_AND_CONFIG:

@@ -12,6 +12,7 @@ import os
 import re
 from pathlib import Path
 
+from ..hf import HubError, check_repo_id, check_revision, hub_endpoint, hub_errors, is_offline, resolve_token
 from .base import CorpusError
 from .text import TextCorpus
 
@@ -38,8 +39,6 @@ def fetch_text_file(repo: str, filename: str, revision: str | None = None) -> tu
     """(local path in the HF cache, commit sha when known) of `filename` in dataset repo `repo`."""
     from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
     from huggingface_hub.errors import EntryNotFoundError
-
-    from ..hub import HubError, check_repo_id, check_revision, hub_endpoint, hub_errors, is_offline, resolve_token
 
     try:
         check_repo_id(repo)

@@ -7,31 +7,19 @@
     write_report("experiments/x")            # report.html (+ summary.md/.tex, figures/) from the tables
 
 Modules: spec (what to run), trial (one trial, any backend), local / ray_tune (backends), search (Tune search
-algorithms), results (the tables, the t quantile), samples (each trial's samples for the report), temperature
-(quality-diversity sweeps), report and export (HTML, Markdown/LaTeX tables, static figures), local_cluster (a
-throwaway Ray cluster of several nodes on this machine: the cluster test and `bench/sweep.py two-nodes`).
+algorithms), results (the tables; Student's t is `textgan.stats`), samples (each trial's samples for the report),
+temperature (quality-diversity sweeps), report and export (HTML, Markdown/LaTeX tables, static figures),
+local_cluster (a throwaway Ray cluster of several nodes on this machine: the cluster test and
+`bench/sweep.py two-nodes`).
 
-Importing this package starts nothing and imports neither torch nor Ray.
+Importing this package starts nothing; Ray and plotly are imported only by the functions that use them.
 """
 
+from .local import run_in_process
+from .ray_tune import run_on_ray
+from .report import write_report
 from .spec import Budget, SpecError, SweepSpec, Trial, load_spec
 from .temperature import temperature_sweep
 
 __all__ = ["Budget", "SpecError", "SweepSpec", "Trial", "load_spec", "run_in_process", "run_on_ray",
            "temperature_sweep", "write_report"]
-
-
-def __getattr__(name: str):
-    if name == "run_in_process":
-        from .local import run_in_process
-
-        return run_in_process
-    if name == "run_on_ray":
-        from .ray_tune import run_on_ray
-
-        return run_on_ray
-    if name == "write_report":
-        from .report import write_report
-
-        return write_report
-    raise AttributeError(name)

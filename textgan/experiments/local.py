@@ -14,6 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from ..trackers import parse_trackers
+from .report import write_report
 from .results import TRIALS_DIR, write_spec, write_tables
 from .spec import SpecError, SweepSpec, Trial
 from .trial import Report, TrialOptions, TrialOutcome, continue_trial, read_trial_file, start_trial
@@ -94,8 +96,6 @@ def run_in_process(spec: SweepSpec, exp_dir: str | Path, device: str = "auto", t
                    images: bool = False, log_to: tuple[str, ...] = ()) -> list[TrialOutcome]:
     """Run (or `resume`) a whole sweep in this process and write the experiment directory (tables and report),
     also when Ctrl-C ends it early (then `SweepInterrupted` is raised after writing)."""
-    from .report import write_report
-
     exp = Path(exp_dir)
     if resume and not (exp / TRIALS_DIR).is_dir():
         raise SpecError(f"nothing to resume in {exp}: it holds no trials ({TRIALS_DIR}/)")
@@ -116,8 +116,6 @@ def run_in_process(spec: SweepSpec, exp_dir: str | Path, device: str = "auto", t
 def options_of(spec: SweepSpec, device: str = "auto", threads: int | None = 1, log_to: tuple[str, ...] = (),
                exp_dir: str | Path | None = None) -> TrialOptions:
     """What every trial of `spec` shares; trackers log to EXP_DIR/tensorboard/ and to trackio project NAME."""
-    from ..trackers import parse_trackers
-
     return TrialOptions(budget=spec.budget, temperatures=tuple(spec.temperatures),
                         temperature_samples=spec.temperature_samples, device=device, threads=threads,
                         log_to=parse_trackers(list(log_to)), project=spec.name,

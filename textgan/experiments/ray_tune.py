@@ -23,7 +23,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .local import options_of
+from .report import write_report
 from .results import TRIALS_DIR, write_spec, write_tables
+from .search import check_search, param_space, parse_metric, searcher, trial_name, trial_of
 from .spec import SpecError, SweepSpec, Trial
 from .trial import Report, TrialOptions, TrialOutcome, continue_trial, read_trial_file, start_trial
 
@@ -51,8 +54,6 @@ def trainable(config: dict[str, Any]) -> None:
     if "trial" in config:
         trial = Trial.from_dict(config["trial"])
     else:
-        from .search import trial_of
-
         trial = trial_of(config, tune.get_context().get_trial_id())
     opts = TrialOptions.from_dict(config["options"])
     checkpoint = tune.get_checkpoint()
@@ -127,8 +128,6 @@ def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = No
     if not 0 <= max_failures <= 100:
         raise SpecError(f"max_failures={max_failures} must be in 0..100")
     if search:
-        from .search import check_search
-
         check_search(search, spec, samples, metric)
         trials = []  # the searcher proposes them
     scheduler = _asha(asha, spec) if asha else None
@@ -143,8 +142,6 @@ def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = No
     if not ray.is_initialized():
         join(ray, address, num_cpus)
     check_resources(ray, cpus_per_trial, gpus_per_trial)
-    from .local import options_of
-
     opts = options_of(spec, device=device, threads=max(1, int(cpus_per_trial)), log_to=log_to, exp_dir=exp)
     fn = tune.with_resources(trainable, {"cpu": cpus_per_trial, "gpu": gpus_per_trial})
     if resume:
@@ -160,8 +157,6 @@ def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = No
         common = dict(scheduler=scheduler, max_concurrent_trials=concurrent, trial_dirname_creator=_dirname,
                       reuse_actors=True)
         if search:
-            from .search import param_space, parse_metric, searcher
-
             name, mode = parse_metric(metric)
             tuner = tune.Tuner(fn, param_space=param_space(spec, opts.to_dict()), run_config=run_config,
                                tune_config=tune.TuneConfig(search_alg=searcher(search, spec, name, mode),
@@ -173,8 +168,6 @@ def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = No
     grid = _fit_keeping_ctrl_c(tuner)
     outcomes = _outcomes(grid, trials, exp, _terminated(tune, tune_path))
     write_tables(exp, outcomes)
-    from .report import write_report
-
     write_report(exp, images=images)
     return outcomes
 
@@ -202,8 +195,6 @@ def _outcomes(grid, trials: list[Trial], exp: Path, terminated: set[str]) -> lis
         if "trial" in config:
             name = config["trial"]["name"]
         elif "search" in config:
-            from .search import trial_of
-
             by_name[name] = trial_of(config, name.removeprefix(f"{config['variant']}-"))
         if name in by_name:
             done[name] = _outcome(by_name[name], result, exp, early=name in terminated)
@@ -260,8 +251,6 @@ def _dirname(trial) -> str:
     """A Tune trial's directory: the Trial's name (a searcher's proposal: variant and Tune's trial id)."""
     if "trial" in trial.config:
         return trial.config["trial"]["name"]
-    from .search import trial_name
-
     return trial_name(trial.config["variant"], trial.trial_id)
 
 

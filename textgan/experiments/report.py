@@ -19,7 +19,11 @@ import math
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from .. import plots
 from ..metrics.catalog import CORPUS_METRICS
+from .export import figure_name, write_figures, write_summary_tables
 from .results import RESULTS, SPEC, SUMMARY, TEMPERATURES, fresh
 from .samples import SAMPLES_TABLE
 
@@ -45,8 +49,6 @@ def corpus_kind(spec: dict[str, Any]) -> str:
 
 def read_tables(exp_dir: str | Path) -> dict[str, Any]:
     """spec, results, summary and temperature tables of an experiment directory (empty frames where missing)."""
-    import pandas as pd
-
     exp = Path(exp_dir)
     if not (exp / RESULTS).is_file():
         raise FileNotFoundError(f"{exp} is not an experiment directory: {RESULTS} is missing "
@@ -68,8 +70,6 @@ def read_tables(exp_dir: str | Path) -> dict[str, Any]:
 
 def summary_rows(summary, metrics: list[str]):
     """The summary at each group's last budget as a display table: one row per group, "mean ± CI" per metric."""
-    import pandas as pd
-
     if summary.empty:
         return pd.DataFrame()
     last = summary[summary.budget == summary.groupby("group").budget.transform("max")]
@@ -139,8 +139,6 @@ def figures(exp_dir: str | Path) -> dict[str, Any]:
     budget = t["spec"].get("budget") or {}
     label = "wall-clock seconds" if budget.get("seconds") is not None else "step"
     metrics = [m for m in CURVE_METRICS[kind] if not t["summary"].empty and m in set(t["summary"].metric)]
-    from .. import plots
-
     return {"curves": {m: plots.seed_band_figure(t["summary"], m, label) for m in metrics},
             "frontier": plots.frontier_figure(t["temperature"], QD_AXES[kind]),
             "table": summary_table(t["summary"], metrics),
@@ -152,8 +150,6 @@ def figures(exp_dir: str | Path) -> dict[str, Any]:
 def write_report(exp_dir: str | Path, images: bool = False) -> Path:
     """report.html in the experiment directory, with plotly.js embedded once (works offline), and beside it
     summary.md, summary.tex and figures/ (`export.py`; `images=False` writes the figures as JSON only)."""
-    from .export import figure_name, write_figures, write_summary_tables
-
     exp = Path(exp_dir)
     f = figures(exp)
     statics = {"frontier": f["frontier"], **{f"curve_{figure_name(m.removeprefix('eval/'))}": fig

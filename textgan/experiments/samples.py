@@ -11,6 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+import torch
+
+from ..metrics import ReferenceIndex
+
 SAMPLES_FILE = "report_samples.csv"
 SAMPLES_TABLE = "samples.csv"
 N_SAMPLES = 6
@@ -27,15 +32,10 @@ def corpus_kind(name: str) -> str:
 def sample_table(run: Any, n: int = N_SAMPLES, temperature: float = SAMPLE_TEMPERATURE, seed: int = SAMPLE_SEED):
     """`n` samples of `run` (drawn with `seed` at `temperature`, the same for every trial) with their scores: a
     DataFrame with columns index, temperature, text, metric, value."""
-    import pandas as pd
-    import torch
-
     corpus = run.corpus
     kind = corpus_kind(corpus.name)
     ids = run.sample_tokens(n, seed=seed, temperature=temperature).cpu()  # (n, L)
     if kind == "text":
-        from ..metrics import ReferenceIndex
-
         refs = ReferenceIndex([corpus.strip(r) for r in corpus.test], max_n=4) if corpus.test.shape[0] else None
         values = refs.sentence_bleu([corpus.strip(r) for r in ids], 4).tolist() if refs else [float("nan")] * n
     elif kind == "oracle":

@@ -32,6 +32,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+try:  # optional (`textgan[sweep]`): spec files in YAML
+    import yaml
+except ImportError:  # pragma: no cover - JSON specs still work
+    yaml = None
+
+from ..config import OWN_OPTION_FIELDS, RunConfig, apply_setting, parse_setting
+from ..presets import PRESETS, preset_config
+from ..variants import VARIANTS
+
 MAX_TRIALS = 10_000
 MAX_SPEC_BYTES = 1_000_000
 DEFAULT_TEMPERATURES = (0.7, 0.85, 1.0, 1.2, 1.5)
@@ -149,46 +158,11 @@ class SweepSpec:
         spec = cls(corpus=corpus, variants=variants, seeds=seeds, budget=Budget(**budget),
                    **{k: d[k] for k in ("preset", "run", "grid", "random", "temperatures", "temperature_samples",
                                         "name") if k in d})
-        spec._coerce_text()
+        _coerce_text(spec)
         spec.check()
         return spec
 
-    def _coerce_text(self) -> None:
-        """Settings given as text (the CLI's --set/--grid/--corpus-set, a YAML string) become their field's type
-        through the one router, so trial names and results hold 0.001, not "1e-3", and "false" is False."""
-        from ..config import parse_setting
-        from ..presets import preset_config
-
-        def typed(key: str, value: Any) -> Any:
-            if not isinstance(value, str) or not isinstance(key, str):
-                return value
-            for variant in self.variants:
-                if variant not in VARIANTS:
-                    break
-                cfg = {**preset_config(self.resolved_preset, variant).to_dict(), "corpus": dict(self.corpus)}
-                try:
-                    return parse_setting(cfg, key, value)[2]
-                except ValueError:
-                    continue
-            return value  # trials() refuses it with the router's message
-
-        from ..variants import VARIANTS
-
-        self.corpus = {k: v if k == "kind" else typed(f"corpus.{k}", v) for k, v in self.corpus.items()}
-        if isinstance(self.run, dict):
-            self.run = {k: typed(k, v) for k, v in self.run.items()}
-        if isinstance(self.grid, dict):
-            self.grid = {k: [typed(k, v) for v in vs] if isinstance(vs, list) else vs for k, vs in self.grid.items()}
-        settings = self.random.get("settings") if isinstance(self.random, dict) else None
-        if isinstance(settings, dict):
-            for k, dist in settings.items():
-                if isinstance(dist, list):
-                    settings[k] = [typed(k, v) for v in dist]
-
     def check(self) -> None:
-        from ..presets import PRESETS
-        from ..variants import VARIANTS
-
         self.budget.check()
         if self.preset not in (*PRESETS, "auto"):
             raise SpecError(f"preset={self.preset!r}: choose one of {[*PRESETS, 'auto']}")
@@ -269,9 +243,6 @@ class SweepSpec:
     def trial_for(self, variant: str, combo: dict[str, Any], seed: int) -> "Trial":
         """One trial: `variant` at `seed` with the swept settings `combo` (a search algorithm's suggestion too),
         its RunConfig built and checked."""
-        from ..config import RunConfig
-        from ..presets import preset_config
-
         cfg = preset_config(self.resolved_preset, variant).to_dict()
         cfg.update(corpus=dict(self.corpus), seed=seed, out=None)  # first: a setting may be `corpus.X`
         for key, value in {**self.run, **self.variants[variant], **combo}.items():
@@ -284,11 +255,38 @@ class SweepSpec:
                      config=cfg)
 
 
+def _coerce_text(spec: SweepSpec) -> None:
+    """Settings given as text (the CLI's --set/--grid/--corpus-set, a YAML string) become their field's type
+    through the one router, so trial names and results hold 0.001, not "1e-3", and "false" is False."""
+
+    def typed(key: str, value: Any) -> Any:
+        if not isinstance(value, str) or not isinstance(key, str):
+            return value
+        for variant in spec.variants:
+            if variant not in VARIANTS:
+                break
+            cfg = {**preset_config(spec.resolved_preset, variant).to_dict(), "corpus": dict(spec.corpus)}
+            try:
+                return parse_setting(cfg, key, value)[2]
+            except ValueError:
+                continue
+        return value  # trials() refuses it with the router's message
+
+    spec.corpus = {k: v if k == "kind" else typed(f"corpus.{k}", v) for k, v in spec.corpus.items()}
+    if isinstance(spec.run, dict):
+        spec.run = {k: typed(k, v) for k, v in spec.run.items()}
+    if isinstance(spec.grid, dict):
+        spec.grid = {k: [typed(k, v) for v in vs] if isinstance(vs, list) else vs for k, vs in spec.grid.items()}
+    settings = spec.random.get("settings") if isinstance(spec.random, dict) else None
+    if isinstance(settings, dict):
+        for k, dist in settings.items():
+            if isinstance(dist, list):
+                settings[k] = [typed(k, v) for v in dist]
+
+
 def _apply(cfg: dict[str, Any], variant: str, key: str, value: Any) -> None:
     """Set one setting in a RunConfig dict through the one settings router (text is coerced to the field's type;
     the same names, values and refusals as the CLI's --set and the app's form)."""
-    from ..config import OWN_OPTION_FIELDS, apply_setting
-
     if not isinstance(key, str):
         raise SpecError(f"setting names are strings, got {key!r}")
     if key in OWN_OPTION_FIELDS:
@@ -338,12 +336,11 @@ def load_spec(path: str | Path) -> dict[str, Any]:
     if p.stat().st_size > MAX_SPEC_BYTES:
         raise SpecError(f"spec file {p} is over {MAX_SPEC_BYTES:,} bytes")
     text = p.read_text(encoding="utf-8")
+    is_yaml = p.suffix.lower() in (".yaml", ".yml")
+    if is_yaml and yaml is None:
+        raise SpecError(f"spec file {p} is YAML, which needs PyYAML: pip install pyyaml (or write it as JSON)")
     try:
-        if p.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            return yaml.safe_load(text)
-        return json.loads(text)
+        return yaml.safe_load(text) if is_yaml else json.loads(text)
     except Exception as e:  # yaml and json raise their own error types
         raise SpecError(f"spec file {p} cannot be parsed: {str(e).splitlines()[0]}") from None
 

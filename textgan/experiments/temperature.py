@@ -22,6 +22,16 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+import pandas as pd
+import torch
+
+from ..metrics.bleu import ReferenceIndex
+from ..metrics.modes import mode_stats
+from ..metrics.ngram import avg_length, distinct_n, unique_ratio
+from ..metrics.nll import nll_gen, nll_oracle
+from ..metrics.self_bleu import self_bleu
+from ..run import Run
+
 DEFAULT_TEMPERATURES = (0.5, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0)
 
 # Which columns are the (quality, diversity) pair per corpus, and whether larger is better for each.
@@ -47,8 +57,6 @@ class _Tempered:
         return params() if callable(params) else iter(())
 
     def log_prob(self, tokens):
-        import torch
-
         if self.t == 1.0:
             return self.gen.log_prob(tokens)
         if self.t <= 0:
@@ -63,15 +71,11 @@ class _Tempered:
 
 def _load(run_or_checkpoint: Any) -> Any:
     if isinstance(run_or_checkpoint, (str, os.PathLike)):
-        from textgan.run import Run  # the engine is imported only when a path is given
-
         return Run.load(run_or_checkpoint)
     return run_or_checkpoint
 
 
 def _sample(gen: Any, n: int, temperature: float, seed: int, device: Any, batch_size: int):
-    import torch
-
     rng = torch.Generator(device=str(device) if device is not None else "cpu")
     rng.manual_seed(seed)  # same seed at every temperature: common random numbers, smoother curves
     chunks, left = [], n
@@ -102,14 +106,6 @@ def temperature_sweep(
     `df.attrs["quality"]` / `["diversity"]` name the pair to plot, with `"higher_is_better"` for each.
     `max_test` caps the test rows NLL-gen is computed on (as `Run.evaluate` does with 1000), BLEU keeps all.
     """
-    import pandas as pd
-
-    from textgan.metrics.bleu import ReferenceIndex
-    from textgan.metrics.modes import mode_stats
-    from textgan.metrics.ngram import avg_length, distinct_n, unique_ratio
-    from textgan.metrics.nll import nll_gen, nll_oracle
-    from textgan.metrics.self_bleu import self_bleu
-
     run = _load(run_or_checkpoint)
     corpus, gen, device = run.corpus, run.gen, getattr(run, "device", None)
     kind = corpus.name if corpus.name in ("oracle", "modes") else "text"

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import torch
+
+from ..config import RunConfig
+from ..events import Failed, Metrics
+from ..run import Run
+from ..trackers import open_trackers
+from .samples import SAMPLES_FILE, sample_table
 from .spec import Budget, Trial
+from .temperature import temperature_sweep
 
 TRIAL_FILE = "trial.json"
 TEMPERATURE_FILE = "temperature.csv"
@@ -84,8 +92,6 @@ class Report:
         if self.temperature is not None:
             self.temperature.to_csv(path / TEMPERATURE_FILE, index=False)
         if self.samples is not None:
-            from .samples import SAMPLES_FILE
-
             self.samples.to_csv(path / SAMPLES_FILE, index=False)
         return path
 
@@ -128,11 +134,7 @@ class _Clock:
 
 def start_trial(trial: Trial, opts: TrialOptions, resume: str | Path | None = None):
     """(run, state): a fresh Run from the trial's config, or the one checkpointed in `resume` with its state."""
-    from ..run import Run, RunConfig
-
     if opts.threads:
-        import torch
-
         torch.set_num_threads(opts.threads)
     if resume is not None:
         run = Run.load(resume, device=opts.device)
@@ -149,8 +151,6 @@ def continue_trial(trial: Trial, opts: TrialOptions, run, state: dict[str, Any],
                    stop: Callable[[], bool] = lambda: False) -> str:
     """Train to the budget, calling `report` at every evaluation and once at the end; returns the final status.
     The trial's events (and every evaluation) also go to the trackers `opts.log_to` names."""
-    from ..trackers import open_trackers
-
     with open_trackers(opts.log_to, name=trial.name, config=trial.config, project=opts.project,
                        log_dir=Path(opts.log_dir) if opts.log_dir else None) as trackers:
         return _continue(trial, opts, run, state, report, stop, trackers)
@@ -158,8 +158,6 @@ def continue_trial(trial: Trial, opts: TrialOptions, run, state: dict[str, Any],
 
 def _continue(trial: Trial, opts: TrialOptions, run, state: dict[str, Any], report: Callable[[Report], None],
               stop: Callable[[], bool], trackers) -> str:
-    from ..events import Failed, Metrics
-
     budget = opts.budget
     clock = _Clock(float(state.get("elapsed", 0.0)))
     marks = budget.marks() if budget.seconds is not None else []
@@ -212,13 +210,9 @@ def _continue(trial: Trial, opts: TrialOptions, run, state: dict[str, Any], repo
     temperature = samples = None
     with clock.paused():
         if status == "done" and opts.temperatures:
-            from .temperature import temperature_sweep
-
             temperature = temperature_sweep(run, list(opts.temperatures), n_samples=opts.temperature_samples,
                                             seed=trial.seed, max_test=1000)  # NLL-gen on the rows evaluate uses
         if status == "done" and opts.report_samples:
-            from .samples import sample_table
-
             samples = sample_table(run, opts.report_samples)
     if last_eval == run.step:  # the last evaluation was at this step: report it again as the final one
         emit(run.step, dict(run.last_metrics), status, message, temperature, new_eval=False, samples=samples)
