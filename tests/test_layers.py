@@ -18,8 +18,6 @@ PACKAGE = "textgan"
 KNOWN_EDGES: dict[tuple[str, str], str] = {
     # Each entry is an import the lead removes after merging the branches that own those files; empty this.
     ("textgan.corpora.hub", "textgan.hub"): "private Hub plumbing (_endpoint, _resolve_token...): becomes textgan/hf.py",
-    ("textgan.lab.session", "textgan.lab.server"): "Session reads the Lab's slots, budget and folders: they become "
-                                                    "a slots object and a session policy (issue 24, item 4)",
     ("textgan.plots", "textgan.experiments.results"): "plots takes the t quantile from the experiments: it belongs "
                                                        "below both (the research branch rewrites it)",
 }
