@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..device import default_threads
 from . import quota as Q
-from .autosaves import AUTOSAVE_PREFIX, drop_oldest, new_autosave_dir
+from .autosaves import AUTOSAVE_PREFIX, drop_oldest
 from .compare import list_checkpoints
 from .errors import LabError, slug as _slug
 from .session import Session
@@ -343,12 +343,6 @@ class Lab:
         if clean.startswith(AUTOSAVE_PREFIX):
             raise LabError(f"save as: names starting with {AUTOSAVE_PREFIX!r} are kept for autosaves; choose another")
         return self._folder(session) / clean
-
-    def autosave_dir(self, session: Session) -> Path:
-        """A new autosave directory in the visitor's own folder (see `autosaves`)."""
-        run = session.run
-        what = f"{run.config.variant}-{run.corpus.name}" if run is not None else "run"
-        return new_autosave_dir(self._folder(session), what, self.policy.autosaves_kept)
 
     def share_dir(self, session: Session) -> Path:
         """Where the Hub tab saves a session's live run before pushing it."""

@@ -306,8 +306,7 @@ class Session(TrainingLoop, SavedRun):
         """Copies for the UI: status, message, step, the history DataFrame (thinned to about `max_points`
         rows, evaluation rows always kept), latest samples [(text, label)], the mode histogram, and whether the
         corpus has modes (None before a run)."""
-        _, _, state, message, _ = self.view.copy()
-        return snapshot(self.view, self.run, max_points, self.status_line(state, message))
+        return snapshot(self.view, self.run, max_points, self.status_line)
 
     def status_line(self, state: str | None = None, message: str | None = None) -> str:
         state = state or self.state

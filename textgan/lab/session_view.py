@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 import torch
@@ -89,8 +89,8 @@ def history_frame(rows: list[dict[str, float]], max_points: int) -> pd.DataFrame
     return df
 
 
-def snapshot(view: SessionView, run, max_points: int, status: str) -> dict[str, Any]:
-    """Copies for the UI (see `Session.snapshot`)."""
+def snapshot(view: SessionView, run, max_points: int, status: Callable[[str, str], str]) -> dict[str, Any]:
+    """Copies for the UI (see `Session.snapshot`); `status(state, message)` is the status line."""
     rows = run.history.rows() if run is not None else []  # the run's own bounded copy, not a second one
     samples, hist, state, message, version = view.copy()
     corpus = run.corpus if run is not None else None
@@ -102,7 +102,7 @@ def snapshot(view: SessionView, run, max_points: int, status: str) -> dict[str, 
         "hist": None if hist is None or k is None else {
             "step": hist[0], "counts": hist[1], "invalid": hist[2], "weights": list(corpus.weights)},
         "has_modes": None if corpus is None else k is not None,
-        "status": status,
+        "status": status(state, message),
     }
 
 
