@@ -145,3 +145,11 @@ class Poller:
                 return snap
             time.sleep(every)
         raise AssertionError(f"timed out; last status: {self.last.get('status')!r}")
+
+
+def lab_config(variant: str = "mle", gsize: int = 16, batch_size: int = 8, **kw):
+    """A small run config as the lab's form makes it (modes with K=4, an LSTM generator of `gsize`, a CNN-8 critic
+    unless MLE, no samples or evaluations), for the lab's quota and security tests."""
+    critic = L.net_spec("critic", "cnn", 8) if variant != "mle" else None
+    return L.make_config({"kind": "modes", "k": 4}, variant, generator=L.net_spec("generator", "lstm", gsize),
+                         critic=critic, batch_size=batch_size, device="cpu", sample_every=0, eval_every=0, **kw)

@@ -143,7 +143,7 @@ def test_on_zero_gpu_the_session_trains_in_chunks_and_keeps_the_run_on_the_cpu(o
     monkeypatch.setattr(gpu_chunks, "CHUNK_DEVICE", "cpu")  # this machine has no GPU: the same path on the CPU
     s = Session(config(device="auto"))
     s.start(max_steps=60)
-    s._thread.join(120)
+    s.join(120)
     assert s.run.step == 60 and fake_zero_gpu["n"] == 2
     assert s.run.device.type == "cpu" and s.run.config.device == "cpu"
     whole = Run(config())

@@ -1,5 +1,6 @@
 """textgan.lab without gradio: the live session's controls, its history, isolation, training slots, bad input."""
 
+import dataclasses
 import sys
 import time
 
@@ -259,3 +260,64 @@ def test_sweep_trains_variants_and_saves_them(lab, tmp_path, concurrent):
     assert runs[1].config.critic["filters"] == L.net_size("critic", L.variant_info("gan")["critic"])  # not the base's 8
     with pytest.raises(L.LabError, match="1 to 4"):
         L.Sweep(base, [], steps=3)
+
+
+class StandInHost:
+    """A lab reduced to `SessionHost`: records what a session asks of it."""
+
+    def __init__(self):
+        from textgan.lab.slots import Slots
+
+        self.slots = Slots(1)
+        self.asked: list[str] = []
+
+    def admit(self, session, job, steps=None, model=None, replaces_run=False):
+        self.asked.append(f"admit {job}")
+        return 2.0
+
+    def charge(self, session, units):
+        self.asked.append(f"charge {units:g}")
+        return True
+
+    def charge_disk(self, key, nbytes):
+        self.asked.append("disk")
+
+    def enqueue(self, session):
+        session.ticket = self.slots.join()
+        assert self.slots.acquire(session.ticket, timeout=0)
+        session.launch()
+
+    def has_free_slot(self):
+        return self.slots.has_free()
+
+    def queue_text(self, ticket):
+        return ""
+
+    def verdict(self, session, ticket):
+        return None
+
+    def turn_over(self, ticket):
+        return False
+
+
+def test_a_session_meets_its_lab_only_through_host_and_policy(tmp_path, one_thread):
+    """A session needs no `Lab`: it asks its host to admit, charge and queue, keeps its autosave in its policy's
+    folder and is bounded by its policy's budget (issue 24, item 4)."""
+    from textgan.lab.session_policy import SessionPolicy
+
+    host = StandInHost()
+    policy = SessionPolicy(budget_s=None, idle_timeout_s=60, compute_units=0, max_params=10**6, max_training=1,
+                           torch_threads=1, checkpoints=tmp_path, folder=tmp_path / "mine",
+                           uploads=tmp_path / "uploads", autosaves_kept=2)
+    s = L.Session(tiny("mle", sample_every=0, eval_every=0), lab=host, name="stand-in", policy=policy)
+    s.step()
+    assert host.asked == ["admit build", "admit step", "charge 2"]
+    s.start(max_steps=3)
+    wait_until(lambda: s.state == "stopped" and s.step_count == 3)
+    assert host.slots.in_use == 0 and "charge 2" in host.asked[3:]  # the worker gave its slot back
+    s.reset()
+    kept = [p.name for p in (tmp_path / "mine").iterdir()]
+    assert len(kept) == 1 and kept[0].startswith("autosave-mle-") and "disk" in host.asked
+    s.policy = dataclasses.replace(policy, budget_s=0.0)
+    with pytest.raises(L.LabError, match="budget"):
+        s.start()

@@ -16,9 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "textgan"
 
 KNOWN_EDGES: dict[tuple[str, str], str] = {
-    # Each entry is an import the lead removes after merging the branches that own those files; empty this.
-    ("textgan.lab.session", "textgan.lab.server"): "Session reads the Lab's slots, budget and folders: they become "
-                                                    "a slots object and a session policy (issue 24, item 4)",
+    # An import that closes a cycle, with why it is still there. Empty: the package has none.
 }
 """Imports known to close a cycle, each with why it is still there. A cycle without such an edge fails."""
 

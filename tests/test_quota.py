@@ -7,15 +7,13 @@ import time
 
 import pytest
 
-from app_helpers import wait_until
+from app_helpers import lab_config, wait_until
 from textgan import lab as L
 from textgan.lab import quota as Q
 
 
 def tiny(variant="gan", gsize=16, **kw):
-    critic = L.net_spec("critic", "cnn", 8) if variant != "mle" else None
-    return L.make_config({"kind": "modes", "k": 4}, variant, generator=L.net_spec("generator", "lstm", gsize),
-                         critic=critic, batch_size=16, device="cpu", sample_every=0, eval_every=0, **kw)
+    return lab_config(variant, gsize, batch_size=16, **kw)
 
 
 @pytest.fixture

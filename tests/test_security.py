@@ -13,7 +13,7 @@ import pytest
 import torch
 from huggingface_hub import HfApi, hf_hub_download
 
-from app_helpers import wait_until
+from app_helpers import lab_config, wait_until
 from hub_server import VALID_TOKENS
 from textgan import checkpoint, hub
 from textgan.checkpoint import CheckpointError
@@ -410,13 +410,6 @@ def test_history_is_full_on_disk_and_bounded_in_memory(tmp_path, one_thread):
 
 
 # ---- 2, 3, 10: what a public app server bounds (the lab, no browser needed) ----------------------------------------
-
-def lab_config(**kw):
-    from textgan import lab as L
-
-    return L.make_config({"kind": "modes", "k": 4}, "mle", generator=L.net_spec("generator", "lstm", 16),
-                         batch_size=8, device="cpu", sample_every=0, eval_every=0, **kw)
-
 
 @pytest.fixture
 def make_lab(tmp_path):

@@ -65,8 +65,9 @@ class Run:
         # What nets draw from torch's global RNG (dropout) comes from this run's own stream, swapped in around each
         # update: same seed, same run, whatever else the process does.
         self._global_rng = torch.Generator().manual_seed(config.seed + 2).get_state()
-        self._cuda_rng = (torch.Generator(self.device).manual_seed(config.seed + 3).get_state()
-                          if self.device.type == "cuda" else None)
+        self.cuda_rng_state = (torch.Generator(self.device).manual_seed(config.seed + 3).get_state()
+                               if self.device.type == "cuda" else None)
+        """The CUDA RNG's state for this run's stream (None off CUDA): whoever moves the run onto a GPU sets it."""
         self.dir: Path | None = Path(config.out) if config.out else None
         """The run directory: where it was created or loaded from (or last saved to). Periodic saves go here."""
         self._own_dirs: set[Path] = set()  # directories this run object has written: it may replace them
@@ -79,7 +80,8 @@ class Run:
         self.last_samples: list[str] = []
         self.last_metrics: dict[str, float] = {}
         self.failed: str | None = None
-        self._train_gpu: Tensor | None = None
+        self.train_on_device: Tensor | None = None
+        """The training set's copy on `device`, made on the first batch; whoever moves the run clears it."""
 
     # ---- training ------------------------------------------------------------------------------------------
 
@@ -95,10 +97,10 @@ class Run:
             raise RuntimeError(f"this run has no training data: its text corpus ({self.corpus.spec.get('path')!r}) "
                                "is never read from a path inside a run directory. Pass the file again to continue "
                                "training (CLI: --corpus FILE --resume; Python: Run.load(dir, text_file=FILE))")
-        if self._train_gpu is None:
-            self._train_gpu = train.to(self.device)
+        if self.train_on_device is None:
+            self.train_on_device = train.to(self.device)
         idx = torch.randint(0, train.shape[0], (n_batches * self.config.batch_size,), generator=self.data_rng)
-        return self._train_gpu[idx.to(self.device)]
+        return self.train_on_device[idx.to(self.device)]
 
     @contextmanager
     def _run_rng(self, seed: int | None = None):
@@ -113,11 +115,11 @@ class Run:
                 return
             torch.set_rng_state(self._global_rng)
             if cuda:
-                torch.cuda.set_rng_state(self._cuda_rng, self.device)
+                torch.cuda.set_rng_state(self.cuda_rng_state, self.device)
             yield
             self._global_rng = torch.get_rng_state()
             if cuda:
-                self._cuda_rng = torch.cuda.get_rng_state(self.device)
+                self.cuda_rng_state = torch.cuda.get_rng_state(self.device)
 
     def train_step(self) -> dict[str, Tensor]:
         """One iteration of the current phase; returns the variant's 0-d tensors (not yet synchronised)."""
@@ -270,8 +272,8 @@ class Run:
 
     def _rng_state(self) -> dict[str, Tensor]:
         state = {"run": self.rng.get_state(), "data": self.data_rng.get_state(), "torch": self._global_rng}
-        if self._cuda_rng is not None:
-            state["cuda"] = self._cuda_rng
+        if self.cuda_rng_state is not None:
+            state["cuda"] = self.cuda_rng_state
         return state
 
     def check_target(self, path: str | Path, overwrite: bool = False) -> Path:
@@ -375,7 +377,7 @@ class Run:
                 run.data_rng.set_state(rng["data"].to(torch.uint8))
                 run._global_rng = rng["torch"].to(torch.uint8)
                 if "cuda" in rng and run.device.type == "cuda":
-                    run._cuda_rng = rng["cuda"].to(torch.uint8)
+                    run.cuda_rng_state = rng["cuda"].to(torch.uint8)
             except CheckpointError:
                 raise
             except (KeyError, TypeError, ValueError, RuntimeError) as e:

@@ -5,7 +5,11 @@ control is tested without a browser; the app (`app.py`, `textgan/app/`) talks to
 Where things live:
 - `forms.py`    the Train form -> a checked RunConfig (presets, variant defaults, net and corpus specs)
 - `session.py`  **where a session trains**: one live Run per browser session on a worker thread, its controls
-                (pause / resume / step / stop / reset / save / load) and `snapshot()` for the UI's poll
+                (pause / resume / step / stop / reset / save / load) and `snapshot()` for the UI's poll; its
+                training loop is `session_loop.py`, its saves and autosaves `session_store.py` (`autosaves.py`),
+                what polls read `session_view.py`
+- `session_policy.py` `SessionPolicy` (a session's budget and folders, handed to it by its lab) and `SessionHost`
+                (what a session asks of its lab): a session never imports the server
 - `server.py`   `Lab`: the visitors of one server (one session each), the slots they queue for, and `Lab.admit`,
                 the one place a visitor is charged before work (`charge_disk`, `allow` for uploads, pulls, pushes)
 - `quota.py`    `Policy` (every limit, from the operator's environment), the `Ledger` of what each visitor used,

@@ -7,8 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from ..checkpoint import CheckpointError
+from ..experiments import temperature_sweep as run_temperature_sweep
+from ..run import Run
+
 from .errors import LabError
-from .session import mode_label
+from .session_view import mode_label
+from .sharing import as_visitor
 
 
 def quick_metrics(run, n: int = 500, seed: int = 0, temperature: float = 1.0) -> dict[str, float]:
@@ -46,8 +53,6 @@ def direction(column: str) -> bool | None:
 def metrics_table(runs: dict[str, Any], n: int = 500, seed: int = 0, temperature: float = 1.0):
     """One row per run (index: its name): step, variant and its quick metrics; `df.attrs["best"]` maps each
     metric column with a direction to the name of the best run, among the runs that write valid samples."""
-    import pandas as pd
-
     rows = {}
     for name, run in runs.items():
         m = quick_metrics(run, n, seed, temperature)
@@ -82,8 +87,6 @@ def mark_best(df):
 def side_by_side(runs: dict[str, Any], n: int = 8, seed: int = 0, temperature: float = 1.0):
     """Samples of every run drawn with the same seed and temperature, one column per run; on `modes` each
     sentence carries its mode ("[mode 3]" or "[invalid]")."""
-    import pandas as pd
-
     cols = {}
     for name, run in runs.items():
         ids = run.sample_tokens(n, seed=seed, temperature=temperature)
@@ -120,10 +123,6 @@ def list_checkpoints(root: str | Path = "checkpoints") -> list[str]:
 def load_run(path: str | Path, device: str = "auto"):
     """Run.load with a LabError carrying the checkpoint's message. A run's `hub:` corpus is read for the visitor
     (anonymously unless a handler set their token), never with the server's token."""
-    from ..checkpoint import CheckpointError
-    from ..run import Run
-    from .sharing import as_visitor
-
     try:
         with as_visitor():
             return Run.load(path, device=device)
@@ -139,15 +138,11 @@ QD_TEMPERATURES = (0.5, 0.7, 1.0, 1.3, 2.0)
 def temperature_sweep(runs: dict[str, Any], temperatures=QD_TEMPERATURES, n: int = 200) -> dict[str, Any]:
     """Quality and diversity of each run at each temperature ({name: DataFrame}), for
     `plots.quality_diversity_figure`."""
-    from ..experiments import temperature_sweep as sweep
-
-    return {name: sweep(run, temperatures=temperatures, n_samples=n) for name, run in runs.items()}
+    return {name: run_temperature_sweep(run, temperatures=temperatures, n_samples=n) for name, run in runs.items()}
 
 
 def history_frame(run):
     """A run's logged history as a DataFrame (one row per logged step), for `plots.compare_figure`."""
-    import pandas as pd
-
     return pd.DataFrame(run.history)
 
 

@@ -8,8 +8,15 @@ can rebuild them bit for bit on a CPU:
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
+
+import torch
+
+from ..card import build_card
+from ..run import Run
+from .scenarios import get_scenario
 
 DEMOS = {
     "demo-gan-collapsed": ("collapse", "A standard GAN (Gumbel-softmax, 150 MLE warm-start steps) saved at the first "
@@ -22,9 +29,6 @@ DEMOS = {
 
 def make_demo(name: str, root: str | Path) -> Path:
     """Train one demo run at seed 0 on the CPU and save it (with its model card) under `root/name`."""
-    from ..run import Run
-    from .scenarios import get_scenario
-
     key = DEMOS[name][0]
     s = get_scenario(key)
     with _threads(1):
@@ -39,11 +43,6 @@ def make_demo(name: str, root: str | Path) -> Path:
 
 def write_card(path: Path, name: str) -> None:
     """The run's model card (card.build_card) with what the demo shows and how to rebuild it on top."""
-    import json
-
-    from ..card import build_card
-    from .scenarios import get_scenario
-
     key, about = DEMOS[name]
     s = get_scenario(key)
     step = json.loads((Path(path) / "config.json").read_text())["step"]
@@ -60,14 +59,10 @@ class _threads:
         self.n = n
 
     def __enter__(self):
-        import torch
-
         self.before = torch.get_num_threads()
         torch.set_num_threads(self.n)
 
     def __exit__(self, *exc):
-        import torch
-
         torch.set_num_threads(self.before)
 
 

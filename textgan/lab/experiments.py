@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..experiments.report import figures
+
 from .errors import LabError
 
 MAX_LISTED = 200
@@ -28,8 +30,6 @@ def list_experiments(root: str | Path) -> list[str]:
 def open_experiment(root: str | Path, name: str) -> dict[str, Any]:
     """The report's figures of one listed experiment: `frontier` (quality-diversity per variant), `curves`
     ({metric: learning-curve figure with seed bands}), `rows` (summary at the final budget), `note`."""
-    from ..experiments.report import figures
-
     if name not in list_experiments(root):
         raise LabError(f"no experiment named {name!r} under {Path(root).name}/: pick one from the list "
                        "(run `python -m textgan sweep --out experiments/NAME` to make one)")

@@ -111,9 +111,9 @@ def move_run(run, device: torch.device) -> None:
         if torch.is_tensor(value):
             setattr(variant, name, value.to(device))
     _swap_rng(run, device)
-    if device.type == "cuda" and run._cuda_rng is None:
-        run._cuda_rng = torch.Generator(device).manual_seed(run.config.seed + 3).get_state()
-    run._train_gpu = None  # the training set's device copy: rebuilt on the next batch
+    if device.type == "cuda" and run.cuda_rng_state is None:
+        run.cuda_rng_state = torch.Generator(device).manual_seed(run.config.seed + 3).get_state()
+    run.train_on_device = None  # the training set's device copy: rebuilt on the next batch
     run.device = variant.device = device
 
 

@@ -12,6 +12,8 @@ import inspect
 import textwrap
 from functools import lru_cache
 
+from ..variants import VARIANTS, get_variant
+
 STOP_AFTER = ("Train stops by itself after this many steps (0 = until you press Stop); a lesson sets its own, and a "
               "link to these settings carries it.")
 
@@ -90,8 +92,6 @@ MODE_COLLAPSE = (
 @lru_cache(maxsize=None)
 def field_help(variant: str) -> dict[str, str]:
     """One line per Config field of a variant: its docstring in the source, else COMMON, else ''."""
-    from ..variants import get_variant
-
     cls = get_variant(variant).Config
     docs: dict[str, str] = {}
     for klass in reversed([k for k in cls.__mro__ if "__dataclass_fields__" in vars(k)]):  # shared configs first
@@ -110,8 +110,6 @@ def field_help(variant: str) -> dict[str, str]:
 
 def hp_help(name: str) -> str:
     """Help for a hyperparameter by name, from the first variant that documents it, else COMMON."""
-    from ..variants import VARIANTS
-
     for v in VARIANTS:
         text = field_help(v).get(name)
         if text:

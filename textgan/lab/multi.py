@@ -10,11 +10,19 @@ starts, queued first come first served, charged per step, and stopped when nobod
 from __future__ import annotations
 
 import contextvars
-import threading
 import logging
+import shutil
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import torch
+
+from ..corpora import CorpusError, build_corpus
+from ..experiments.local import run_trials
+from ..experiments.spec import Budget, Trial
+from ..experiments.trial import TrialOptions
+from ..run import RunConfig
 from .errors import LabError, as_int as _as_int, slug as _slug
 from .forms import variant_changes_of, variant_info
 
@@ -33,8 +41,6 @@ class Sweep:
     def __init__(self, base, variants: list[str], steps: int, out_root: str | Path = "checkpoints",
                  lab: "Lab | None" = None, tag: str = "cmp", preset: str = "paper",
                  concurrent: bool | None = None, session=None) -> None:
-        from ..experiments.spec import Trial
-
         if not 1 <= len(variants) <= 4:
             raise LabError(f"choose 1 to 4 variants to train (got {len(variants)})")
         steps = _as_int(steps, "steps")
@@ -73,9 +79,6 @@ class Sweep:
     def _admit(self) -> None:
         """The lab's admission of every trial (LabError before anything trains); the visitor's budget must hold
         all of them."""
-        from ..corpora import CorpusError, build_corpus
-        from ..run import RunConfig
-
         try:
             corpus = build_corpus(self.base.corpus)
         except CorpusError as e:
@@ -156,14 +159,8 @@ class Sweep:
         return False
 
     def _work(self) -> None:
-        from ..experiments.local import run_trials
-        from ..experiments.spec import Budget
-        from ..experiments.trial import TrialOptions
-
         try:
             if self.lab is not None and self.lab.torch_threads:
-                import torch
-
                 torch.set_num_threads(self.lab.torch_threads)
             opts = TrialOptions(budget=Budget(steps=self.steps), device=self.base.device, threads=None)
             for name, trial in self.trials.items():
@@ -173,8 +170,6 @@ class Sweep:
                     break
                 old = self.out_root / name
                 if (old / "config.json").is_file():  # a rerun of the same comparison replaces its earlier run
-                    import shutil
-
                     shutil.rmtree(old, ignore_errors=True)
                 self._charged = 0
                 try:

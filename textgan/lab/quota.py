@@ -20,6 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+import torch
+
+from ..nets import build_critic, build_generator
+from ..variants import get_variant
+
 from .errors import LabError
 
 MB = 1024 * 1024
@@ -201,11 +206,6 @@ def folder_bytes(path: Path) -> int:
 def model_params(config, corpus) -> int:
     """Parameters of the generator and critic `config` builds on `corpus`, counted on the meta device: nothing is
     allocated, so a generator of size 4096 is refused before it costs memory."""
-    import torch
-
-    from ..nets import build_critic, build_generator
-    from ..variants import get_variant
-
     gen_spec, critic_spec = get_variant(config.variant).fit_specs(*config.net_specs(), corpus)
     with torch.device("meta"):
         nets = [build_generator(gen_spec, corpus.vocab_size, corpus.seq_len, corpus.start_id)]

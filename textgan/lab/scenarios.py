@@ -16,6 +16,14 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..events import Metrics
+from ..metrics.modes import FAIR_SHARE, covered_modes
+from ..presets import preset_config
+from ..run import Run, RunConfig
+from ..variants import get_variant
+from .diagnosis import CRITIC_WIN_LOSS, VANISHED, WINDOW, adversarial_rows, history_rows, median
+from .forms import form_weights
+
 GENERATOR = {"kind": "lstm", "emb_dim": 32, "hidden": 64}
 CRITIC = {"kind": "cnn", "emb_dim": 32, "filters": 32}
 WARM_START = {"pretrain_steps": 150, "pretrain_lr": 1e-2}
@@ -96,8 +104,6 @@ class Scenario:
 
     def config(self, **overrides: Any):
         """The RunConfig of this scenario (keyword overrides win: seed, device, cadence, out...)."""
-        from ..run import RunConfig
-
         fields: dict[str, Any] = dict(corpus=self.corpus, variant=self.variant,
                                       variant_config=dict(self.variant_config), generator=dict(self.generator),
                                       critic=dict(self.critic) if self.critic else None,
@@ -109,8 +115,6 @@ class Scenario:
     def moment(self, history: Any) -> Moment | None:
         """The first evaluation where this lesson showed its outcome, read from a run's history (rows or a
         DataFrame), or None."""
-        from .diagnosis import history_rows
-
         return self.find_moment(history_rows(history), self) if self.find_moment else None
 
     def should_stop(self, history: list[dict[str, float]]) -> Moment | None:
@@ -145,8 +149,6 @@ class Scenario:
              run.evaluate(CHECK_SAMPLES, seed=CHECK_SEED, record=False).items()}
         m.update(_recent(run.history))
         if hasattr(run.corpus, "classify_ids"):  # the same samples again (same seed): which modes hold their share
-            from ..metrics.modes import covered_modes
-
             modes = run.corpus.classify_ids(run.sample_tokens(CHECK_SAMPLES, seed=CHECK_SEED)).tolist()
             counts = [modes.count(i) for i in range(run.corpus.k)]
             covered = covered_modes(counts, run.corpus.weights)
@@ -160,8 +162,6 @@ class Scenario:
 def _recent(history: list[dict[str, float]], n: int = 20) -> dict[str, float]:
     """Medians of the last `n` logged critic losses and generator gradient norms, and the generator gradient's
     peak in the adversarial phase (what 'vanishing' is measured against)."""
-    from .diagnosis import adversarial_rows, median
-
     adv = adversarial_rows(history)
     out = {}
     for key in ("loss/critic", "grad_norm/gen"):
@@ -194,8 +194,6 @@ def _learns(m, history) -> bool:
 
 def _evals(history) -> list[dict[str, float]]:
     """The adversarial phase's evaluations (the warm start's are not the lesson)."""
-    from .diagnosis import adversarial_rows
-
     return [r for r in adversarial_rows(history) if "eval/modes/effective" in r]
 
 
@@ -256,8 +254,6 @@ def _critic_wins(m, history) -> bool:
 
 
 def _moment_critic_wins(rows, s: "Scenario") -> Moment | None:
-    from .diagnosis import CRITIC_WIN_LOSS, VANISHED, WINDOW, adversarial_rows, median
-
     adv = adversarial_rows(rows)
     for i, r in enumerate(adv):
         if "eval/modes/effective" not in r or r.get("eval/modes/precision", 1) >= 0.1:
@@ -310,8 +306,6 @@ def _moment_drops_rare(rows, s: "Scenario") -> Moment | None:
     where the generator (still writing valid sentences) has lost some modes, at least half of them are in the
     rarer half (by chance, half of them would be). The rarer modes differ little in weight (4.6-7.4 %), so which
     of them goes first is noise at 256 samples; that the frequent half keeps its share is the lesson."""
-    from ..metrics.modes import FAIR_SHARE
-
     weights = _skewed()
     fair = [FAIR_SHARE * w for w in weights]
     warm = [r for r in rows if r.get("phase") == 0.0 and "eval/modes/effective" in r]
@@ -421,9 +415,6 @@ def get_scenario(key: str) -> Scenario:
 def run_scenario(key: str, steps: int | None = None, **overrides: Any):
     """Train a scenario without the app, to its step count (or `steps`), or to its moment where the lesson stops
     there; returns (run, Outcome)."""
-    from ..events import Metrics
-    from ..run import Run
-
     s = get_scenario(key)
     run = Run(s.config(**overrides))
     n = s.steps if steps is None else steps
@@ -438,10 +429,6 @@ def run_scenario(key: str, steps: int | None = None, **overrides: Any):
 def form_values(key: str) -> dict[str, Any]:
     """What the app's form shows for a scenario: corpus K and weights, variant, the demo preset's
     hyperparameters updated by the scenario's, nets (kind and size), batch size and seed."""
-    from ..presets import preset_config
-    from ..variants import get_variant
-    from .forms import form_weights
-
     s = get_scenario(key)
     hp = {**dataclasses.asdict(get_variant(s.variant).Config()), **preset_config("demo", s.variant).variant_config,
           **s.variant_config}

@@ -12,22 +12,24 @@ visitors and the server `max_sessions`. Every limit is a field of `quota.Policy`
 from __future__ import annotations
 
 import os
-import secrets
 import threading
 import time
 from pathlib import Path
 
+from ..device import default_threads
 from . import quota as Q
+from .autosaves import AUTOSAVE_PREFIX, drop_oldest
+from .compare import list_checkpoints
 from .errors import LabError, slug as _slug
 from .session import Session
+from .session_policy import SessionPolicy
 from .slots import Slots, wait_text
 
 
 SESSIONS_DIR = "sessions"
 """Under the checkpoints folder: one folder per visitor for its saves, autosaves and comparisons."""
 UPLOADS_DIR = "uploads"
-AUTOSAVE_PREFIX = "autosave-"
-"""Autosaves (Reset, closed tabs, runs nobody watched): `policy.autosaves_kept` per visitor, the oldest deleted."""
+"""Under the checkpoints folder: uploaded corpora, named by content hash."""
 SPACE_DATA = Path("/data")
 """A Space's persistent storage, when the Space has it: checkpoints live there by default."""
 
@@ -49,7 +51,8 @@ class Lab:
                  torch_threads: int | None = None, experiments: str | Path = "experiments",
                  policy: Q.Policy | None = None, **limits) -> None:
         """`limits` override fields of `policy` (e.g. `idle_timeout_s=0.5` in a test)."""
-        self.policy = (policy or Q.Policy()).replace(max_training=max_training, **limits)
+        self._sessions: dict[str, Session] = {}
+        self._policy = (policy or Q.Policy()).replace(max_training=max_training, **limits)
         self.torch_threads = torch_threads
         """torch's intra-op threads for the whole process, set when the first run starts (None = torch's choice).
         On a few shared CPU cores, 1 is much faster: two spinning threads per op on an oversubscribed machine cost
@@ -60,12 +63,32 @@ class Lab:
         """Where the Compare tab lists experiment directories (`python -m textgan sweep --out experiments/NAME`)."""
         self.slots = Slots(self.policy.max_training)
         self.ledger = Q.Ledger()
-        self._sessions: dict[str, Session] = {}
         self._clients: dict[str, str] = {}  # visitor id -> network address
         self._lock = threading.Lock()
         self._disk_lock = threading.Lock()
         self._waiting: dict[int, Session] = {}  # ticket -> a session queued without a worker yet
         self._dispatcher: threading.Thread | None = None
+
+    @property
+    def policy(self) -> Q.Policy:
+        """Every bound of this server's visitors (an operator setting)."""
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: Q.Policy) -> None:
+        """A new policy reaches the open sessions too (their budgets and caps)."""
+        self._policy = policy
+        for s in list(self._sessions.values()):
+            s.policy = self.session_policy(s.name)
+
+    def session_policy(self, name: str) -> SessionPolicy:
+        """What the session named `name` may use and where it keeps its files, handed to it by the lab."""
+        p = self.policy
+        return SessionPolicy(budget_s=p.session_budget_s, idle_timeout_s=p.idle_timeout_s,
+                             compute_units=p.compute_units, max_params=p.max_params, max_training=p.max_training,
+                             torch_threads=self.torch_threads, checkpoints=self.checkpoints,
+                             folder=self.session_dir(name), uploads=self.checkpoints / UPLOADS_DIR,
+                             autosaves_kept=p.autosaves_kept)
 
     # The policy's fields, read where the lab used to keep them.
     max_training = property(lambda self: self.policy.max_training)
@@ -80,8 +103,6 @@ class Lab:
         under TEXTGAN_CHECKPOINTS (default `checkpoints`, or `/data/checkpoints` on a Space with persistent
         storage), experiment directories listed from TEXTGAN_EXPERIMENTS (default `experiments`),
         TEXTGAN_TORCH_THREADS torch threads (default 1, 0 = torch's choice), and every quota of `quota.Policy`."""
-        from ..device import default_threads
-
         policy = Q.Policy.from_env()
         settings = dict(max_training=policy.max_training, checkpoints=default_checkpoints(),
                         experiments=os.environ.get("TEXTGAN_EXPERIMENTS", "experiments"),
@@ -109,7 +130,8 @@ class Lab:
                         raise LabError(f"your network address already has {mine} open sessions (visitors), the most "
                                        "this server allows per address: try again when one of them finishes (the "
                                        "operator can raise TEXTGAN_SESSIONS_PER_CLIENT)")
-                s = self._sessions[key] = Session(lab=self, name=_slug(key)[:24] or "session")
+                name = _slug(key)[:24] or "session"
+                s = self._sessions[key] = Session(lab=self, name=name, policy=self.session_policy(name))
                 if client is not None:
                     self._clients[key] = client
             s.touch()
@@ -162,12 +184,12 @@ class Lab:
         """Queue `session` for a slot and start its worker at its turn: at once when a slot is free, else from the
         lab's one dispatcher thread, which also drops queued jobs nobody watches (`verdict`). Thirty queued
         visitors cost one thread, not thirty."""
-        session._ticket = self.slots.join()
-        if self.slots.acquire(session._ticket, timeout=0):
+        session.ticket = ticket = self.slots.join()
+        if self.slots.acquire(ticket, timeout=0):
             session.launch()
             return
         with self._lock:
-            self._waiting[session._ticket] = session
+            self._waiting[ticket] = session
             if self._dispatcher is None or not self._dispatcher.is_alive():
                 self._dispatcher = threading.Thread(target=self._dispatch, name="textgan-queue", daemon=True)
                 self._dispatcher.start()
@@ -186,7 +208,7 @@ class Lab:
                 if now - s.last_seen > max(2.0, 3 * freshest) and (self.slots.position(ticket) or 0) <= self.slots.n:
                     self.slots.demote(ticket)
             for ticket, s in waiting:
-                why = None if s._ticket == ticket and not s._stop else "left the queue"
+                why = None if s.ticket == ticket and not s.stopping else "left the queue"
                 why = why or self.verdict(s, ticket)
                 if why is None and self.slots.acquire(ticket, timeout=0):
                     with self._lock:
@@ -197,15 +219,12 @@ class Lab:
                     with self._lock:
                         self._waiting.pop(ticket, None)
                     self.slots.leave(ticket)
-                    if s._ticket == ticket:
-                        s._ticket = None
-                        if why != "left the queue":
-                            s._set_state("stopped", why.replace("this run", "this queued run"))
+                    s.left_queue(ticket, None if why == "left the queue" else why)
                     continue
                 text = self.queue_text(ticket)
                 if shown.get(ticket) != text:  # a new version: polls redraw the status line's place and wait
                     shown[ticket] = text
-                    s._set_state("queued", "training starts at your turn")
+                    s.set_state("queued", "training starts at your turn")
             time.sleep(0.25)
 
     def queue_text(self, ticket: int | None) -> str:
@@ -288,7 +307,7 @@ class Lab:
         folder = self.session_dir(key)
         with self._disk_lock:
             used = Q.folder_bytes(folder)
-            while used + nbytes > p.disk_per_visitor and self._drop_oldest_autosave(folder):
+            while used + nbytes > p.disk_per_visitor and drop_oldest(folder):
                 used = Q.folder_bytes(folder)
             if used + nbytes > p.disk_per_visitor:
                 raise LabError(f"not enough space: this needs {Q.mb(nbytes)} and your runs on this server use "
@@ -325,32 +344,6 @@ class Lab:
             raise LabError(f"save as: names starting with {AUTOSAVE_PREFIX!r} are kept for autosaves; choose another")
         return self._folder(session) / clean
 
-    def autosave_dir(self, session: Session) -> Path:
-        """Where an unsaved run is kept before Reset, a closed tab or a stop for want of watching discards it: a
-        new, uniquely named directory in the visitor's own folder; that visitor's oldest autosaves beyond
-        `policy.autosaves_kept` are deleted (never another visitor's)."""
-        run = session.run
-        what = _slug(f"{run.config.variant}-{run.corpus.name}") if run is not None else "run"
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        folder = self._folder(session)
-        while len(self._autosaves(folder)) >= max(1, self.policy.autosaves_kept):
-            self._drop_oldest_autosave(folder)
-        return folder / f"{AUTOSAVE_PREFIX}{what}-{stamp}-{secrets.token_hex(3)}"
-
-    @staticmethod
-    def _autosaves(folder: Path) -> list[Path]:
-        """A visitor's autosaves, oldest first."""
-        found = [p for p in folder.glob(AUTOSAVE_PREFIX + "*") if p.is_dir() and not p.is_symlink()]
-        return sorted(found, key=lambda p: p.stat().st_mtime)
-
-    def _drop_oldest_autosave(self, folder: Path) -> bool:
-        import shutil
-
-        old = self._autosaves(folder)
-        if old:
-            shutil.rmtree(old[0], ignore_errors=True)
-        return bool(old)
-
     def share_dir(self, session: Session) -> Path:
         """Where the Hub tab saves a session's live run before pushing it."""
         return self._folder(session) / "pushed-run"
@@ -358,6 +351,4 @@ class Lab:
     def runs_for(self, key: str) -> list[str]:
         """The saved runs a session may open: its own, then the shipped and pulled examples (the checkpoints
         folder's own run directories), newest first in each group."""
-        from .compare import list_checkpoints
-
         return list_checkpoints(self.session_dir(key)) + list_checkpoints(self.checkpoints)

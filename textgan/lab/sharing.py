@@ -12,13 +12,13 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import ContextManager
 
+from .. import hub
+
 from .errors import LabError
 
 
 def as_visitor() -> ContextManager[None]:
     """Act on the Hub for a visitor: keep the visitor a handler already set, else act anonymously."""
-    from .. import hub
-
     return nullcontext() if hub.acting_for_visitor() else hub.visitor_access(None)
 
 
@@ -29,8 +29,6 @@ def visitor_token(typed: str | None, signed_in: str | None) -> str | None:
 
 def check_can_push(token: str | None) -> None:
     """Refuse a push before anything is saved or sent when the visitor gave no token and did not sign in."""
-    from .. import hub
-
     if not token:
         raise LabError(f"pushing needs your Hugging Face account: {hub.PAGE_AUTH}")
 
@@ -39,8 +37,6 @@ def push_run(path: str | Path, repo_id: str, token: str | None = None, private: 
              username: str | None = None) -> str:
     """Push the run directory at `path` to `repo_id` with the visitor's `token`; returns the repo's URL. A repo id
     without an owner goes to the visitor's own namespace (`username`, else the token's user)."""
-    from .. import hub
-
     repo_id = (repo_id or "").strip()
     check_can_push(token)
     try:
@@ -56,8 +52,6 @@ def pull_run(repo_id: str, folder: str | Path, revision: str | None = None, toke
     """Pull `repo_id` into `folder/<owner>--<name>` (the visitor's own folder: the run shows in their list only),
     replacing an earlier pull of it, with the visitor's `token` or anonymously; returns that path. The files are
     stored once (not in the Hugging Face cache too)."""
-    from .. import hub
-
     repo_id = (repo_id or "").strip()
     out = Path(folder) / repo_id.replace("/", "--")
     try:

@@ -95,7 +95,8 @@ class Slots:
 
     def held_for(self, ticket: int) -> float | None:
         """Seconds the ticket has held its slot (None when it holds none)."""
-        since = self._holders.get(ticket)
+        with self._cond:
+            since = self._holders.get(ticket)
         return None if since is None else time.monotonic() - since
 
     @property
