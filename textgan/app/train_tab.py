@@ -163,6 +163,25 @@ def wire_poll(ctx: AppContext, tab: TrainTab) -> None:
     doors.on(c["metric_group"].change, "redraw", lambda: -1, None, version)  # redraw at the next poll
 
 
+def existing(ctx: AppContext, request: gr.Request) -> L.Session:
+    """The visitor's session for a control that neither trains nor stores (never created by it)."""
+    s = ctx.get(request)
+    if s is None:
+        raise L.LabError("nothing to control yet: press Train, or a one-click lesson")
+    return s
+
+
+def control(ctx: AppContext, action: str):
+    """The handler of Pause, Resume, Stop or Reset: the session's method of that name."""
+    @ctx.errors()
+    def fn(request: gr.Request):
+        s = existing(ctx, request)
+        getattr(s, action)()
+        return s.status_line()
+    fn.__name__ = action
+    return fn
+
+
 def wire_controls(ctx: AppContext, tab: TrainTab) -> None:
     """Train, Pause, Resume, Stop, Reset, Step, speed, Apply and Save: the controls of the visitor's run."""
     c, status, errors = tab.parts, tab.parts["status"], ctx.errors
@@ -184,22 +203,6 @@ def wire_controls(ctx: AppContext, tab: TrainTab) -> None:
         s.start(max_steps=steps)
         return s.status_line()
 
-    def existing(request: gr.Request) -> L.Session:
-        """The visitor's session for a control that neither trains nor stores (never created by it)."""
-        s = ctx.get(request)
-        if s is None:
-            raise L.LabError("nothing to control yet: press Train, or a one-click lesson")
-        return s
-
-    def control(action):
-        @errors()
-        def fn(request: gr.Request):
-            s = existing(request)
-            getattr(s, action)()
-            return s.status_line()
-        fn.__name__ = action
-        return fn
-
     @errors()
     def step(request: gr.Request, oauth: gr.OAuthToken | None, kind, *form):
         s = ctx.session(request)
@@ -210,13 +213,13 @@ def wire_controls(ctx: AppContext, tab: TrainTab) -> None:
 
     @errors()
     def set_speed(speed, request: gr.Request):
-        s = existing(request)
+        s = existing(ctx, request)
         s.set_speed(speed)
         return s.status_line()
 
     @errors()
     def apply(request: gr.Request, batch, *hp):
-        s = existing(request)
+        s = existing(ctx, request)
         if s.run is None:
             raise L.LabError("no run yet: the form's values are used when you press Train")
         names = L.variant_defaults(s.run.config.variant)
@@ -225,7 +228,7 @@ def wire_controls(ctx: AppContext, tab: TrainTab) -> None:
 
     @errors()
     def save(name, request: gr.Request):
-        s = existing(request)
+        s = existing(ctx, request)
         s.save_as(ctx.lab.save_dir(name, s))  # a directory that exists is replaced only when asked twice
         return s.status_line()
 
@@ -233,7 +236,7 @@ def wire_controls(ctx: AppContext, tab: TrainTab) -> None:
     doors.on(c["train_btn"].click, "train", train, [*tab.form, c["stop_after"]], status, status=status,
              concurrency_id="heavy")
     for action in ("pause", "resume", "stop", "reset"):
-        doors.on(c[f"{action}_btn"].click, action, control(action), None, status, status=status,
+        doors.on(c[f"{action}_btn"].click, action, control(ctx, action), None, status, status=status,
                  concurrency_limit=None)
     doors.on(c["step_btn"].click, "step", step, [c["step_kind"], *tab.form], status, status=status,
              concurrency_id="heavy")
