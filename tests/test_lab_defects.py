@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from textgan import lab as L
+from textgan.lab.forms import FormValues
 
 
 def tiny(variant="gan", **kw):
@@ -138,14 +139,15 @@ def test_comparison_runs_are_named_as_the_run_list_names_them(tmp_path, monkeypa
 def test_a_link_round_trips_the_form_and_ignores_bad_parameters():
     from urllib.parse import parse_qsl
 
-    query, notices = L.forms.share_query("modes", 5, "paper", "gan", 64, 7, "lstm", 32, "cnn", None,
-                                         {"lr_gen": 0.002, "relaxation": "st", "critic_steps": None})
+    query, notices = L.forms.share_query(FormValues(
+        "modes", 5, preset="paper", variant="gan", batch=64, seed=7, generator="lstm", generator_size=32,
+        critic="cnn", hparams={"lr_gen": 0.002, "relaxation": "st", "critic_steps": None}))
     assert notices == [] and query.startswith("?")
     values, notices = L.forms.form_from_query(dict(parse_qsl(query[1:])))
     assert notices == []
     assert values["variant"] == "gan" and values["k"] == 5 and values["seed"] == 7 and values["preset"] == "paper"
     assert values["hparams"] == {"lr_gen": 0.002, "relaxation": "st"}  # only what differs from the preset
-    _, notices = L.forms.share_query("upload", 8, "demo", "gan", None, 0, None, None, None, None, {})
+    _, notices = L.forms.share_query(FormValues("upload", preset="demo", variant="gan"))
     assert "cannot carry the upload corpus" in notices[0]
     bad = {"variant": "nope", "seed": "-1", "k": "1000", "corpus": "path", "lr_gen": "1e9", "zz": "1",
            "batch": "x" * 100, "__theme": "dark"}
@@ -161,14 +163,13 @@ def test_a_link_carries_the_mode_weights():
     opened on uniform ones: the link did not carry them), and a bad value is named, not applied."""
     from urllib.parse import parse_qsl
 
-    query, notices = L.forms.share_query("modes", 8, "demo", "gan", None, 0, None, None, None, None, {},
-                                         weights="skewed")
+    query, notices = L.forms.share_query(FormValues("modes", preset="demo", variant="gan", weights="skewed"))
     assert notices == [] and "weights=skewed" in query
     values, notices = L.forms.form_from_query(dict(parse_qsl(query[1:])))
     assert notices == [] and values["weights"] == "skewed" and values["corpus"] == "modes"
-    query, _ = L.forms.share_query("modes", 8, "demo", "gan", None, 0, None, None, None, None, {}, weights="uniform")
+    query, _ = L.forms.share_query(FormValues("modes", preset="demo", variant="gan", weights="uniform"))
     assert "weights" not in query  # the default stays out of the link
-    query, _ = L.forms.share_query("oracle", 8, "demo", "gan", None, 0, None, None, None, None, {}, weights="skewed")
+    query, _ = L.forms.share_query(FormValues("oracle", preset="demo", variant="gan", weights="skewed"))
     assert "weights" not in query  # only the modes corpus has mode weights
     values, notices = L.forms.form_from_query({"corpus": "modes", "weights": "zipf"})
     assert "weights" not in values and len(notices) == 1 and "weights='zipf'" in notices[0], notices
@@ -176,7 +177,7 @@ def test_a_link_carries_the_mode_weights():
     values, notices = L.forms.form_from_query({"weights": "s" * 200})
     assert "weights" not in values and "too long" in notices[0]
     with pytest.raises(L.LabError, match="mode weights"):
-        L.forms.share_query("modes", 8, "demo", "gan", None, 0, None, None, None, None, {}, weights="zipf")
+        L.forms.share_query(FormValues("modes", preset="demo", variant="gan", weights="zipf"))
 
 
 def test_the_rare_modes_lesson_s_corpus_survives_form_and_link():
@@ -191,7 +192,6 @@ def test_the_rare_modes_lesson_s_corpus_survives_form_and_link():
     assert form_values("rare-modes")["weights"] == "skewed-alike"
     assert L.forms.corpus_spec("modes", 8, weights="skewed-alike") == lesson.corpus
     assert L.forms.corpus_spec("modes", 8, weights="skewed") == {"kind": "modes", "k": 8, "weights": "skewed"}
-    query, notices = L.forms.share_query("modes", 8, "demo", "gan", None, 0, None, None, None, None, {},
-                                         weights="skewed-alike")
+    query, notices = L.forms.share_query(FormValues("modes", preset="demo", variant="gan", weights="skewed-alike"))
     values, notices = L.forms.form_from_query(dict(parse_qsl(query[1:])))
     assert notices == [] and values["weights"] == "skewed-alike"

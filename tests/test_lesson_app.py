@@ -114,8 +114,8 @@ def test_a_lesson_sets_its_steps_and_a_share_link_carries_them(served):
     link = c.predict(*args, api_name="/share_link")
     query = link["value"] if isinstance(link, dict) else link
     assert "variant=gan" in query and query.endswith("&steps=450"), query
-    from textgan.app.train_tab import _steps_from_query
+    from textgan.app.train_form import steps_from_query
 
-    assert _steps_from_query("450") == (450, []) and _steps_from_query(None) == (0, [])
-    steps, notices = _steps_from_query("-3")
+    assert steps_from_query("450") == (450, []) and steps_from_query(None) == (0, [])
+    steps, notices = steps_from_query("-3")
     assert steps == 0 and "ignored steps" in notices[0]

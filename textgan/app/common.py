@@ -101,7 +101,8 @@ class AppContext:
     def saved_run(self, request: gr.Request, item: str) -> str:
         """`item` when it is a run this session may open (a path the client sends is never trusted as is)."""
         if item not in self.lab.runs_for(self.visitor(request)):
-            raise L.LabError(f"{Path(str(item)).name!r} is not one of your saved runs or the examples: refresh the list")
+            raise L.LabError(f"{Path(str(item)).name!r} is not one of your saved runs or the examples: refresh the "
+                             "list")
         return item
 
     def open_saved(self, item: str, request: gr.Request | None = None):
@@ -125,8 +126,9 @@ class AppContext:
         """Refused input (LabError, CorpusError, CheckpointError: ValueErrors) becomes a readable message, on the
         session's status line (`status_only`) or returned; anything else is logged and shown short. The server
         keeps running. The handler acts on the Hub for the visitor only (`hub.visitor_access`): with the token of a
-        `gr.OAuthToken` parameter when it has one and the visitor signed in, else anonymously. With `status`, the output component that shows messages, a refusal changes that output only
-        (`{status: message}`): a handler with many outputs (a lesson sets 46) leaves the form as it was."""
+        `gr.OAuthToken` parameter when it has one and the visitor signed in, else anonymously. With `status`, the
+        output component that shows messages, a refusal changes that output only (`{status: message}`): a handler
+        with many outputs (a lesson sets 46) leaves the form as it was."""
         def deco(fn):
             @wraps(fn)
             def inner(*args, **kwargs):

@@ -5,8 +5,10 @@ tab's corpus and seed (`textgan.lab.multi.Sweep`, polled once a second). The num
 `textgan.lab.compare`.
 
 Experiment directories (`python -m textgan sweep`) open in their own accordion (`textgan.lab.experiments`). To add a
-source of runs, extend `runs_for` and the picker's choices
-(`AppContext.checkpoint_choices`); to add a panel, create it in `build` and keep it on `CompareTab`.
+source of runs, extend `runs_for` and the picker's choices (`AppContext.checkpoint_choices`); to add a panel, create
+it in the builder of its part of the page (`build_picker`, `build_results`, `build_experiments`), keep it in the
+parts by name, and wire it in the wiring function of its concern. The curve picker's keys and plain names come from
+the metrics catalog (`textgan.metrics.catalog.COMPARE_CURVES`).
 """
 
 from __future__ import annotations
@@ -22,16 +24,13 @@ import gradio as gr
 from textgan import lab as L
 from textgan import plots
 from textgan.lab.compare import PLAIN, plain_table, raw_keys
+from textgan.metrics.catalog import COMPARE_CURVES, plain_name
 
 from . import doors
 from .common import THIS, AppContext
 from .train_tab import RESIZE_JS, TrainTab
 
 log = logging.getLogger(__name__)
-
-CURVES = ["loss/gen", "loss/critic", "wasserstein", "grad_norm/gen", "eval/modes/effective", "eval/modes/coverage",
-          "eval/modes/precision", "eval/modes/divergence", "eval/modes/entropy", "eval/nll_gen", "eval/unk_share"]
-
 
 HOVER_JS = ("() => { const keys = " + json.dumps(raw_keys(PLAIN.values())) + ";"
             " const label = () => document.querySelectorAll('#cmp-table th').forEach(th => {"
@@ -47,14 +46,6 @@ A MutationObserver keeps the titles when Gradio re-renders the table (a sweep's 
 a one-shot timer lost them under load."""
 
 
-CURVE_NAMES = {"loss/gen": "generator loss", "loss/critic": "critic loss", "wasserstein": "Wasserstein estimate",
-               "grad_norm/gen": "generator gradient norm", "eval/modes/effective": "effective modes",
-               "eval/modes/coverage": "modes covered", "eval/modes/precision": "valid share",
-               "eval/modes/divergence": "JS divergence from the true weights", "eval/modes/entropy": "mode entropy",
-               "eval/nll_gen": "NLL-gen (test sentences)", "eval/unk_share": "unk share"}
-"""The curve picker in plain words (its values stay the logged keys)."""
-
-
 @dataclass
 class CompareTab:
     """The Compare tab's components that other tabs update."""
@@ -67,102 +58,147 @@ class CompareTab:
 
 def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
     """Lay out the Compare tab inside the current Blocks and wire its events."""
-    variants = L.forms.variant_names()
+    p: dict[str, Any] = {}
     with gr.Tab("Compare") as tab_el:
-        with gr.Row():
-            runs = gr.CheckboxGroup([THIS], label="runs (this session, saved in checkpoints/, pulled)", scale=3,
-                                   info="Pick runs to compare; the bundled demo runs need no training.")
-            refresh = gr.Button("↻ refresh list", scale=0)
-        with gr.Row():
-            n_cmp = gr.Number(8, label="samples per run (1–100)", precision=0,  # bounds checked below, by name
-                              info="Sentences shown per run, side by side.")
-            seed_cmp = gr.Number(0, label="sampling seed", precision=0,
-                                 info="Same seed = the same random draws for every run.")
-            temp_cmp = gr.Slider(0.0, 3.0, value=1.0, step=0.05, label="temperature (0 = greedy)",
-                                 info="Below 1 sharpens the generator (quality up, variety down); above 1 flattens it.")
-            column = gr.Dropdown([(CURVE_NAMES.get(c, c), c) for c in CURVES], value="eval/modes/effective",
-                                 label="curve",
-                                 info="Which logged number to overlay across the runs.")
-        with gr.Row():
-            compare_btn = gr.Button("Compare", variant="primary")
-            qd_btn = gr.Button("Quality–diversity sweep")
-            cont_btn = gr.Button("Continue training the selected saved run")
-        cmp_msg = gr.Markdown()
-        with gr.Row():
-            to_train = gr.CheckboxGroup(variants, value=[v for v in ("gan", "wgan", "wgan-gp") if v in variants],
-                                        label="train these variants on the Train tab's corpus and seed")
-            cmp_steps = gr.Number(300, label="steps each", precision=0, elem_id="cmp-steps",
-                                  info="Training iterations per variant.")
-            train_cmp_btn = gr.Button("Train and compare", elem_id="train-compare")
-        sweep_msg = gr.Markdown()
-        side = gr.Dataframe(label="samples, same seed and temperature", wrap=True, interactive=False)
-        table = gr.Dataframe(label="metrics (★ best per column; hover a column's name for its raw key)",
-                             interactive=False, wrap=True, elem_id="cmp-table")
-        with gr.Row():
-            curves = gr.Plot(label="curves", elem_id="cmp-curves")
-            qd_plot = gr.Plot(label="quality vs diversity")
-        with gr.Accordion("Experiments (python -m textgan sweep --out experiments/NAME)", open=False):
-            with gr.Row():
-                # custom values are let through to the lab, which accepts only names it lists itself
-                exp_pick = gr.Dropdown([], label="experiment directory", scale=3, allow_custom_value=True)
-                exp_metric = gr.Dropdown([], label="learning curve (mean over seeds, 95 % CI band)", scale=2,
-                                         allow_custom_value=True)
-                exp_open = gr.Button("Open", scale=0)
-            exp_msg = gr.Markdown()
-            exp_table = gr.Dataframe(label="summary at the final budget (mean ± 95 % CI over seeds)",
-                                     interactive=False)
-            with gr.Row():
-                exp_frontier = gr.Plot(label="quality–diversity frontier (MLE dashed)")
-                exp_curve = gr.Plot(label="learning curve")
+        build_picker(p)
+        build_results(p)
+        build_experiments(p)
+    wire_experiments(ctx, p)
+    wire_compare(ctx, p)
+    wire_train_and_compare(ctx, p, train)
 
-    def runs_for(selection, request) -> dict[str, Any]:
-        if not selection:
-            raise L.LabError("pick at least one run to compare")
-        out = {}
-        for item in selection:
-            if item == THIS:
-                s = ctx.get(request)
-                if s is None or s.run is None:
-                    raise L.LabError("this session has no run yet: train one first (or pick saved runs)")
-                out[f"{THIS} ({s.run.config.variant})"] = s.run
-            else:
-                out[Path(item).name] = ctx.open_saved(item, request)
-        return out
+    def list_runs(request: gr.Request):
+        return gr.update(choices=ctx.checkpoint_choices(request))
 
-    def with_session_lock(request, fn):
-        s = ctx.get(request)
-        if s is None or s.run is None:
-            return fn()
-        return s.with_run(lambda _: fn())
+    def list_experiments():
+        return experiment_choices(ctx)
 
+    doors.on(demo.load, "list_runs_on_load", list_runs, None, p["runs"])
+    doors.on(demo.load, "list_experiments_on_load", list_experiments, None, p["exp_pick"])
+    tab_el.select(None, None, None, js=RESIZE_JS)
+    return CompareTab(runs=p["runs"], refresh=p["refresh"], message=p["cmp_msg"])
+
+
+def build_picker(p: dict[str, Any]) -> None:
+    """The run picker, how to compare (samples, seed, temperature, curve), the actions, and "Train and compare"."""
+    variants = L.forms.variant_names()
+    with gr.Row():
+        p["runs"] = gr.CheckboxGroup([THIS], label="runs (this session, saved in checkpoints/, pulled)", scale=3,
+                                     info="Pick runs to compare; the bundled demo runs need no training.")
+        p["refresh"] = gr.Button("↻ refresh list", scale=0)
+    with gr.Row():
+        p["n_cmp"] = gr.Number(8, label="samples per run (1–100)", precision=0,  # bounds checked below, by name
+                               info="Sentences shown per run, side by side.")
+        p["seed_cmp"] = gr.Number(0, label="sampling seed", precision=0,
+                                  info="Same seed = the same random draws for every run.")
+        p["temp_cmp"] = gr.Slider(0.0, 3.0, value=1.0, step=0.05, label="temperature (0 = greedy)",
+                                  info="Below 1 sharpens the generator (quality up, variety down); above 1 flattens "
+                                       "it.")
+        p["column"] = gr.Dropdown([(plain_name(c), c) for c in COMPARE_CURVES], value="eval/modes/effective",
+                                  label="curve", info="Which logged number to overlay across the runs.")
+    with gr.Row():
+        p["compare_btn"] = gr.Button("Compare", variant="primary")
+        p["qd_btn"] = gr.Button("Quality–diversity sweep")
+        p["cont_btn"] = gr.Button("Continue training the selected saved run")
+    p["cmp_msg"] = gr.Markdown()
+    with gr.Row():
+        p["to_train"] = gr.CheckboxGroup(variants, value=[v for v in ("gan", "wgan", "wgan-gp") if v in variants],
+                                         label="train these variants on the Train tab's corpus and seed")
+        p["cmp_steps"] = gr.Number(300, label="steps each", precision=0, elem_id="cmp-steps",
+                                   info="Training iterations per variant.")
+        p["train_cmp_btn"] = gr.Button("Train and compare", elem_id="train-compare")
+    p["sweep_msg"] = gr.Markdown()
+
+
+def build_results(p: dict[str, Any]) -> None:
+    """What a comparison shows: samples side by side, the metrics table, the curves, quality vs diversity."""
+    p["side"] = gr.Dataframe(label="samples, same seed and temperature", wrap=True, interactive=False)
+    p["table"] = gr.Dataframe(label="metrics (★ best per column; hover a column's name for its raw key)",
+                              interactive=False, wrap=True, elem_id="cmp-table")
+    with gr.Row():
+        p["curves"] = gr.Plot(label="curves", elem_id="cmp-curves")
+        p["qd_plot"] = gr.Plot(label="quality vs diversity")
+
+
+def build_experiments(p: dict[str, Any]) -> None:
+    """The accordion of experiment directories: summary table, frontier and learning curve."""
+    with gr.Accordion("Experiments (python -m textgan sweep --out experiments/NAME)", open=False):
+        with gr.Row():
+            # custom values are let through to the lab, which accepts only names it lists itself
+            p["exp_pick"] = gr.Dropdown([], label="experiment directory", scale=3, allow_custom_value=True)
+            p["exp_metric"] = gr.Dropdown([], label="learning curve (mean over seeds, 95 % CI band)", scale=2,
+                                          allow_custom_value=True)
+            p["exp_open"] = gr.Button("Open", scale=0)
+        p["exp_msg"] = gr.Markdown()
+        p["exp_table"] = gr.Dataframe(label="summary at the final budget (mean ± 95 % CI over seeds)",
+                                      interactive=False)
+        with gr.Row():
+            p["exp_frontier"] = gr.Plot(label="quality–diversity frontier (MLE dashed)")
+            p["exp_curve"] = gr.Plot(label="learning curve")
+
+
+# ---- comparing runs ----------------------------------------------------------------------------------------------
+
+def runs_for(ctx: AppContext, selection, request) -> dict[str, Any]:
+    """The picked runs by display name: this session's live run and saved runs the visitor may open."""
+    if not selection:
+        raise L.LabError("pick at least one run to compare")
+    out = {}
+    for item in selection:
+        if item == THIS:
+            s = ctx.get(request)
+            if s is None or s.run is None:
+                raise L.LabError("this session has no run yet: train one first (or pick saved runs)")
+            out[f"{THIS} ({s.run.config.variant})"] = s.run
+        else:
+            out[Path(item).name] = ctx.open_saved(item, request)
+    return out
+
+
+def with_session_lock(ctx: AppContext, request, fn):
+    """`fn()` under the session run's lock when the visitor has a live run (its weights must not move meanwhile)."""
+    s = ctx.get(request)
+    if s is None or s.run is None:
+        return fn()
+    return s.with_run(lambda _: fn())
+
+
+def compare_runs(ctx: AppContext, selection, n, seed, temperature, column, request) -> tuple:
+    """Samples side by side, the metrics table (★ per column), one curve for all, and a message; a refusal is the
+    message alone."""
+    try:
+        n, seed = L.as_int(n, "samples per run"), L.as_int(seed, "sampling seed")
+        if not 1 <= n <= 100:
+            raise L.LabError(f"samples per run={n} must be in 1..100")
+        if seed < 0:
+            raise L.LabError(f"sampling seed={seed} must be 0 or more")
+        chosen = runs_for(ctx, selection, request)
+
+        def work():
+            table = L.metrics_table(chosen, n=256, seed=seed, temperature=float(temperature))
+            table, best = table.round(3), table.attrs  # 3 decimals: the table fits 1280 pixels
+            table.attrs = best
+            return L.side_by_side(chosen, n=n, seed=seed, temperature=float(temperature)), table
+
+        side, table = with_session_lock(ctx, request, work)
+        histories = {name: L.history_frame(run) for name, run in chosen.items()}
+        msg = f"compared {len(chosen)} run(s) at seed {seed}, temperature {temperature} (★ = best per column)"
+        return (side, plain_table(L.mark_best(table)), plots.compare_figure(histories, column), msg)
+    except Exception as e:
+        if not isinstance(e, ValueError):
+            log.exception("comparing runs failed")
+        return gr.skip(), gr.skip(), gr.skip(), f"⚠️ {e}"
+
+
+def wire_compare(ctx: AppContext, p: dict[str, Any]) -> None:
+    """Refresh the picker, Compare, the quality–diversity sweep, and continue a saved run in the Train tab."""
     def compare(selection, n, seed, temperature, column, request: gr.Request):
-        try:
-            n, seed = L.as_int(n, "samples per run"), L.as_int(seed, "sampling seed")
-            if not 1 <= n <= 100:
-                raise L.LabError(f"samples per run={n} must be in 1..100")
-            if seed < 0:
-                raise L.LabError(f"sampling seed={seed} must be 0 or more")
-            chosen = runs_for(selection, request)
-
-            def work():
-                table = L.metrics_table(chosen, n=256, seed=seed, temperature=float(temperature))
-                table, best = table.round(3), table.attrs  # 3 decimals: the table fits 1280 pixels
-                table.attrs = best
-                return L.side_by_side(chosen, n=n, seed=seed, temperature=float(temperature)), table
-
-            side, table = with_session_lock(request, work)
-            histories = {name: L.history_frame(run) for name, run in chosen.items()}
-            msg = f"compared {len(chosen)} run(s) at seed {seed}, temperature {temperature} (★ = best per column)"
-            return (side, plain_table(L.mark_best(table)), plots.compare_figure(histories, column), msg)
-        except Exception as e:
-            if not isinstance(e, ValueError):
-                log.exception("comparing runs failed")
-            return gr.skip(), gr.skip(), gr.skip(), f"⚠️ {e}"
+        return compare_runs(ctx, selection, n, seed, temperature, column, request)
 
     def quality_diversity(selection, request: gr.Request):
         try:
-            chosen = runs_for(selection, request)
-            dfs = with_session_lock(request, lambda: L.temperature_sweep(chosen))
+            chosen = runs_for(ctx, selection, request)
+            dfs = with_session_lock(ctx, request, lambda: L.temperature_sweep(chosen))
             return plots.quality_diversity_figure(dfs), f"temperature sweep {L.QD_TEMPERATURES} on {len(chosen)} run(s)"
         except Exception as e:
             if not isinstance(e, ValueError):
@@ -174,10 +210,33 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
         return gr.update(choices=choices, value=[x for x in (selection or []) if x in choices])
 
     @ctx.errors(status_only=False)
-    def train_variants(request: gr.Request, variants, steps, *form):
-        base = train.config(*form)  # a bad form is refused before a session exists
+    def continue_training(selection, request: gr.Request):
+        saved = [x for x in selection or [] if x != THIS]
+        if len(saved) != 1:
+            raise L.LabError("select exactly one saved run to continue training it")
         s = ctx.session(request)
-        preset = train.preset_of(form)
+        s.load(ctx.saved_run(request, saved[0]))
+        return f"opened {Path(saved[0]).name} in the Train tab at step {s.step_count}: press Train to continue"
+
+    runs, msg = p["runs"], p["cmp_msg"]
+    doors.on(p["refresh"].click, "refresh_runs", refresh_runs, runs, runs)
+    doors.on(p["compare_btn"].click, "compare", compare, [runs, p["n_cmp"], p["seed_cmp"], p["temp_cmp"], p["column"]],
+             [p["side"], p["table"], p["curves"], msg], status=msg, concurrency_id="heavy").then(None, None, None,
+                                                                                              js=HOVER_JS)
+    doors.on(p["qd_btn"].click, "quality_diversity", quality_diversity, runs, [p["qd_plot"], msg], status=msg,
+             concurrency_id="heavy")
+    doors.on(p["cont_btn"].click, "continue_training", continue_training, runs, msg, status=msg,
+             concurrency_id="heavy")
+
+
+def wire_train_and_compare(ctx: AppContext, p: dict[str, Any], train: TrainTab) -> None:
+    """"Train and compare": several variants on the Train tab's corpus and seed, then compared when done."""
+    @ctx.errors(status_only=False)
+    def train_variants(request: gr.Request, variants, steps, *values):
+        form = train.read(values)
+        base = train.config(form)  # a bad form is refused before a session exists
+        s = ctx.session(request)
+        preset = form.preset or "paper"
         # The visitor's one job, admitted by the lab before anything trains (LabError: the form stays as it was).
         sw = L.Sweep(base, list(variants or []), steps, ctx.lab.session_dir(s.name), ctx.lab, f"cmp-{s.name[1:7]}",
                      preset=preset, session=s)
@@ -198,24 +257,33 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
         if not sw.done:
             return (now, sw.status, picker) + (gr.skip(),) * 4
         ctx.sweeps.pop(visitor, None)
-        paths = [p for p in sw.results.values() if p]
+        paths = [path for path in sw.results.values() if path]
         picker = gr.update(choices=choices, value=paths)
         if not paths:
             return now, sw.status, picker, gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        side, table, fig, msg = compare(paths, n, seed, temperature, column, request)
-        return now, sw.status, picker, side, table, fig, msg
+        return (now, sw.status, picker, *compare_runs(ctx, paths, n, seed, temperature, column, request))
 
-    @ctx.errors(status_only=False)
-    def continue_training(selection, request: gr.Request):
-        saved = [x for x in selection or [] if x != THIS]
-        if len(saved) != 1:
-            raise L.LabError("select exactly one saved run to continue training it")
-        s = ctx.session(request)
-        s.load(ctx.saved_run(request, saved[0]))
-        return f"opened {Path(saved[0]).name} in the Train tab at step {s.step_count}: press Train to continue"
+    doors.on(p["train_cmp_btn"].click, "train_variants", train_variants, [p["to_train"], p["cmp_steps"], *train.form],
+             p["sweep_msg"], status=p["sweep_msg"], concurrency_id="heavy")
+    cmp_timer = gr.Timer(1.0)
+    # The picker is not an input of this timer: a value it does not list would be refused every second.
+    listed = gr.State("")  # the run list the picker shows, to update it only when it changes
+    doors.on(cmp_timer.tick, "poll_sweep", poll_sweep, [listed, p["n_cmp"], p["seed_cmp"], p["temp_cmp"], p["column"]],
+             [listed, p["sweep_msg"], p["runs"], p["side"], p["table"], p["curves"], p["cmp_msg"]],
+             status=p["sweep_msg"], show_progress="hidden", concurrency_limit=None)
 
+
+# ---- experiment directories ---------------------------------------------------------------------------------------
+
+def experiment_choices(ctx: AppContext):
+    """The experiment picker's choices: the directories under the lab's experiments folder."""
+    return gr.update(choices=L.list_experiments(ctx.lab.experiments))
+
+
+def wire_experiments(ctx: AppContext, p: dict[str, Any]) -> None:
+    """Open an experiment directory (summary, frontier, a learning curve) and list the ones there are."""
     def list_experiments():
-        return gr.update(choices=L.list_experiments(ctx.lab.experiments))
+        return experiment_choices(ctx)
 
     def open_experiment(name, metric):
         try:
@@ -232,33 +300,9 @@ def build(ctx: AppContext, demo: gr.Blocks, train: TrainTab) -> CompareTab:
                 log.exception("loading the experiment failed")
             return (f"⚠️ {e}",) + (gr.skip(),) * 4
 
-    exp_outputs = [exp_msg, exp_table, exp_frontier, exp_curve, exp_metric]
-    doors.on(exp_open.click, "open_experiment", open_experiment, [exp_pick, exp_metric], exp_outputs, status=exp_msg,
-             concurrency_id="heavy")
-    doors.on(exp_metric.input, "experiment_curve", open_experiment, [exp_pick, exp_metric], exp_outputs,
-             status=exp_msg, concurrency_id="heavy")
-    doors.on(exp_pick.focus, "list_experiments", list_experiments, None, exp_pick)
-    doors.on(refresh.click, "refresh_runs", refresh_runs, runs, runs)
-    doors.on(compare_btn.click, "compare", compare, [runs, n_cmp, seed_cmp, temp_cmp, column],
-             [side, table, curves, cmp_msg], status=cmp_msg, concurrency_id="heavy").then(None, None, None,
-                                                                                         js=HOVER_JS)
-    doors.on(qd_btn.click, "quality_diversity", quality_diversity, runs, [qd_plot, cmp_msg], status=cmp_msg,
-             concurrency_id="heavy")
-    doors.on(cont_btn.click, "continue_training", continue_training, runs, cmp_msg, status=cmp_msg,
-             concurrency_id="heavy")
-    doors.on(train_cmp_btn.click, "train_variants", train_variants, [to_train, cmp_steps, *train.form], sweep_msg,
-             status=sweep_msg, concurrency_id="heavy")
-    cmp_timer = gr.Timer(1.0)
-    # The picker is not an input of this timer: a value it does not list would be refused every second.
-    listed = gr.State("")  # the run list the picker shows, to update it only when it changes
-    doors.on(cmp_timer.tick, "poll_sweep", poll_sweep, [listed, n_cmp, seed_cmp, temp_cmp, column],
-             [listed, sweep_msg, runs, side, table, curves, cmp_msg], status=sweep_msg, show_progress="hidden",
-             concurrency_limit=None)
-
-    def list_runs(request: gr.Request):
-        return gr.update(choices=ctx.checkpoint_choices(request))
-
-    doors.on(demo.load, "list_runs_on_load", list_runs, None, runs)
-    doors.on(demo.load, "list_experiments_on_load", list_experiments, None, exp_pick)
-    tab_el.select(None, None, None, js=RESIZE_JS)
-    return CompareTab(runs=runs, refresh=refresh, message=cmp_msg)
+    exp_outputs = [p["exp_msg"], p["exp_table"], p["exp_frontier"], p["exp_curve"], p["exp_metric"]]
+    doors.on(p["exp_open"].click, "open_experiment", open_experiment, [p["exp_pick"], p["exp_metric"]], exp_outputs,
+             status=p["exp_msg"], concurrency_id="heavy")
+    doors.on(p["exp_metric"].input, "experiment_curve", open_experiment, [p["exp_pick"], p["exp_metric"]],
+             exp_outputs, status=p["exp_msg"], concurrency_id="heavy")
+    doors.on(p["exp_pick"].focus, "list_experiments", list_experiments, None, p["exp_pick"])

@@ -20,6 +20,7 @@ from textgan import plots
 from textgan.lab import critic as C
 from textgan.lab import help as H
 from textgan.lab.diagnosis import diagnose, lesson_story
+from textgan.lab.forms import FormValues
 from textgan.lab.scenarios import SCENARIOS, form_values
 
 from . import doors
@@ -187,48 +188,72 @@ def lesson_figure(scenario, history, k: int | None, moment, rev: str):
     return fig
 
 
-def wire(ctx, demo: gr.Blocks, tab, out: LessonParts) -> None:
-    """Scenario buttons and the lesson's own poll."""
-    c = tab.parts
-    p = out.parts
-    cache: dict[str, Any] = {}  # per session hash: (run_id, time, rows, hist, real data, step)
-    form_out = [c["kind"], c["k"], c["weights"], c["preset"], c["variant"], c["batch"], c["seed"], c["gkind"],
-                c["gsize"], c["ckind"], c["csize"], *c["hp_inputs"], c["stop_after"]]
-    outputs = [*form_out, c["paper"], tab.status, p["watch"], p["view"]]
+LESSON_FORM = ("corpus", "k", "weights", "preset", "variant", "batch", "seed", "generator", "generator_size", "critic",
+               "critic_size")
+"""The Train form's inputs a lesson sets (then every hyperparameter, then "stop after")."""
 
-    def begin(key: str, device, request: gr.Request) -> list[Any]:
-        values = form_values(key)
-        s = ctx.session(request)
-        g, cr = values["generator"], values["critic"]
-        config = L.form_config("modes", values["k"], None, None, "demo", values["variant"], values["batch_size"],
-                               values["seed"], device or "auto", g["kind"], L.net_size("generator", g),
-                               cr["kind"] if cr else None, L.net_size("critic", cr) if cr else None,
-                               hparams=values["hparams"], weights=values["weights"],
-                               upload_dir=ctx.lab.checkpoints / "uploads")
-        ctx.lab.admit(s, "lesson", steps=values["steps"], replaces_run=True)  # refused before Reset touches the run
-        if s.run is not None or s.config is not None:
-            s.reset()  # one click starts the lesson afresh (an unsaved run is autosaved first)
-        s.configure(config)
-        s.prepare()
-        scenario = SCENARIOS[key]
-        s.start(max_steps=values["steps"], stop_when=scenario.stop_rule(values["steps"]))
-        LESSONS[s] = (s.run_id, key)
-        s.tell(f"lesson '{scenario.title}': {values['steps']} steps"
-               + (", or until it shows its outcome" if scenario.stop_at_moment else ""))
-        hp = values["hparams"]
-        watch = f"**{scenario.title}** ({values['steps']} steps). {scenario.watch}"
-        return [gr.update(value="modes"), values["k"], values["weights"], "demo", values["variant"],
-                values["batch_size"], values["seed"], g["kind"], L.net_size("generator", g),
-                gr.update(value=cr["kind"] if cr else None, visible=cr is not None),
-                gr.update(value=L.net_size("critic", cr) if cr else None, visible=cr is not None),
-                *[gr.update(value=hp[n], visible=True) if n in hp else gr.update(visible=False)
-                  for n in tab.hp_names], values["steps"],
-                L.forms.variant_blurb(values["variant"], "demo"), s.status_line(), watch, gr.update(visible=True)]
+
+def lesson_form(key: str, device: str | None) -> FormValues:
+    """The Train form a lesson fills in: the demo preset on the modes corpus, with the lesson's own settings."""
+    values = form_values(key)
+    g, cr = values["generator"], values["critic"]
+    return FormValues("modes", values["k"], preset="demo", variant=values["variant"], batch=values["batch_size"],
+                      seed=values["seed"], device=device or "auto", generator=g["kind"],
+                      generator_size=L.net_size("generator", g), critic=cr["kind"] if cr else None,
+                      critic_size=L.net_size("critic", cr) if cr else None, weights=values["weights"],
+                      hparams=values["hparams"])
+
+
+def form_updates(form: FormValues, hp_names: list[str]) -> list[Any]:
+    """What the Train form shows once a lesson starts: LESSON_FORM's inputs, then every hyperparameter (the
+    lesson variant's shown with its values, the others hidden)."""
+    has_critic = form.critic is not None
+    shown = {"corpus": gr.update(value="modes"), "k": form.k, "weights": form.weights, "preset": form.preset,
+             "variant": form.variant, "batch": form.batch, "seed": form.seed, "generator": form.generator,
+             "generator_size": form.generator_size,
+             "critic": gr.update(value=form.critic, visible=has_critic),
+             "critic_size": gr.update(value=form.critic_size, visible=has_critic)}
+    hp = form.hparams
+    return [*(shown[n] for n in LESSON_FORM),
+            *(gr.update(value=hp[n], visible=True) if n in hp else gr.update(visible=False) for n in hp_names)]
+
+
+def start_lesson(ctx, tab, key: str, device: str | None, request: gr.Request) -> list[Any]:
+    """Reset the visitor's run to the lesson's settings and start it; the Train form, the status line and the
+    lesson view as the lesson sets them."""
+    form, steps, scenario = lesson_form(key, device), SCENARIOS[key].steps, SCENARIOS[key]
+    s = ctx.session(request)
+    config = tab.config(form)
+    ctx.lab.admit(s, "lesson", steps=steps, replaces_run=True)  # refused before Reset touches the run
+    if s.run is not None or s.config is not None:
+        s.reset()  # one click starts the lesson afresh (an unsaved run is autosaved first)
+    s.configure(config)
+    s.prepare()
+    s.start(max_steps=steps, stop_when=scenario.stop_rule(steps))
+    LESSONS[s] = (s.run_id, key)
+    s.tell(f"lesson '{scenario.title}': {steps} steps" + (", or until it shows its outcome"
+                                                          if scenario.stop_at_moment else ""))
+    watch = f"**{scenario.title}** ({steps} steps). {scenario.watch}"
+    return [*form_updates(form, tab.hp_names), steps, L.forms.variant_blurb(form.variant, "demo"), s.status_line(),
+            watch, gr.update(visible=True)]
+
+
+def wire(ctx, tab, out: LessonParts) -> None:
+    """Scenario buttons and the lesson's own poll."""
+    wire_buttons(ctx, tab, out)
+    wire_poll(ctx, out)
+
+
+def wire_buttons(ctx, tab, out: LessonParts) -> None:
+    """Each lesson's button: set the form and start (refused: the message on the status line, all else as it was)."""
+    c = tab.parts
+    outputs = [*(c[n] for n in LESSON_FORM), *tab.hp_inputs.values(), c["stop_after"], c["paper"], tab.status,
+               out.parts["watch"], out.parts["view"]]
 
     def start_scenario(key):
         @ctx.errors(status=tab.status)  # refused: the message on the status line, the form and view as they were
         def fn(device, request: gr.Request):
-            return begin(key, device, request)
+            return start_lesson(ctx, tab, key, device, request)
 
         fn.__name__ = f"scenario_{key.replace('-', '_')}"
         return fn
@@ -237,7 +262,28 @@ def wire(ctx, demo: gr.Blocks, tab, out: LessonParts) -> None:
         doors.on(btn.click, f"scenario_{key.replace('-', '_')}", start_scenario(key), [tab.device], outputs,
                  status=tab.status, concurrency_id="heavy").then(None, None, None, js=SCROLL_JS)
 
-    def critic_panels(s, snap, request):
+
+def lesson_view(s, snap: dict[str, Any], k: int | None, failed: str | None) -> tuple:
+    """The lesson view's outputs (watch, headline, explanation, figure, visibility) for the session's run."""
+    scenario, h = lesson_of(s), snap["history"]
+    if scenario is None:
+        return (gr.skip(),) * 4 + (gr.update(visible=False),)
+    moment = scenario.moment(h)
+    story = (lesson_story(h, k, moment.step, failed, scenario.why) if moment is not None
+             else explanation(h, k, failed))
+    # once shown, the watch text shrinks to one line: the recap and why take its place, all in view
+    watch = (f"**{scenario.title}**: its outcome showed at step {moment.step} (*expected:* "
+             f"{scenario.expect}).") if moment is not None else gr.skip()
+    return (watch, lesson_headline(scenario, h, k, moment, snap["state"], snap["step"]), story,
+            lesson_figure(scenario, h, k, moment, f"r{snap['run_id']}"), gr.update(visible=True))
+
+
+def wire_poll(ctx, out: LessonParts) -> None:
+    """The lesson's own poll: headline, explanation, mode shares, the critic's view, the real data, the view."""
+    p = out.parts
+    cache: dict[str, Any] = {}  # per visitor: (run_id, time, rows, hist, real data, step)
+
+    def critic_panels(s, snap):
         """The critic's view and the real data, recomputed at most every CRITIC_EVERY_S while training, and
         once more for the run's last step when it stops (so no panel lags behind the others)."""
         run, key, now = s.run, s.name, time.monotonic()  # per visitor: a reloaded tab finds the same entry
@@ -264,22 +310,10 @@ def wire(ctx, demo: gr.Blocks, tab, out: LessonParts) -> None:
             return (snap["version"],) + (gr.skip(),) * 10 + (gr.update(visible=False),)
         k = getattr(s.run.corpus, "k", None)
         failed = snap["message"] if snap["state"] == "failed" else None
-        rows, hist, real = critic_panels(s, snap, request)
-        scenario = lesson_of(s)
-        if scenario is None:
-            view = (gr.skip(),) * 4 + (gr.update(visible=False),)
-        else:
-            moment = scenario.moment(h)
-            story = (lesson_story(h, k, moment.step, failed, scenario.why) if moment is not None
-                     else explanation(h, k, failed))
-            # once shown, the watch text shrinks to one line: the recap and why take its place, all in view
-            watch = (f"**{scenario.title}**: its outcome showed at step {moment.step} (*expected:* "
-                     f"{scenario.expect}).") if moment is not None else gr.skip()
-            view = (watch, lesson_headline(scenario, h, k, moment, snap["state"], snap["step"]), story,
-                    lesson_figure(scenario, h, k, moment, rev), gr.update(visible=True))
+        rows, hist, real = critic_panels(s, snap)
         return (snap["version"], headline(h, k), explanation(h, k, failed),
                 plots.mode_share_figure(h, k, "share" + rev), plots.score_histogram(hist, "scores" + rev),
-                rows, real, *view)
+                rows, real, *lesson_view(s, snap, k, failed))
 
     version = gr.State(-1)
     timer = gr.Timer(1.5)

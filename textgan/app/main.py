@@ -6,8 +6,10 @@ from __future__ import annotations
 import contextlib
 import os
 
+import anyio.to_thread
 import gradio as gr
 
+from textgan import hub
 from textgan import lab as L
 
 from . import compare_tab, doors, hub_tab, train_tab
@@ -43,8 +45,6 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
 def serve(demo: gr.Blocks | None = None, host: str | None = None, port: int | None = None) -> None:
     """Launch the app (the operator's environment: Lab.from_env and the README), blocking until it is stopped.
     Host and port default to GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, then 0.0.0.0:7860."""
-    from textgan import hub
-
     hub.serve_visitors()  # this process acts for visitors: the operator's Hub token is out of their reach
     demo = demo if demo is not None else build_demo(L.Lab.from_env())
     os.environ.setdefault("UV_THREADPOOL_SIZE", "1")  # the event loop's file/DNS helper threads (libuv's default: 4)
@@ -58,8 +58,6 @@ async def _bounded_threads(app):
     """Gradio runs handlers under its own limiter (`max_threads`) but pre- and post-processing under anyio's
     default one (40 threads): bound that one too (half as many: they take microseconds to milliseconds), inside
     the server's event loop where it lives."""
-    import anyio.to_thread
-
     anyio.to_thread.current_default_thread_limiter().total_tokens = max(2, server_threads() // 2)
     yield
 

@@ -20,22 +20,31 @@ class Metric:
     """The app's metrics figure it belongs to: "modes", "n-grams" or "likelihood" (one axis each)."""
     unit: bool
     """A score in [0, 1] (a figure fixes its axis), else an unbounded value (nats)."""
+    plain: str = ""
+    """How the app's pickers name it for a student, in plain words (`label` when empty)."""
+
+    @property
+    def plain_name(self) -> str:
+        return self.plain or self.label
 
 
 METRICS: dict[str, Metric] = {m.key: m for m in (
-    Metric("eval/modes/coverage", "coverage", "modes", True),
-    Metric("eval/modes/precision", "precision", "modes", True),
-    Metric("eval/modes/divergence", "JS divergence from true weights", "modes", True),
-    Metric("eval/modes/entropy", "entropy", "modes", True),
+    Metric("eval/modes/coverage", "coverage", "modes", True, "modes covered"),
+    Metric("eval/modes/precision", "precision", "modes", True, "valid share"),
+    Metric("eval/modes/divergence", "JS divergence from true weights", "modes", True,
+           "JS divergence from the true weights"),
+    Metric("eval/modes/entropy", "entropy", "modes", True, "mode entropy"),
+    Metric("eval/modes/effective", "effective modes", "", False),  # 1..K: no figure group of its own
     Metric("eval/modes/hit", "modes hit", "", True),
     Metric("eval/bleu4", "BLEU-4", "n-grams", True),
     Metric("eval/self_bleu4", "Self-BLEU-4", "n-grams", True),
     Metric("eval/distinct2", "distinct-2", "n-grams", True),
     Metric("eval/unique", "unique", "n-grams", True),
     Metric("eval/nll_oracle", "NLL-oracle", "likelihood", False),
-    Metric("eval/nll_gen", "NLL-gen", "likelihood", False),
+    Metric("eval/nll_gen", "NLL-gen", "likelihood", False, "NLL-gen (test sentences)"),
     Metric("eval/nll_gen_train", "NLL-gen on the training file (published)", "likelihood", False),
-    Metric("eval/unk_share", "<unk> share of NLL-gen's tokens", "likelihood", False),  # <unk> flatters NLL-gen
+    Metric("eval/unk_share", "<unk> share of NLL-gen's tokens", "likelihood", False,  # <unk> flatters NLL-gen
+           "unk share"),
 )}
 """Every metric a run may report, in the order figures show them."""
 
@@ -53,3 +62,22 @@ GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
 """The app's metrics figures: (column, label) per group, one axis each."""
 UNIT_METRICS = frozenset(m.key for m in METRICS.values() if m.unit)
 """Metrics in [0, 1]: a figure fixes its axis for them."""
+
+TRAINING: dict[str, Metric] = {m.key: m for m in (
+    Metric("loss/gen", "generator loss", "", False),
+    Metric("loss/critic", "critic loss", "", False),
+    Metric("wasserstein", "Wasserstein estimate", "", False),
+    Metric("grad_norm/gen", "generator gradient norm", "", False),
+)}
+"""The training scalars a run logs every step that a comparison overlays (the loss figures draw them by role)."""
+
+COMPARE_CURVES: tuple[str, ...] = (*TRAINING, "eval/modes/effective", "eval/modes/coverage", "eval/modes/precision",
+                                   "eval/modes/divergence", "eval/modes/entropy", "eval/nll_gen", "eval/unk_share")
+"""The curves the app's Compare tab offers to overlay across runs: the training scalars, then the modes corpus'
+numbers and the likelihoods."""
+
+
+def plain_name(key: str) -> str:
+    """A logged key in plain words (the key itself when the catalog does not know it)."""
+    metric = METRICS.get(key) or TRAINING.get(key)
+    return metric.plain_name if metric is not None else key
