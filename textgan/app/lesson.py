@@ -173,7 +173,8 @@ def lesson_headline(scenario, history, k: int | None, moment, state: str, step: 
         return f"**{moment.recap}**"
     if state in ("stopped", "failed") and step >= scenario.steps:
         return (f"**The lesson's outcome did not show in this run** (expected: {scenario.expect}). Runs differ "
-                "with the seed: change it in the form and press the lesson again.")
+                "with the seed: the form holds this lesson's settings, so change its seed and press Train to try "
+                "them again (a lesson button always runs the lesson's own seed).")
     return f"*Watching for:* {scenario.expect}.  \n{headline(history, k)}"
 
 

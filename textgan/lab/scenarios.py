@@ -140,7 +140,7 @@ class Scenario:
                 run.evaluate()
             found = self.moment(run.history)
             return f"lesson done at step {run.step}: " + (found.recap if found else
-                                                          "its outcome did not show in this run (try another seed)")
+                                                          "its outcome did not show in this run (runs differ with the seed)")
         return rule
 
     def outcome(self, run) -> Outcome:
