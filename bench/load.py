@@ -145,9 +145,11 @@ def browser_visitor(url: str, address: str, click: str = "/train", timeout: floa
     args = endpoint_args(c, click) if click == "/train" else ["cpu"]
     first = str(c.predict(*args, api_name=click))
     training_s = curve_s = None
-    places, status = [], first
+    places, status, round_trips = [], first, []
     while time.time() - t0 < timeout:
+        sent = time.time()
         out = c.predict("auto", api_name="/poll")  # the client keeps the version state, as the page does
+        round_trips.append(time.time() - sent)  # the server sees this visitor again only when its poll is answered
         status = out[0] if isinstance(out[0], str) else status
         if "place " in status:
             places.append(int(status.split("place ")[1].split()[0]))
@@ -160,7 +162,9 @@ def browser_visitor(url: str, address: str, click: str = "/train", timeout: floa
         time.sleep(1.0)
     return {"click": first[:100], "training_s": None if training_s is None else round(training_s, 1),
             "first_curve_s": None if curve_s is None else round(curve_s, 1),
-            "first_place": places[0] if places else None, "last_status": status[:140]}
+            "first_place": places[0] if places else None, "last_status": status[:140],
+            "poll_s": {"median": round(statistics.median(round_trips), 2) if round_trips else None,
+                       "max": round(max(round_trips), 2) if round_trips else None}}
 
 
 def n_points(plot) -> int:
@@ -222,10 +226,15 @@ def classroom(args) -> dict:
         stop_server(server)
         tmp.cleanup()
     curves = sorted(r["first_curve_s"] for r in results if r["first_curve_s"] is not None)
+    medians = [r["poll_s"]["median"] for r in results if r["poll_s"]["median"] is not None]
+    slowest = [r["poll_s"]["max"] for r in results if r["poll_s"]["max"] is not None]
     return {"scenario": "class", "visitors": args.visitors, "lesson": args.lesson,
             "first_curve_s": {"median": statistics.median(curves) if curves else None,
                               "slowest": curves[-1] if curves else None, "n": len(curves)},
             "told_a_place": sum(r["first_place"] is not None for r in results),
+            "poll_round_trip_s": {"median of medians": statistics.median(medians) if medians else None,
+                                  "slowest": max(slowest) if slowest else None},
+            "stopped_unwatched": sum("nobody watched" in r["last_status"] for r in results),
             "refused": [r["click"] for r in results if "⚠️" in r["click"]], **stats,
             "last_statuses": Counter(r["last_status"].split(" · ")[0] for r in results), "load": os.getloadavg(),
             "results": results}

@@ -85,19 +85,19 @@ def first_page(url: str, proc: subprocess.Popen, timeout: float = 300) -> float:
     raise RuntimeError(f"no page within {timeout} s")
 
 
-def run_lesson(url: str, key: str) -> float:
-    """Click the lesson's button through its endpoint and poll until its last step; returns the seconds taken."""
+def run_lesson(url: str, key: str) -> tuple[float, str]:
+    """Click the lesson's button through its endpoint and poll until it stops (a lesson ends at its moment or its
+    last step: "lesson shown, stopped at step N" / "lesson done at step N"); returns the seconds taken and the
+    status line's end, so that a run stopped for another reason is seen in the results."""
     from gradio_client import Client
 
     from app_helpers import Poller
-    from textgan.lab.scenarios import SCENARIOS
 
     client = Client(url, verbose=False)
     t0 = time.perf_counter()
     client.predict("cpu", api_name=f"/scenario_{key.replace('-', '_')}")
-    done = f"done: {SCENARIOS[key].steps} steps"
-    Poller(client).wait(lambda s: done in str(s.get("status")), timeout=900, every=1.0)
-    return time.perf_counter() - t0
+    snap = Poller(client).wait(lambda s: str(s.get("status", "")).startswith("stopped"), timeout=900, every=1.0)
+    return time.perf_counter() - t0, str(snap["status"]).split(" · ")[-1][:100]
 
 
 def main() -> None:
@@ -127,7 +127,7 @@ def main() -> None:
             result["cold_start_to_first_page_s"] = first_page(url, proc)
             time.sleep(5)
             result["rss_idle_mib"] = rss_mib(proc.pid)
-            result[f"lesson_{args.lesson}_s"] = run_lesson(url, args.lesson)
+            result[f"lesson_{args.lesson}_s"], result["lesson_status"] = run_lesson(url, args.lesson)
             result["rss_after_lesson_mib"] = rss_mib(proc.pid)
         finally:
             proc.terminate()
