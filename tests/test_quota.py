@@ -254,3 +254,41 @@ def test_train_and_compare_is_refused_while_the_server_is_busy(make_lab):
         L.Sweep(tiny(), ["mle"], 3, lab.session_dir("c"), lab, session=c)
     first.stop()  # never started: its slot is given back
     assert lab.slots.has_free()
+
+
+def test_in_a_busy_class_late_polls_keep_their_runs_and_an_unpolled_raw_job_still_yields(make_lab, monkeypatch):
+    """A class of 30 on 2 loaded cores: every visitor's polls come back 3-9 s apart. The yield rule compared a job's
+    silence with the freshest waiting visitor's, about 0 s in a full class, so it stopped 24 of 30 lessons of
+    visitors who were watching (bench/load.py, class of 30 at load 25-31). Now a job yields when it is silent for
+    3 times its own visitor's usual gap between polls (at least yield_s); a raw job that never polled yields after
+    yield_s as before (fails on the old code: the watched job was stopped)."""
+    lab = make_lab(max_training=1, yield_s=2.0, unwatched_s=600.0)
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    watched, raw, waiting = lab.session("watched"), lab.session("raw"), lab.session("waiting")
+    for gap in (5.0, 6.0, 4.0, 5.0):  # a browser whose polls are answered late, about every 5 s
+        clock[0] += gap
+        watched.touch()
+    clock[0] += 1.0
+    waiting.view.set("queued")
+    waiting.touch()  # a queued visitor who has just been answered
+    monkeypatch.setattr(type(lab.slots), "waiting", property(lambda self: 1))
+    clock[0] += 8.0  # 8 s without a poll: late, but not unusually late for this visitor
+    waiting.touch()
+    assert lab.verdict(watched, None) is None
+    clock[0] += 10.0  # 18 s: more than 3 times its usual gap
+    assert "nobody watched this run" in (lab.verdict(watched, None) or "")
+    assert "nobody watched this run" in (lab.verdict(raw, None) or "")  # never polled: silent for 19 s > yield_s
+
+
+def test_the_unwatched_clock_starts_when_the_job_starts(make_lab, monkeypatch):
+    """Under load a /train's run was built for longer than unwatched_s before its client could poll, and the job was
+    stopped at step 0 ("nobody watched this run for 30 s"): the count started at the page's last poll, before the
+    build (fails on the old code)."""
+    lab = make_lab(unwatched_s=2.0)
+    s = lab.session("slow-build")
+    s.configure(tiny())
+    time.sleep(2.5)  # the page's last touch is older than unwatched_s when Train is pressed (a slow build, a raw call)
+    s.start()
+    wait_until(lambda: s.step_count > 0 or s.state == "stopped", 30)
+    assert s.step_count > 0, s.message

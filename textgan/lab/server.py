@@ -203,9 +203,8 @@ class Lab:
                     self._dispatcher = None
                     return
             now = time.monotonic()
-            freshest = min(now - s.last_seen for _, s in waiting)
             for ticket, s in waiting:  # a queued job nobody polls goes behind those who do (it is not dropped yet)
-                if now - s.last_seen > max(2.0, 3 * freshest) and (self.slots.position(ticket) or 0) <= self.slots.n:
+                if now - s.last_seen > max(2.0, self.silence_limit(s)) and (self.slots.position(ticket) or 0) <= self.slots.n:
                     self.slots.demote(ticket)
             for ticket, s in waiting:
                 why = None if s.ticket == ticket and not s.stopping else "left the queue"
@@ -232,22 +231,26 @@ class Lab:
         pos = self.slots.position(ticket) if ticket is not None else None
         return "" if pos is None else wait_text(pos, self.slots.estimate_s(pos, self.policy.turn_s))
 
+    def silence_limit(self, session: Session) -> float:
+        """How long `session` may go unpolled before it counts as unwatched: 3 times its own usual gap between polls
+        (on an overloaded server every poll is late, and a watching browser's gaps say by how much), or the
+        server's typical gap for a visitor with too few polls yet; 0 for a job that was never polled."""
+        usual = session.usual_gap
+        if usual is None:
+            gaps = sorted(g for g in (s.usual_gap for s in list(self._sessions.values())) if g is not None)
+            usual = gaps[len(gaps) // 2] if gaps else 0.0
+        return 3 * usual
+
     def verdict(self, session: Session, ticket: int | None) -> str | None:
-        """Why a job of `session` must stop now (None: it goes on): nobody polled it for `unwatched_s`, or for
-        `yield_s` while a visitor who does poll waits for a slot. "Does poll" is relative: on an overloaded server
-        every poll is late, so a job yields only when it has gone unpolled three times as long as the freshest
-        waiting visitor (a raw call that never polls soon has; a slow browser does not)."""
+        """Why a job of `session` must stop now (None: it goes on): nobody polled it for `unwatched_s`, or, while
+        another visitor waits for a slot, for longer than both `yield_s` and its `silence_limit` (a raw call that
+        never polls yields after `yield_s`; a browser whose polls come back late does not)."""
         p = self.policy
-        now = time.monotonic()
-        idle = now - session.last_seen
+        idle = time.monotonic() - session.last_seen
         if idle > p.unwatched_s:
             return f"stopped: nobody watched this run for {p.unwatched_s:g} s (press Train to continue)"
-        if idle > p.yield_s and self.slots.waiting:
-            waiting = [now - s.last_seen for s in list(self._sessions.values())
-                       if s is not session and s.state == "queued"]
-            if waiting and idle > 3 * min(waiting):
-                return (f"stopped: nobody watched this run for {idle:.0f} s and others wait (press Train to "
-                        "continue)")
+        if idle > max(p.yield_s, self.silence_limit(session)) and self.slots.waiting:
+            return f"stopped: nobody watched this run for {idle:.0f} s and others wait (press Train to continue)"
         return None
 
     def turn_over(self, ticket: int | None) -> bool:

@@ -15,6 +15,7 @@ run directories in `session_store.SavedRun`, and what polls read in `session_vie
 
 from __future__ import annotations
 
+import collections
 import contextvars
 import dataclasses
 import logging
@@ -80,6 +81,7 @@ class Session(TrainingLoop, SavedRun):
         """Seconds from start() to the first Scalars event (what bench/app.py measures)."""
         self.last_seen = time.monotonic()
         """When a client last touched this session (a poll, a click): the lab closes sessions idle too long."""
+        self._poll_gaps: collections.deque[float] = collections.deque(maxlen=8)
         self.trained_s = 0.0
         """Seconds this session has spent training, against its policy's budget."""
         self.step_units: float | None = None
@@ -96,7 +98,21 @@ class Session(TrainingLoop, SavedRun):
     """Bumped on every change of the history, samples or status: a poll that sees the same value can skip."""
 
     def touch(self) -> None:
+        now = time.monotonic()
+        self._poll_gaps.append(now - self.last_seen)
+        self.last_seen = now
+
+    def restart_unwatched_clock(self) -> None:
+        """The silence a job is judged by starts now (a start, a built run): time the visitor could not poll in
+        does not count against it. Not a poll, so the usual gap is left as it was."""
         self.last_seen = time.monotonic()
+
+    @property
+    def usual_gap(self) -> float | None:
+        """The median of this visitor's last gaps between polls (None before three): how late "late" is for it, as
+        its browser and the server's load make it."""
+        gaps = sorted(self._poll_gaps)
+        return gaps[len(gaps) // 2] if len(gaps) >= 3 else None
 
     def budget_left(self) -> float | None:
         """Training seconds this session has left (None: no bound)."""
@@ -157,6 +173,7 @@ class Session(TrainingLoop, SavedRun):
         self.max_steps, self.stop_when = max_steps, stop_when
         self._paused, self._stop = False, False
         self._started_at = time.perf_counter()
+        self.restart_unwatched_clock()  # not at the page's poll before the click (and a run built in the handler)
         self.set_state("queued" if self.lab is not None and not self.lab.has_free_slot() else "training",
                        "starting")
         # The worker keeps the request's context: whoever the Hub may see for this visitor (hub.visitor_access).

@@ -102,6 +102,7 @@ class TrainingLoop:
                 self.set_state("training", "your turn: training")
             with self._run_lock:
                 self._ensure_run()
+            self.restart_unwatched_clock()  # a slow build (a loaded server) is not the visitor's silence
             if self.state != "paused":
                 self.set_state("training", "")
             self._train_loop()
