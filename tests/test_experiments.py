@@ -122,7 +122,7 @@ def test_wall_clock_budget_evaluates_at_equal_time_marks(tmp_path, one_thread):
     assert results.step.iloc[1] > results.step.iloc[0] > 0
 
 
-def test_ctrl_c_keeps_finished_trials_and_the_sweep_resumes_in_process(tmp_path, one_thread, capsys):
+def test_ctrl_c_keeps_finished_trials_and_the_sweep_resumes_in_process(tmp_path, one_thread, capsys, request):
     """Ctrl-C (a real SIGINT) during the second trial: the first trial's rows, the tables and the report are
     written; `sweep --resume` continues in process, runs the finished trial not again, and the interrupted one
     from its checkpoint to the weights of an uninterrupted run (its restart recorded in results.csv)."""
@@ -140,6 +140,11 @@ def test_ctrl_c_keeps_finished_trials_and_the_sweep_resumes_in_process(tmp_path,
     def ctrl_c(trial, report):
         if trial.seed == 1 and report.row["step"] == 6:
             os.kill(os.getpid(), signal.SIGINT)
+
+    # Python's own Ctrl-C handler, as in a terminal: a test before this one in the same worker process (a browser,
+    # a Ray driver) may have left its own
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    request.addfinalizer(lambda: signal.signal(signal.SIGINT, previous))
 
     with pytest.raises(SweepInterrupted) as caught:
         run_in_process(spec, exp, on_report=ctrl_c)
