@@ -220,3 +220,18 @@ def test_one_list_of_metrics_per_corpus():
                             batch_size=8))
         values = run.evaluate(16, seed=0)
         assert set(run.corpus.metrics) <= set(values), (corpus["kind"], sorted(values))
+
+
+def test_no_code_file_over_450_lines_and_no_function_over_80():
+    """Issue 24's bound for the package and the app (tests and bench aside): small modules, short functions."""
+    too_long = []
+    for name, (path, _) in sorted(modules().items()):
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > 450:
+            too_long.append(f"{name}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > 80:
+                too_long.append(f"{name}.{node.name}: {node.end_lineno - node.lineno + 1} lines")
+    app_py = ROOT / "app.py"
+    assert len(app_py.read_text(encoding="utf-8").splitlines()) <= 450
+    assert not too_long, too_long
