@@ -101,6 +101,20 @@ def test_the_compare_tab_s_curves_are_the_catalog_s():
     assert plain_name("eval/bleu4") == "BLEU-4" and plain_name("no/such") == "no/such"
 
 
+def test_the_compare_table_s_column_names_are_the_catalog_s():
+    """The metrics table's plain column names come from the catalog too (lab/compare kept a fourth list): every
+    catalog metric has one, short enough for 1280 px, one per metric, and the hover text maps each back."""
+    import pandas as pd
+
+    from textgan.lab.compare import PLAIN, plain_table, raw_keys
+
+    assert set(PLAIN) - {"BLEU references"} == {key.removeprefix("eval/") for key in METRICS}
+    assert len(set(PLAIN.values())) == len(PLAIN) and max(len(v) for v in PLAIN.values()) <= 16
+    shown = plain_table(pd.DataFrame({"run": ["a"], "modes/effective": [3.1], "modes/precision": [0.9]}))
+    assert list(shown.columns) == ["run", "effective modes", "valid"]
+    assert raw_keys(shown.columns) == {"effective modes": "modes/effective", "valid": "modes/precision"}
+
+
 def _functions(tree: ast.AST):
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..checkpoint import CheckpointError
 from ..experiments import temperature_sweep as run_temperature_sweep
+from ..metrics.catalog import column_names
 from ..run import Run
 
 from .errors import LabError
@@ -146,15 +147,9 @@ def history_frame(run):
     return pd.DataFrame(run.history)
 
 
-PLAIN = {
-    "modes/effective": "effective modes", "modes/divergence": "JS divergence", "modes/precision": "valid",
-    "modes/coverage": "covered", "modes/hit": "modes hit", "modes/entropy": "mode entropy",
-    "distinct2": "distinct pairs", "unique": "unique", "nll_gen": "NLL-gen", "unk_share": "unk share",
-    "nll_oracle": "NLL-oracle", "bleu2": "BLEU-2", "bleu3": "BLEU-3", "bleu4": "BLEU-4", "self_bleu4": "Self-BLEU-4",
-    "BLEU references": "BLEU against",
-}
-"""Plain words for the metrics table's columns (the raw key stays on hover: `raw_keys`). Short, so that the
-table of a few runs fits a 1280-pixel screen."""
+PLAIN = {**column_names(), "BLEU references": "BLEU against"}
+"""Plain words for the metrics table's columns, from the metrics catalog (the raw key stays on hover: `raw_keys`),
+plus the one column that is not a metric: which references BLEU was computed against."""
 
 
 def plain_table(shown):

@@ -22,6 +22,8 @@ class Metric:
     """A score in [0, 1] (a figure fixes its axis), else an unbounded value (nats)."""
     plain: str = ""
     """How the app's pickers name it for a student, in plain words (`label` when empty)."""
+    column: str = ""
+    """Its column's name in the Compare tab's table: short, so a few runs fit 1280 px (`plain_name` when empty)."""
 
     @property
     def plain_name(self) -> str:
@@ -29,22 +31,25 @@ class Metric:
 
 
 METRICS: dict[str, Metric] = {m.key: m for m in (
-    Metric("eval/modes/coverage", "coverage", "modes", True, "modes covered"),
-    Metric("eval/modes/precision", "precision", "modes", True, "valid share"),
+    Metric("eval/modes/coverage", "coverage", "modes", True, "modes covered", "covered"),
+    Metric("eval/modes/precision", "precision", "modes", True, "valid share", "valid"),
     Metric("eval/modes/divergence", "JS divergence from true weights", "modes", True,
-           "JS divergence from the true weights"),
+           "JS divergence from the true weights", "JS divergence"),
     Metric("eval/modes/entropy", "entropy", "modes", True, "mode entropy"),
     Metric("eval/modes/effective", "effective modes", "", False),  # 1..K: no figure group of its own
     Metric("eval/modes/hit", "modes hit", "", True),
     Metric("eval/bleu4", "BLEU-4", "n-grams", True),
     Metric("eval/self_bleu4", "Self-BLEU-4", "n-grams", True),
-    Metric("eval/distinct2", "distinct-2", "n-grams", True),
+    Metric("eval/distinct2", "distinct-2", "n-grams", True, "", "distinct pairs"),
     Metric("eval/unique", "unique", "n-grams", True),
     Metric("eval/nll_oracle", "NLL-oracle", "likelihood", False),
-    Metric("eval/nll_gen", "NLL-gen", "likelihood", False, "NLL-gen (test sentences)"),
-    Metric("eval/nll_gen_train", "NLL-gen on the training file (published)", "likelihood", False),
+    Metric("eval/nll_gen", "NLL-gen", "likelihood", False, "NLL-gen (test sentences)", "NLL-gen"),
+    Metric("eval/nll_gen_train", "NLL-gen on the training file (published)", "likelihood", False, "",
+           "NLL-gen (train)"),
     Metric("eval/unk_share", "<unk> share of NLL-gen's tokens", "likelihood", False,  # <unk> flatters NLL-gen
            "unk share"),
+    Metric("eval/bleu2", "BLEU-2", "", True),  # the Compare table's extra BLEU orders: no figure group
+    Metric("eval/bleu3", "BLEU-3", "", True),
 )}
 """Every metric a run may report, in the order figures show them."""
 
@@ -81,3 +86,8 @@ def plain_name(key: str) -> str:
     """A logged key in plain words (the key itself when the catalog does not know it)."""
     metric = METRICS.get(key) or TRAINING.get(key)
     return metric.plain_name if metric is not None else key
+
+
+def column_names() -> dict[str, str]:
+    """The Compare table's column for each metric, by its key without `eval/` (how the table's rows hold them)."""
+    return {m.key.removeprefix("eval/"): m.column or m.plain_name for m in METRICS.values()}
