@@ -31,6 +31,23 @@ for _var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE", "TRANSFORME
     os.environ.pop(_var, None)
 
 
+@pytest.fixture
+def make_lab(tmp_path, one_thread):
+    """`make_lab(**policy)`: a Lab on the test's own checkpoints folder, one torch thread; every Lab made is closed
+    after the test (its sessions stopped and autosaved)."""
+    from textgan import lab as L
+
+    labs = []
+
+    def make(**kw):
+        labs.append(L.Lab(checkpoints=tmp_path / "checkpoints", torch_threads=1, **kw))
+        return labs[-1]
+
+    yield make
+    for lab in labs:
+        lab.close_all()
+
+
 @pytest.fixture(scope="module")
 def one_thread():
     """One torch thread for a module: on 2 shared cores oversubscription costs more than it gains on tiny nets, and

@@ -16,19 +16,6 @@ def tiny(variant="gan", gsize=16, **kw):
     return lab_config(variant, gsize, batch_size=16, **kw)
 
 
-@pytest.fixture
-def make_lab(tmp_path, one_thread):
-    labs = []
-
-    def make(**kw):
-        labs.append(L.Lab(checkpoints=tmp_path / "checkpoints", torch_threads=1, **kw))
-        return labs[-1]
-
-    yield make
-    for lab in labs:
-        lab.close_all()
-
-
 def test_a_generator_over_the_parameter_cap_is_refused_before_allocating(make_lab):
     import torch
 

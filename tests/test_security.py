@@ -411,21 +411,6 @@ def test_history_is_full_on_disk_and_bounded_in_memory(tmp_path, one_thread):
 
 # ---- 2, 3, 10: what a public app server bounds (the lab, no browser needed) ----------------------------------------
 
-@pytest.fixture
-def make_lab(tmp_path):
-    from textgan import lab as L
-
-    labs = []
-
-    def make(**kw):
-        labs.append(L.Lab(checkpoints=tmp_path / "checkpoints", torch_threads=1, **kw))
-        return labs[-1]
-
-    yield make
-    for lab in labs:
-        lab.close_all()
-
-
 def test_no_server_file_a_visitor_names_unless_under_an_operator_root(tmp_path, monkeypatch):
     from textgan import lab as L
 
