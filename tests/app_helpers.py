@@ -66,15 +66,22 @@ def chromium():
 
 
 @contextlib.contextmanager
+def serving(lab: L.Lab):
+    """(demo, client, url) of a fresh app around `lab` (`launch`); the lab's sessions and the server are closed
+    after, also when the test fails."""
+    demo, client, url = launch(lab)
+    try:
+        yield demo, client, url
+    finally:
+        lab.close_all()
+        demo.close()
+
+
+@contextlib.contextmanager
 def browser_on(lab: L.Lab):
     """(browser, lab, url): a Chromium and a fresh app around `lab`; both are closed (and the lab's sessions) after."""
-    with chromium() as browser:
-        demo, _, url = launch(lab)
-        try:
-            yield browser, lab, url
-        finally:
-            lab.close_all()
-            demo.close()
+    with chromium() as browser, serving(lab) as (_, _, url):
+        yield browser, lab, url
 
 
 def open_page(app, query: str = "", width: int = 1280, height: int = 720):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from gradio_client import handle_file
 
-from app_helpers import TINY, Poller, form, launch, n_points
+from app_helpers import TINY, Poller, form, n_points, serving
 from textgan import lab as L
 from textgan.lab import quota as Q
 
@@ -22,12 +22,10 @@ def served(tmp_path_factory):
     os.chdir(tmp_path_factory.mktemp("cwd"))
     lab = L.Lab(max_training=2, checkpoints="checkpoints", torch_threads=1,
                 sessions_per_client=16)  # every test client comes from 127.0.0.1
-    demo, client, url = launch(lab)
     try:
-        yield lab, client, url
+        with serving(lab) as (_, client, url):
+            yield lab, client, url
     finally:
-        lab.close_all()
-        demo.close()
         os.chdir(cwd)
 
 

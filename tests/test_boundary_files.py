@@ -12,7 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from app_helpers import TINY, browser_on, form, launch
+from app_helpers import TINY, browser_on, form, serving
 from hub_server import VALID_TOKENS
 from textgan import hub
 from textgan import lab as L
@@ -32,10 +32,8 @@ def served(tmp_path_factory, hub_server):
         mp.setenv("HF_TOKEN", ALICE)
         root = tmp_path_factory.mktemp("boundary")
         lab = L.Lab(checkpoints=root / "checkpoints", torch_threads=1)
-        demo, client, url = launch(lab)
-        yield lab, client, url
-        demo.close()
-        lab.close_all()
+        with serving(lab) as (_, client, url):
+            yield lab, client, url
 
 
 def train(client, **changes):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from app_helpers import browser_on, launch, open_page
+from app_helpers import browser_on, open_page, serving
 from textgan import lab as L
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -180,10 +180,8 @@ def classroom(app, tmp_path_factory):
     browser = app[0]
     lab = L.Lab(max_training=2, checkpoints=tmp_path_factory.mktemp("classroom"), torch_threads=1,
                 sessions_per_client=4, yield_s=300.0)  # the address cap is tested here; yielding in test_quota
-    demo, _, url = launch(lab)
-    yield browser, lab, url
-    lab.close_all()
-    demo.close()
+    with serving(lab) as (_, _, url):
+        yield browser, lab, url
 
 
 def test_six_tabs_from_one_address_each_work_or_say_why(classroom):

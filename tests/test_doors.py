@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app_helpers import TINY, launch
+from app_helpers import TINY, serving
 from textgan import lab as L
 from textgan.lab import quota as Q
 from textgan.app import doors
@@ -85,15 +85,13 @@ def world(tmp_path_factory, one_thread):
     cache.mkdir(parents=True, exist_ok=True)
     cache_link = cache / f"planted-{uuid.uuid4().hex[:8]}.txt"
     cache_link.symlink_to(canary)
-    demo, _, url = launch(lab)
-    config = httpx.get(url + "config", timeout=30).json()
     try:
-        yield dict(root=root, canary=canary, outside=outside, lab=lab, url=url, config=config,
-                   paths=[str(canary), str(cache_link), "../../outside/canary.txt", "../" * 12 + "etc/passwd",
-                          str(root / "checkpoints" / "uploads" / "planted.txt")])
+        with serving(lab) as (_, _, url):
+            config = httpx.get(url + "config", timeout=30).json()
+            yield dict(root=root, canary=canary, outside=outside, lab=lab, url=url, config=config,
+                       paths=[str(canary), str(cache_link), "../../outside/canary.txt", "../" * 12 + "etc/passwd",
+                              str(root / "checkpoints" / "uploads" / "planted.txt")])
     finally:
-        lab.close_all()
-        demo.close()
         cache_link.unlink(missing_ok=True)
 
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from app_helpers import launch
+from app_helpers import serving
 from textgan import lab as L
 from textgan.lab.scenarios import SCENARIOS
 
@@ -14,10 +14,8 @@ from textgan.lab.scenarios import SCENARIOS
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     lab = L.Lab(max_training=1, checkpoints=tmp_path_factory.mktemp("checkpoints"), torch_threads=1)
-    demo, client, url = launch(lab)
-    yield lab, demo, client
-    lab.close_all()
-    demo.close()
+    with serving(lab) as (demo, client, _):
+        yield lab, demo, client
 
 
 def poll_until(client, predicate, timeout=120.0):
@@ -86,10 +84,8 @@ def test_every_train_control_has_a_line_of_help(served):
 def spent(tmp_path_factory):
     """An app whose sessions have no training budget left (a budget of 0 s): every lesson is refused."""
     lab = L.Lab(max_training=1, checkpoints=tmp_path_factory.mktemp("spent"), torch_threads=1, session_budget_s=0.0)
-    demo, client, url = launch(lab)
-    yield lab, client
-    lab.close_all()
-    demo.close()
+    with serving(lab) as (_, client, _):
+        yield lab, client
 
 
 def test_a_refused_lesson_is_a_message_and_leaves_the_form_as_it_was(spent):

@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from app_helpers import TINY, Poller, form, launch, wait_until
+from app_helpers import TINY, Poller, form, serving, wait_until
 from textgan import lab as L
 
 
@@ -18,10 +18,9 @@ from textgan import lab as L
 def served(tmp_path_factory):
     lab = L.Lab(max_training=1, checkpoints=tmp_path_factory.mktemp("checkpoints"), torch_threads=1, max_sessions=4,
                 sessions_per_client=40)
-    demo, client, url = launch(lab)
-    yield lab, demo, url
-    stop_everything(lab)
-    demo.close()
+    with serving(lab) as (demo, _, url):
+        yield lab, demo, url
+        stop_everything(lab)
 
 
 def stop_everything(lab):
