@@ -42,15 +42,22 @@ def parse_trackers(text: str | Iterable[str] | None) -> tuple[str, ...]:
     return names
 
 
+@contextlib.contextmanager
+def _needs(package: str) -> Iterator[None]:
+    """An optional tracker's import: without its package, one line saying what to install."""
+    try:
+        yield
+    except ImportError as e:
+        raise RuntimeError(f"--log-to {package} needs the {package} package ({e}); install it with: "
+                           f"{INSTALL}") from None
+
+
 class TensorBoardSink:
     """Scalars and metrics as TensorBoard scalars, samples as text, a failure as text."""
 
     def __init__(self, log_dir: Path, name: str, config: dict[str, Any]) -> None:
-        try:
+        with _needs("tensorboard"):
             from torch.utils.tensorboard import SummaryWriter
-        except ImportError as e:
-            raise RuntimeError(f"--log-to tensorboard needs the tensorboard package ({e}); install it with: "
-                               f"{INSTALL}") from None
         self.writer = SummaryWriter(log_dir=str(Path(log_dir) / name))
         self.writer.add_text("config", "    " + _json(config).replace("\n", "\n    "), 0)
 
@@ -72,11 +79,8 @@ class TrackioSink:
     """Scalars and metrics logged to a local trackio run at their step; samples as a trackio Table."""
 
     def __init__(self, project: str, name: str, config: dict[str, Any]) -> None:
-        try:
+        with _needs("trackio"):
             import trackio
-        except ImportError as e:
-            raise RuntimeError(f"--log-to trackio needs the trackio package ({e}); install it with: "
-                               f"{INSTALL}") from None
         self.trackio = trackio
         with contextlib.redirect_stdout(sys.stderr):  # trackio prints its banner; stdout is the CLI's answer
             self.run = trackio.init(project=project, name=name, config=config, embed=False, auto_log_cpu=False,
