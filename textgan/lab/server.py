@@ -204,7 +204,8 @@ class Lab:
                     return
             now = time.monotonic()
             for ticket, s in waiting:  # a queued job nobody polls goes behind those who do (it is not dropped yet)
-                if now - s.last_seen > max(2.0, self.silence_limit(s)) and (self.slots.position(ticket) or 0) <= self.slots.n:
+                idle = now - s.last_seen
+                if idle > 2.0 and idle > self.silence_limit(s) and (self.slots.position(ticket) or 0) <= self.slots.n:
                     self.slots.demote(ticket)
             for ticket, s in waiting:
                 why = None if s.ticket == ticket and not s.stopping else "left the queue"
@@ -249,7 +250,7 @@ class Lab:
         idle = time.monotonic() - session.last_seen
         if idle > p.unwatched_s:
             return f"stopped: nobody watched this run for {p.unwatched_s:g} s (press Train to continue)"
-        if idle > max(p.yield_s, self.silence_limit(session)) and self.slots.waiting:
+        if idle > p.yield_s and self.slots.waiting and idle > self.silence_limit(session):  # cheap tests first
             return f"stopped: nobody watched this run for {idle:.0f} s and others wait (press Train to continue)"
         return None
 
