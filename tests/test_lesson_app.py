@@ -115,3 +115,15 @@ def test_a_lesson_sets_its_steps_and_a_share_link_carries_them(served):
     assert steps_from_query("450") == (450, []) and steps_from_query(None) == (0, [])
     steps, notices = steps_from_query("-3")
     assert steps == 0 and "ignored steps" in notices[0]
+
+
+def test_a_lesson_whose_outcome_did_not_show_says_what_a_student_can_do():
+    """It said "change [the seed] in the form and press the lesson again", but a lesson button always runs the
+    lesson's own seed: the same run again (fails on the old text). Now: press Train with the form's settings."""
+    from textgan.app.lesson import lesson_headline
+
+    s = SCENARIOS["collapse"]
+    text = lesson_headline(s, [], 8, None, "stopped", s.steps)
+    assert "did not show in this run" in text and s.expect in text
+    assert "press Train" in text and "press the lesson again" not in text
+    assert lesson_headline(s, [], 8, None, "training", 10).startswith("*Watching for:*")  # not while it runs
