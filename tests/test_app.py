@@ -89,7 +89,8 @@ def test_train_pause_resume_stop_save_compare(served):
     assert "saved step" in c.predict("app-b", api_name="/save")
 
     # saved in this session's own folder (visitors never overwrite or see each other's saves)
-    paths = sorted(str(p) for p in lab.checkpoints.glob("sessions/*/app-[ab]"))
+    # listed by their paths relative to the checkpoints folder (the server's folders stay hidden)
+    paths = sorted(str(p.relative_to(lab.checkpoints)) for p in lab.checkpoints.glob("sessions/*/app-[ab]"))
     assert [p.rsplit("/", 1)[1] for p in paths] == ["app-a", "app-b"]
     c.predict([], api_name="/refresh_runs")  # the browser refreshes the list on load
     side, table, curves, msg = c.predict(paths, 4, 7, 1.0, "loss/gen", api_name="/compare")
@@ -181,7 +182,7 @@ def test_hub_messages_and_round_trip(served, local_hub, tmp_path):
     assert msg.startswith("pulled"), msg
     pulled = lab.session_dir(Q.visitor_id(None, c.session_hash)) / "alice--lab-run"  # the puller's own folder
     assert (pulled / "generator.safetensors").is_file()
-    side, table, _, msg = c.predict([str(pulled)], 3, 0, 1.0, "loss/gen", api_name="/compare")
+    side, table, _, msg = c.predict([str(pulled.relative_to(lab.checkpoints))], 3, 0, 1.0, "loss/gen", api_name="/compare")
     assert msg.startswith("compared 1"), msg
 
 

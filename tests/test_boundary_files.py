@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from gradio_client.exceptions import AppError
 from safetensors.torch import load_file, save_file
 
 from app_helpers import TINY, browser_on, form, serving
@@ -276,6 +277,8 @@ def test_a_pull_is_stored_once_and_listed_for_its_puller_only(served, hub_server
     before = set(cache.glob("models--alice--shared-run/blobs/*")) if cache.exists() else set()
     message, _, runs, _ = c.predict("alice/shared-run", "", "", api_name="/pull")
     assert "pulled alice/shared-run into sessions/" in text(message), message
+    assert not any(Path(v).is_absolute() for v in runs["value"]), runs  # selected by its listed name
+    assert set(runs["value"]) <= {choice[-1] for choice in runs["choices"]}, runs
     assert str(lab.checkpoints) not in text(message) and "/tmp" not in text(message)
     after = set(cache.glob("models--alice--shared-run/blobs/*")) if cache.exists() else set()
     assert after == before  # not in the Hugging Face cache as well
@@ -323,6 +326,27 @@ def test_save_and_error_messages_show_paths_relative_to_the_checkpoints_folder(s
     assert L.without_server_paths(f"cannot open {missing}: run directory not found: {missing}",
                                   lab.checkpoints) == "cannot open sessions/gone: run directory not found: sessions/gone"
 
+
+
+def test_run_pickers_name_runs_without_the_servers_folder(served):
+    """The Compare and push pickers' choices (labels and values, which a stranger reads from the API) name a run
+    relative to the checkpoints folder; the listed value opens the run, and a server path is refused."""
+    lab, c, _ = served
+    c.predict(api_name="/reset")
+    assert "training" in train(c)
+    assert "saved step" in text(c.predict("picker-run", api_name="/save"))
+    c.predict(api_name="/stop")
+    server_folder = (str(lab.checkpoints.absolute()), str(lab.checkpoints.resolve()))
+    runs = c.predict([], api_name="/refresh_runs")  # the push picker is filled by the same list
+    shown = json.dumps(runs["choices"])
+    assert not any(folder in shown for folder in server_folder), shown
+    values = [choice[-1] for choice in runs["choices"]]
+    mine = [v for v in values if v.endswith("/picker-run")]
+    assert mine and not Path(mine[0]).is_absolute(), values
+    assert c.predict(mine, 2, 0, 1.0, "loss/gen", api_name="/compare")[3].startswith("compared 1")
+    absolute = str(lab.checkpoints.absolute() / mine[0])
+    with pytest.raises(AppError, match="refused .runs"):  # Gradio's own check: not in the list of choices
+        c.predict([absolute], 2, 0, 1.0, "loss/gen", api_name="/compare")
 
 @pytest.mark.parametrize("variant", sorted(__import__("textgan.variants", fromlist=["VARIANTS"]).VARIANTS))
 def test_every_variants_own_saved_run_is_within_the_caps_its_config_sets(variant, tmp_path, one_thread):

@@ -93,22 +93,31 @@ class AppContext:
 
     # ---- runs a visitor may open --------------------------------------------------------------------------------
 
-    def checkpoint_choices(self, request: gr.Request | None = None) -> list[str]:
-        """The run pickers' choices: this session's run, then its own saved runs and the shipped and pulled
-        examples, newest first (never another visitor's saves)."""
-        return [THIS] + self.lab.runs_for(self.visitor(request))
+    def listed_runs(self, request: gr.Request | None = None) -> dict[str, str]:
+        """The saved runs a visitor may open, by the name the pickers list (the path relative to the checkpoints
+        folder: a stranger reading the API never learns the server's folders) -> the run's directory."""
+        return {L.shown_path(path, self.lab.checkpoints): path for path in self.lab.runs_for(self.visitor(request))}
+
+    def checkpoint_choices(self, request: gr.Request | None = None) -> list[tuple[str, str]]:
+        """The run pickers' (label, value) choices: this session's run, then its own saved runs by name and the
+        shipped and pulled examples, newest first (never another visitor's saves)."""
+        own = L.shown_path(self.lab.session_dir(self.visitor(request)), self.lab.checkpoints)
+        return [(THIS, THIS)] + [(Path(name).name if name.startswith(own + "/") else f"{Path(name).name} (example)",
+                                  name) for name in self.listed_runs(request)]
 
     def saved_run(self, request: gr.Request, item: str) -> str:
-        """`item` when it is a run this session may open (a path the client sends is never trusted as is)."""
-        if item not in self.lab.runs_for(self.visitor(request)):
-            raise L.LabError(f"{Path(str(item)).name!r} is not one of your saved runs or the examples: refresh the "
-                             "list")
-        return item
+        """The directory of the run a picker lists as `item`, when this visitor may open it (a path the client sends
+        is never trusted as is)."""
+        path = self.listed_runs(request).get(str(item))
+        if path is None:
+            raise L.LabError(f"{L.shown_path(str(item), self.lab.checkpoints)!r} is not one of your saved runs or "
+                             "the examples: refresh the list")
+        return path
 
     def open_saved(self, item: str, request: gr.Request | None = None):
         """A saved run for comparing, opened once per version of its directory (at most 9 kept)."""
         if request is not None:
-            self.saved_run(request, item)
+            item = self.saved_run(request, item)
         config = Path(item, "config.json")
         key = f"{item}@{config.stat().st_mtime if config.exists() else 0}"
         if key not in self.loaded:

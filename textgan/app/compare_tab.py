@@ -207,7 +207,8 @@ def wire_compare(ctx: AppContext, p: dict[str, Any]) -> None:
 
     def refresh_runs(selection, request: gr.Request):
         choices = ctx.checkpoint_choices(request)
-        return gr.update(choices=choices, value=[x for x in (selection or []) if x in choices])
+        listed = {value for _, value in choices}
+        return gr.update(choices=choices, value=[x for x in (selection or []) if x in listed])
 
     @ctx.errors(status_only=False)
     def continue_training(selection, request: gr.Request):
@@ -249,7 +250,7 @@ def wire_train_and_compare(ctx: AppContext, p: dict[str, Any], train: TrainTab) 
         visitor = ctx.visitor(request)
         ctx.get(request)  # a comparison is watched while its tab polls
         choices = ctx.checkpoint_choices(request)
-        now = "\n".join(choices)
+        now = "\n".join(value for _, value in choices)
         picker = gr.skip() if now == listed else gr.update(choices=choices)
         sw = ctx.sweeps.get(visitor)
         if sw is None:
@@ -257,7 +258,7 @@ def wire_train_and_compare(ctx: AppContext, p: dict[str, Any], train: TrainTab) 
         if not sw.done:
             return (now, sw.status, picker) + (gr.skip(),) * 4
         ctx.sweeps.pop(visitor, None)
-        paths = [path for path in sw.results.values() if path]
+        paths = [L.shown_path(path, ctx.lab.checkpoints) for path in sw.results.values() if path]  # as listed
         picker = gr.update(choices=choices, value=paths)
         if not paths:
             return now, sw.status, picker, gr.skip(), gr.skip(), gr.skip(), gr.skip()
