@@ -23,11 +23,14 @@ FIGURES_DIR = "figures"
 SUMMARY_MD, SUMMARY_TEX = "summary.md", "summary.tex"
 IMAGE_FORMATS = ("svg", "png")
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                  "|": r"\textbar{}", "<": r"\textless{}", ">": r"\textgreater{}"}
 
 
 def latex_escape(text: str) -> str:
-    return re.sub(r"[\\&%$#_{}~^]", lambda m: _LATEX_SPECIAL[m[0]], str(text))
+    """Text as LaTeX text: the specials escaped, and | < > named (OT1, LaTeX's default font encoding, sets them
+    as — ¡ ¿)."""
+    return re.sub(r"[\\&%$#_{}~^|<>]", lambda m: _LATEX_SPECIAL[m[0]], str(text))
 
 
 def markdown_table(rows) -> str:
