@@ -191,6 +191,28 @@ def test_a_cluster_that_cannot_be_joined_is_one_line_naming_the_token(monkeypatc
 
 
 @pytest.mark.parametrize("flags, message", [
+    (["--backend", "local", "--asha", "nll_gen:min"], "--asha runs on Ray Tune"),  # was ignored: no early stop
+    (["--backend", "local", "--address", "head:6379"], "--address runs on Ray Tune"),
+    (["--backend", "local", "--concurrent", "2"], "--concurrent runs on Ray Tune"),
+    (["--backend", "local", "--gpus-per-trial", "1"], "--gpus-per-trial runs on Ray Tune"),
+    (["--concurrent", "0"], "--concurrent 0: at most this many trials at once, at least 1"),  # was: ran anyway
+    (["--num-cpus", "-2"], "--num-cpus -2: CPUs of the local Ray, 1..4096"),  # was: Ray's own message, after Ray
+    (["--cpus-per-trial", "0"], "cpus per trial 0.0 must be in (0, 1024]"),
+    (["--gpus-per-trial", "nan"], "GPUs per trial nan in [0, 64]"),
+    (["--max-failures", "-1"], "max_failures=-1 must be in 0..100"),
+    (["--asha", "nll_gen"], "--asha 'nll_gen': give METRIC:min or METRIC:max"),
+])
+def test_bad_backend_flags_are_one_line_errors_before_ray_starts(flags, message, capsys, tmp_path, monkeypatch):
+    """Ray's flags are checked before Ray starts (or the experiment directory is made), and the in-process
+    backend refuses the flags it cannot honour instead of ignoring them."""
+    monkeypatch.setitem(sys.modules, "ray", None)  # would fail loudly if the CLI got as far as importing Ray
+    assert main(["sweep", "--steps", "2", "--out", str(tmp_path / "x"), *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("flags, message", [
     (["--search", "optuna", "--metric", "bleu4:up"], "--metric 'bleu4:up': give METRIC:min or METRIC:max"),
     (["--search", "optuna", "--metric", ":min"], "--metric ':min': give METRIC:min or METRIC:max"),
     (["--metric", "nll_gen:max"], "--metric and --samples only apply with --search"),

@@ -119,14 +119,11 @@ def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = No
     """Run (or `resume`) a sweep on Ray Tune and write the experiment directory; returns one outcome per trial.
     `search="optuna"`: `samples` trials proposed by Tune's OptunaSearch on `metric` (METRIC:min|max) over the
     spec's random.settings (see search.py), instead of the spec's grid."""
+    check_options(cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, max_failures=max_failures,
+                  asha=asha, num_cpus=num_cpus, concurrent=concurrent)
     ray, tune = require_ray()
     exp = Path(exp_dir).resolve()
     trials = spec.trials()  # every spec error surfaces before Ray starts
-    if not 0 < cpus_per_trial <= 1024 or not 0 <= gpus_per_trial <= 64:
-        raise SpecError(f"cpus per trial {cpus_per_trial} must be in (0, 1024] and GPUs per trial {gpus_per_trial} "
-                        "in [0, 64] (fractions share a GPU)")
-    if not 0 <= max_failures <= 100:
-        raise SpecError(f"max_failures={max_failures} must be in 0..100")
     if search:
         check_search(search, spec, samples, metric)
         trials = []  # the searcher proposes them
@@ -170,6 +167,42 @@ def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = No
     write_tables(exp, outcomes)
     write_report(exp, images=images)
     return outcomes
+
+
+RAY_ONLY = ("asha", "address", "concurrent", "num_cpus", "gpus_per_trial")
+
+
+def check_options(*, local: bool = False, cpus_per_trial: float = 1, gpus_per_trial: float = 0,
+                  max_failures: int = 2, asha: str | None = None, address: str | None = None,
+                  num_cpus: int | None = None, concurrent: int | None = None) -> None:
+    """One-line errors for the backend's flags, before Ray starts or anything is written. The in-process backend
+    (`local`) refuses Ray's flags rather than ignoring them (an --asha that stops nothing reads as a result)."""
+    if local:
+        given = {"asha": asha, "address": address, "concurrent": concurrent, "num_cpus": num_cpus,
+                 "gpus_per_trial": gpus_per_trial or None}
+        for name in RAY_ONLY:
+            if given[name] is not None:
+                flag = "--" + name.replace("_", "-")
+                raise SpecError(f"{flag} runs on Ray Tune (--backend ray); the in-process backend runs one trial "
+                                "after another on --device")
+    if not 0 < cpus_per_trial <= 1024 or not 0 <= gpus_per_trial <= 64:
+        raise SpecError(f"cpus per trial {cpus_per_trial} must be in (0, 1024] and GPUs per trial {gpus_per_trial} "
+                        "in [0, 64] (fractions share a GPU)")
+    if not 0 <= max_failures <= 100:
+        raise SpecError(f"max_failures={max_failures} must be in 0..100")
+    if concurrent is not None and not 1 <= concurrent <= 10_000:
+        raise SpecError(f"--concurrent {concurrent}: at most this many trials at once, at least 1")
+    if num_cpus is not None and not 1 <= num_cpus <= 4096:
+        raise SpecError(f"--num-cpus {num_cpus}: CPUs of the local Ray, 1..4096")
+    if asha is not None:
+        _asha_metric(asha)
+
+
+def _asha_metric(asha: str) -> tuple[str, str]:
+    metric, _, mode = str(asha).partition(":")
+    if not metric.strip() or mode not in ("min", "max"):
+        raise SpecError(f"--asha {asha!r}: give METRIC:min or METRIC:max, e.g. eval/nll_gen:min")
+    return (metric if metric.startswith("eval/") else f"eval/{metric}"), mode
 
 
 def _fit_keeping_ctrl_c(tuner):
@@ -258,10 +291,7 @@ def _asha(asha: str, spec: SweepSpec):
     """ASHA on `METRIC:min|max` (e.g. eval/nll_gen:min), rungs counted in evaluations."""
     from ray.tune.schedulers import ASHAScheduler
 
-    metric, _, mode = asha.partition(":")
-    metric = metric if metric.startswith("eval/") else f"eval/{metric}"
-    if mode not in ("min", "max"):
-        raise SpecError(f"--asha {asha!r}: give METRIC:min or METRIC:max, e.g. eval/nll_gen:min")
+    metric, mode = _asha_metric(asha)
     b = spec.budget
     evals = b.evals if b.seconds is not None else max(1, b.steps // max(1, _eval_every(spec)))
     return ASHAScheduler(time_attr="training_iteration", metric=metric, mode=mode, max_t=evals + 1,
