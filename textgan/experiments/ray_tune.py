@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,7 @@ from .search import check_search, param_space, parse_metric, searcher, trial_nam
 from .spec import SpecError, SweepSpec, Trial
 from .trial import Report, TrialOptions, TrialOutcome, continue_trial, read_trial_file, start_trial
 
+log = logging.getLogger(__name__)
 INSTALL = 'pip install "ray[tune]"  (or: pip install "textgan[sweep]")'
 TUNE_DIR, TUNE_NAME = "ray", "tune"
 
@@ -258,8 +262,9 @@ def join(ray, address: str | None, num_cpus: int | None = None) -> None:
         else:
             maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
     try:
-        ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
-                 log_to_driver=False, logging_level="ERROR", configure_logging=True)
+        with _stderr_held(bool(address)):
+            ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
+                     log_to_driver=False, logging_level="ERROR", configure_logging=True)
     except Exception as e:
         if not address:
             raise
@@ -267,6 +272,34 @@ def join(ray, address: str | None, num_cpus: int | None = None) -> None:
         raise SpecError(f"cannot join the Ray cluster at {address}: {first}. Is `ray start --head` running there? If "
                         "it uses token authentication (Ray's default when a token exists), copy the head's "
                         "~/.ray/auth_token to this machine, or set RAY_AUTH_TOKEN") from None
+
+
+@contextlib.contextmanager
+def _stderr_held(hold: bool) -> Iterator[None]:
+    """While joining a cluster, Ray's C++ client logs every failed try on file descriptor 2 (about 20 lines over its
+    20 s of retries, before the one-line error): hold what is written there, and give it back only if the join
+    worked (else it goes to the debug log)."""
+    if not hold:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        joined = False
+        try:
+            yield
+            joined = True
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            text = held.read().decode("utf-8", errors="replace")
+            if joined:
+                sys.stderr.write(text)
+            elif text:
+                log.debug("Ray while joining: %s", text)
 
 
 def check_resources(ray, cpus_per_trial: float, gpus_per_trial: float) -> None:
