@@ -109,6 +109,25 @@ def test_a_group_with_one_evaluation_is_drawn_as_a_point_with_its_interval():
     assert all(t.mode == "lines" for t in fig.data if t is not point)
 
 
+def test_a_rebuilt_report_leaves_no_stale_figures(tmp_path, sweep):
+    """figures/ holds this report's figures only: a PNG/SVG of an earlier build (before --no-images, or a metric no
+    longer there) would be taken for the current one in a paper. Other files there are left alone."""
+    import shutil
+
+    from textgan.experiments.report import write_report
+
+    exp = tmp_path / "exp"
+    shutil.copytree(sweep[0], exp)
+    figs = exp / "figures"
+    stale = [figs / "frontier.png", figs / "frontier.svg", figs / "curve_gone.svg"]
+    for p in stale:
+        p.write_text("old")
+    (figs / "notes.txt").write_text("mine")
+    write_report(exp)
+    assert not any(p.exists() for p in stale)
+    assert (figs / "frontier.json").is_file() and (figs / "notes.txt").read_text() == "mine"
+
+
 def test_group_styles_are_distinct_and_tell_mle_groups_apart():
     groups = [f"wgan-gp lr_gen={i}" for i in range(12)] + [f"mle lr_gen={i}" for i in range(4)]
     styles = plots.group_styles(groups)
