@@ -16,7 +16,8 @@ from textgan.stats import t95, t_quantile
 TINY = {"corpus": {"kind": "modes", "k": 4}, "seeds": 2,
         "variants": {"mle": {"generator.hidden": 16},
                      "wgan-gp": {"generator.hidden": 16, "critic.filters": 8, "critic_steps": 1}},
-        "grid": {"batch_size": [8, 16]}, "budget": {"steps": 4},  # two evaluations, so curves are lines; nothing asserted needs training
+        "grid": {"batch_size": [8, 16]}, "budget": {"steps": 4},  # two evaluations: curves are lines (no training
+        # is asserted)
         "run": {"eval_every": 2, "eval_samples": 40, "sample_every": 0},
         "temperatures": [0.8, 1.2], "temperature_samples": 40}
 
