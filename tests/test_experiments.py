@@ -25,6 +25,7 @@ TINY = {"corpus": {"kind": "modes", "k": 4}, "seeds": 2,
     (["--grid", "lr_gen="], "grid.lr_gen is empty"),
     (["--variants", "mle", "--grid", "lr_critic=1e-3,1e-4"], "unknown setting 'lr_critic' for mle"),
     (["--set", "seed=3"], "'seed' is set by the sweep itself"),
+    (["--temperatures", "0.7,abc"], "temperatures: a list of numbers in (0, 100]"),  # was float()'s own message
 ])
 def test_bad_specs_are_one_line_errors_before_ray_starts(flags, message, capsys, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # would fail loudly if the CLI got as far as importing Ray
@@ -32,6 +33,12 @@ def test_bad_specs_are_one_line_errors_before_ray_starts(flags, message, capsys,
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_temperatures_given_as_text_are_numbers():
+    spec = SweepSpec.from_dict({"corpus": {"kind": "modes"}, "variants": ["mle"], "seeds": 1, "budget": 2,
+                                "temperatures": ["0.7", " 1 ", 1.3]})
+    assert spec.temperatures == [0.7, 1.0, 1.3]
 
 
 def test_without_ray_the_error_names_the_install_command(capsys, tmp_path, monkeypatch):

@@ -104,7 +104,7 @@ def _sweep_spec(args: argparse.Namespace) -> dict[str, Any]:
     if args.preset:
         spec["preset"] = args.preset
     if args.temperatures is not None:
-        spec["temperatures"] = [float(t) for t in args.temperatures.split(",") if t.strip()]
+        spec["temperatures"] = [t for t in args.temperatures.split(",") if t.strip()]  # text: the spec coerces it
     if args.temperature_samples is not None:
         spec["temperature_samples"] = args.temperature_samples
     if args.name:
