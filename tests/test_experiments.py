@@ -180,6 +180,24 @@ def test_ctrl_c_keeps_finished_trials_and_the_sweep_resumes_in_process(tmp_path,
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_ctrl_c_on_the_cli_exits_130_with_the_resume_command(tmp_path, capsys, monkeypatch):
+    """The CLI's side of Ctrl-C (the sweep's side is the test above; a real SIGINT to `python -m textgan sweep
+    --backend local` was checked by hand): exit code 130, one line saying what was kept and how to continue."""
+    from textgan.experiments import local
+    from textgan.experiments.trial import TrialOutcome
+
+    def interrupted(spec, out, **kwargs):
+        a, b = spec.trials()
+        raise local.SweepInterrupted(out, [TrialOutcome(a, status="done"), TrialOutcome(b, status="stopped")])
+
+    monkeypatch.setattr(local, "run_in_process", interrupted)
+    exp = tmp_path / "exp"
+    assert main(["sweep", "--backend", "local", "--seeds", "2", "--steps", "2", "--out", str(exp)]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (f"interrupted: 1/2 trials done; tables and report written to {exp}; continue with: "
+                       f"python -m textgan sweep --resume {exp}")
+
+
 def test_a_cluster_that_cannot_be_joined_is_one_line_naming_the_token(monkeypatch):
     """Joining failed after ~20 s with ~40 lines of Ray's traceback; now one line that says what to do."""
     from textgan.experiments.ray_tune import join
