@@ -25,6 +25,7 @@ TINY = {"corpus": {"kind": "modes", "k": 4}, "seeds": 2,
     (["--grid", "lr_gen="], "grid.lr_gen is empty"),
     (["--variants", "mle", "--grid", "lr_critic=1e-3,1e-4"], "unknown setting 'lr_critic' for mle"),
     (["--set", "seed=3"], "'seed' is set by the sweep itself"),
+    (["--temperatures", "0.7,abc"], "temperatures: a list of numbers in (0, 100]"),  # was float()'s own message
 ])
 def test_bad_specs_are_one_line_errors_before_ray_starts(flags, message, capsys, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # would fail loudly if the CLI got as far as importing Ray
@@ -32,6 +33,12 @@ def test_bad_specs_are_one_line_errors_before_ray_starts(flags, message, capsys,
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_temperatures_given_as_text_are_numbers():
+    spec = SweepSpec.from_dict({"corpus": {"kind": "modes"}, "variants": ["mle"], "seeds": 1, "budget": 2,
+                                "temperatures": ["0.7", " 1 ", 1.3]})
+    assert spec.temperatures == [0.7, 1.0, 1.3]
 
 
 def test_without_ray_the_error_names_the_install_command(capsys, tmp_path, monkeypatch):
@@ -173,6 +180,24 @@ def test_ctrl_c_keeps_finished_trials_and_the_sweep_resumes_in_process(tmp_path,
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_ctrl_c_on_the_cli_exits_130_with_the_resume_command(tmp_path, capsys, monkeypatch):
+    """The CLI's side of Ctrl-C (the sweep's side is the test above; a real SIGINT to `python -m textgan sweep
+    --backend local` was checked by hand): exit code 130, one line saying what was kept and how to continue."""
+    from textgan.experiments import local
+    from textgan.experiments.trial import TrialOutcome
+
+    def interrupted(spec, out, **kwargs):
+        a, b = spec.trials()
+        raise local.SweepInterrupted(out, [TrialOutcome(a, status="done"), TrialOutcome(b, status="stopped")])
+
+    monkeypatch.setattr(local, "run_in_process", interrupted)
+    exp = tmp_path / "exp"
+    assert main(["sweep", "--backend", "local", "--seeds", "2", "--steps", "2", "--out", str(exp)]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (f"interrupted: 1/2 trials done; tables and report written to {exp}; continue with: "
+                       f"python -m textgan sweep --resume {exp}")
+
+
 def test_a_cluster_that_cannot_be_joined_is_one_line_naming_the_token(monkeypatch):
     """Joining failed after ~20 s with ~40 lines of Ray's traceback; now one line that says what to do."""
     from textgan.experiments.ray_tune import join
@@ -188,6 +213,28 @@ def test_a_cluster_that_cannot_be_joined_is_one_line_naming_the_token(monkeypatc
     message = str(caught.value)
     assert "\n" not in message and "cannot join the Ray cluster at 10.0.0.1:6379: Failed to connect" in message
     assert "~/.ray/auth_token" in message and "RAY_AUTH_TOKEN" in message
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--backend", "local", "--asha", "nll_gen:min"], "--asha runs on Ray Tune"),  # was ignored: no early stop
+    (["--backend", "local", "--address", "head:6379"], "--address runs on Ray Tune"),
+    (["--backend", "local", "--concurrent", "2"], "--concurrent runs on Ray Tune"),
+    (["--backend", "local", "--gpus-per-trial", "1"], "--gpus-per-trial runs on Ray Tune"),
+    (["--concurrent", "0"], "--concurrent 0: at most this many trials at once, at least 1"),  # was: ran anyway
+    (["--num-cpus", "-2"], "--num-cpus -2: CPUs of the local Ray, 1..4096"),  # was: Ray's own message, after Ray
+    (["--cpus-per-trial", "0"], "cpus per trial 0.0 must be in (0, 1024]"),
+    (["--gpus-per-trial", "nan"], "GPUs per trial nan in [0, 64]"),
+    (["--max-failures", "-1"], "max_failures=-1 must be in 0..100"),
+    (["--asha", "nll_gen"], "--asha 'nll_gen': give METRIC:min or METRIC:max"),
+])
+def test_bad_backend_flags_are_one_line_errors_before_ray_starts(flags, message, capsys, tmp_path, monkeypatch):
+    """Ray's flags are checked before Ray starts (or the experiment directory is made), and the in-process
+    backend refuses the flags it cannot honour instead of ignoring them."""
+    monkeypatch.setitem(sys.modules, "ray", None)  # would fail loudly if the CLI got as far as importing Ray
+    assert main(["sweep", "--steps", "2", "--out", str(tmp_path / "x"), *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "x").exists()
 
 
 @pytest.mark.parametrize("flags, message", [

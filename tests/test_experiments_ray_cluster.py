@@ -36,5 +36,16 @@ def test_two_node_cluster_with_ray_s_default_token_authentication(tmp_path):
         assert set(results.status) == {"done"} and results.trial.nunique() == 4
         assert results.node.notna().all() and results.nodes.notna().all()
         assert results.drop_duplicates("trial").node.nunique() == 2, results[["trial", "node"]]  # both nodes ran
+        # authentication is really on: a driver without the token (a HOME with none) is refused, in one line
+        stranger = tmp_path / "stranger"
+        stranger.mkdir()
+        r = subprocess.run([sys.executable, "-m", "textgan", "sweep", "--address", cluster.address, "--steps", "2",
+                            "--temperatures", "", "--no-images", "--out", str(tmp_path / "refused")],
+                           env={**driver_env, "HOME": str(stranger)}, capture_output=True, text=True, timeout=300,
+                           cwd=tmp_path)
+        lines = r.stderr.strip().splitlines()  # "1 trials on the Ray cluster at ...", then the error: not Ray's
+        assert r.returncode == 2 and lines[-1].startswith("error: cannot join the Ray cluster"), r.stderr[-2000:]
+        assert "~/.ray/auth_token" in lines[-1]
+        assert len(lines) == 2, r.stderr[-2000:]  # (its client's log of every failed try was ~20 more lines)
     assert all(p.poll() is not None for p in cluster.nodes)  # every node it started is stopped
     assert not home.exists()  # and its token is gone with it

@@ -16,7 +16,8 @@ from textgan.stats import t95, t_quantile
 TINY = {"corpus": {"kind": "modes", "k": 4}, "seeds": 2,
         "variants": {"mle": {"generator.hidden": 16},
                      "wgan-gp": {"generator.hidden": 16, "critic.filters": 8, "critic_steps": 1}},
-        "grid": {"batch_size": [8, 16]}, "budget": {"steps": 2},  # what is asserted needs no training
+        "grid": {"batch_size": [8, 16]}, "budget": {"steps": 4},  # two evaluations: curves are lines (no training
+        # is asserted)
         "run": {"eval_every": 2, "eval_samples": 40, "sample_every": 0},
         "temperatures": [0.8, 1.2], "temperature_samples": 40}
 
@@ -97,6 +98,37 @@ def test_static_figures_with_kaleido(tmp_path, sweep):
     assert "as SVG and PNG" in (exp / "report.html").read_text()
 
 
+def test_a_group_with_one_evaluation_is_drawn_as_a_point_with_its_interval():
+    """A curve of one budget (a short sweep: one evaluation per trial) is a line of one vertex, which plotly draws
+    as nothing: such a group is a marker with its CI as an error bar, the others stay lines without markers."""
+    summary = pd.DataFrame({"group": ["mle", "wgan-gp", "wgan-gp"], "budget": [6, 6, 12], "metric": "eval/x",
+                            "n": 2, "mean": [1.0, 2.0, 1.5], "ci95": [0.3, 0.2, 0.1]})
+    summary["lo"], summary["hi"] = summary["mean"] - summary.ci95, summary["mean"] + summary.ci95
+    fig = plots.seed_band_figure(summary, "eval/x")
+    (point,) = [t for t in fig.data if t.name and t.name.startswith("mle")]
+    assert "markers" in point.mode and list(point.error_y.array) == [0.3] and point.error_y.visible
+    assert all(t.mode == "lines" for t in fig.data if t is not point)
+
+
+def test_a_rebuilt_report_leaves_no_stale_figures(tmp_path, sweep):
+    """figures/ holds this report's figures only: a PNG/SVG of an earlier build (before --no-images, or a metric no
+    longer there) would be taken for the current one in a paper. Other files there are left alone."""
+    import shutil
+
+    from textgan.experiments.report import write_report
+
+    exp = tmp_path / "exp"
+    shutil.copytree(sweep[0], exp)
+    figs = exp / "figures"
+    stale = [figs / "frontier.png", figs / "frontier.svg", figs / "curve_gone.svg"]
+    for p in stale:
+        p.write_text("old")
+    (figs / "notes.txt").write_text("mine")
+    write_report(exp)
+    assert not any(p.exists() for p in stale)
+    assert (figs / "frontier.json").is_file() and (figs / "notes.txt").read_text() == "mine"
+
+
 def test_group_styles_are_distinct_and_tell_mle_groups_apart():
     groups = [f"wgan-gp lr_gen={i}" for i in range(12)] + [f"mle lr_gen={i}" for i in range(4)]
     styles = plots.group_styles(groups)
@@ -174,8 +206,9 @@ def test_hostile_sample_and_group_text_cannot_break_the_report(tmp_path, sweep):
 
     tex = (exp / "summary.tex").read_text(encoding="utf-8")
     row = next(line for line in tex.splitlines() if "alert" in line)
-    assert r"a|b \& 50\% x\_1 \$\textbackslash{} \{\#\}" in row
-    assert re.search(r"(?<!\\)[&%$#_]", row.split(" & ")[0]) is None
+    assert r"a\textbar{}b \& 50\% x\_1 \$\textbackslash{} \{\#\}" in row
+    assert r"\textless{}script\textgreater{}" in row  # OT1 (LaTeX's default) sets < > | as ¡ ¿ —
+    assert re.search(r"(?<!\\)[&%$#_|<>]", row.split(" & ")[0]) is None
 
 
 def test_the_report_does_not_write_through_links_out_of_the_experiment(tmp_path, sweep):

@@ -80,6 +80,13 @@ def test_train_logs_to_tensorboard_and_trackio(tracked):
     nll = [(row["step"], row["eval/nll_gen"]) for row in logs if row.get("eval/nll_gen") is not None]
     assert nll == [(s, pytest.approx(v, rel=1e-9)) for s, v in zip(evals.step, evals["eval/nll_gen"])]
     assert any(row.get("loss/gen") is not None for row in logs)
+    # the samples too (sample_every=4): TensorBoard's text and trackio's table, at the samples' steps
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(tmp_path / "runs" / "tensorboard" / "tiny"), size_guidance={"tensors": 0})
+    acc.Reload()
+    assert [e.step for e in acc.Tensors("samples/text_summary")] == [4, 8]
+    assert [row["step"] for row in logs if row.get("samples") is not None] == [4, 8]
 
 
 def test_sweep_logs_every_trial_to_both_trackers(tracked):

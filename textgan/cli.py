@@ -104,7 +104,7 @@ def _sweep_spec(args: argparse.Namespace) -> dict[str, Any]:
     if args.preset:
         spec["preset"] = args.preset
     if args.temperatures is not None:
-        spec["temperatures"] = [float(t) for t in args.temperatures.split(",") if t.strip()]
+        spec["temperatures"] = [t for t in args.temperatures.split(",") if t.strip()]  # text: the spec coerces it
     if args.temperature_samples is not None:
         spec["temperature_samples"] = args.temperature_samples
     if args.name:
@@ -128,11 +128,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         out = Path(args.out or f"experiments/{spec.name}")
     n = len(spec.trials())
     images = not args.no_images
-    from .experiments.ray_tune import TUNE_DIR, TUNE_NAME
+    from .experiments.ray_tune import RAY_ONLY, TUNE_DIR, TUNE_NAME, check_options
     from .trackers import parse_trackers
 
     log_to = parse_trackers(args.log_to)
     local = args.backend == "local" or (args.resume and not (out / TUNE_DIR / TUNE_NAME).is_dir())
+    check_options(local=local, **{k: getattr(args, k) for k in (*RAY_ONLY, "cpus_per_trial", "max_failures")})
     if args.search:
         from .experiments.search import check_search
 

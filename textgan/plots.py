@@ -278,7 +278,8 @@ def _rgba(hex_color: str, alpha: float) -> str:
 def seed_band_figure(summary, metric: str, budget_label: str = "step"):
     """A sweep's learning curves (`textgan.experiments` summary.csv): each variant/settings group's mean over seeds
     against budget as a line in the group's own style (`group_styles`), the 95 % CI as a shaded band. No markers:
-    dots at the band's corners read as individual seeds."""
+    dots at the band's corners read as individual seeds. A group evaluated at one budget only is its mean as a
+    marker with the CI as an error bar."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -297,8 +298,13 @@ def seed_band_figure(summary, metric: str, budget_label: str = "step"):
                                      y=list(band.hi) + list(band.lo[::-1]), fill="toself", mode="lines",
                                      fillcolor=_rgba(st["color"], 0.15), line=dict(width=0), hoverinfo="skip",
                                      showlegend=False, legendgroup=group))
-        fig.add_trace(go.Scatter(x=g.budget, y=g["mean"], mode="lines", name=f"{group} (n={g.n.max()})",
+        # one budget: a line of one vertex draws nothing, so that group is a point with its CI as an error bar
+        single = len(g) == 1
+        fig.add_trace(go.Scatter(x=g.budget, y=g["mean"], mode="markers" if single else "lines",
+                                 name=f"{group} (n={g.n.max()})",
                                  line=dict(color=st["color"], dash=st["dash"], width=2.5 if is_mle_group(group) else 2),
+                                 marker=dict(symbol=st["symbol"], size=8, color=st["color"]),
+                                 error_y=dict(array=g.ci95.fillna(0).tolist(), visible=single, thickness=1.5),
                                  legendgroup=group))
     return fig
 

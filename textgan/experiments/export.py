@@ -23,11 +23,14 @@ FIGURES_DIR = "figures"
 SUMMARY_MD, SUMMARY_TEX = "summary.md", "summary.tex"
 IMAGE_FORMATS = ("svg", "png")
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                  "|": r"\textbar{}", "<": r"\textless{}", ">": r"\textgreater{}"}
 
 
 def latex_escape(text: str) -> str:
-    return re.sub(r"[\\&%$#_{}~^]", lambda m: _LATEX_SPECIAL[m[0]], str(text))
+    """Text as LaTeX text: the specials escaped, and | < > named (OT1, LaTeX's default font encoding, sets them
+    as — ¡ ¿)."""
+    return re.sub(r"[\\&%$#_{}~^|<>]", lambda m: _LATEX_SPECIAL[m[0]], str(text))
 
 
 def markdown_table(rows) -> str:
@@ -88,6 +91,7 @@ def write_figures(exp: Path, figs: dict[str, Any], images: bool = False) -> str:
 
             jobs = [(figs[n], fresh(folder / f"{n}.{fmt}")) for fmt in IMAGE_FORMATS for n in names]
             pio.write_images([f for f, _ in jobs], [p for _, p in jobs], width=900)  # one browser for all
+            _drop_stale(folder, {p.name for _, p in jobs})
             return f"figures/: {len(names)} figures as SVG and PNG"
         except ImportError:
             why = 'kaleido is not installed (pip install "textgan[report]")'
@@ -96,7 +100,17 @@ def write_figures(exp: Path, figs: dict[str, Any], images: bool = False) -> str:
         log.warning("static figures not written: %s; writing Plotly JSON instead", why)
     for n in names:
         figs[n].write_json(str(fresh(folder / f"{n}.json")))
+    _drop_stale(folder, {f"{n}.json" for n in names})
     return f"figures/: {len(names)} figures as Plotly JSON ({why})"
+
+
+def _drop_stale(folder: Path, written: set[str]) -> None:
+    """Remove the figures of an earlier build that this one did not write (images before --no-images, a metric no
+    longer there): a paper would take them for the current ones. Only our own names go; other files stay."""
+    for p in folder.iterdir():
+        ours = p.stem == "frontier" or p.stem.startswith("curve_")
+        if ours and p.suffix.lstrip(".") in (*IMAGE_FORMATS, "json") and p.name not in written and not p.is_dir():
+            p.unlink()
 
 
 def figure_name(title: str) -> str:

@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,7 @@ from .search import check_search, param_space, parse_metric, searcher, trial_nam
 from .spec import SpecError, SweepSpec, Trial
 from .trial import Report, TrialOptions, TrialOutcome, continue_trial, read_trial_file, start_trial
 
+log = logging.getLogger(__name__)
 INSTALL = 'pip install "ray[tune]"  (or: pip install "textgan[sweep]")'
 TUNE_DIR, TUNE_NAME = "ray", "tune"
 
@@ -119,14 +123,11 @@ def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = No
     """Run (or `resume`) a sweep on Ray Tune and write the experiment directory; returns one outcome per trial.
     `search="optuna"`: `samples` trials proposed by Tune's OptunaSearch on `metric` (METRIC:min|max) over the
     spec's random.settings (see search.py), instead of the spec's grid."""
+    check_options(cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, max_failures=max_failures,
+                  asha=asha, num_cpus=num_cpus, concurrent=concurrent)
     ray, tune = require_ray()
     exp = Path(exp_dir).resolve()
     trials = spec.trials()  # every spec error surfaces before Ray starts
-    if not 0 < cpus_per_trial <= 1024 or not 0 <= gpus_per_trial <= 64:
-        raise SpecError(f"cpus per trial {cpus_per_trial} must be in (0, 1024] and GPUs per trial {gpus_per_trial} "
-                        "in [0, 64] (fractions share a GPU)")
-    if not 0 <= max_failures <= 100:
-        raise SpecError(f"max_failures={max_failures} must be in 0..100")
     if search:
         check_search(search, spec, samples, metric)
         trials = []  # the searcher proposes them
@@ -170,6 +171,42 @@ def run_on_ray(spec: SweepSpec, exp_dir: str | Path, *, address: str | None = No
     write_tables(exp, outcomes)
     write_report(exp, images=images)
     return outcomes
+
+
+RAY_ONLY = ("asha", "address", "concurrent", "num_cpus", "gpus_per_trial")
+
+
+def check_options(*, local: bool = False, cpus_per_trial: float = 1, gpus_per_trial: float = 0,
+                  max_failures: int = 2, asha: str | None = None, address: str | None = None,
+                  num_cpus: int | None = None, concurrent: int | None = None) -> None:
+    """One-line errors for the backend's flags, before Ray starts or anything is written. The in-process backend
+    (`local`) refuses Ray's flags rather than ignoring them (an --asha that stops nothing reads as a result)."""
+    if local:
+        given = {"asha": asha, "address": address, "concurrent": concurrent, "num_cpus": num_cpus,
+                 "gpus_per_trial": gpus_per_trial or None}
+        for name in RAY_ONLY:
+            if given[name] is not None:
+                flag = "--" + name.replace("_", "-")
+                raise SpecError(f"{flag} runs on Ray Tune (--backend ray); the in-process backend runs one trial "
+                                "after another on --device")
+    if not 0 < cpus_per_trial <= 1024 or not 0 <= gpus_per_trial <= 64:
+        raise SpecError(f"cpus per trial {cpus_per_trial} must be in (0, 1024] and GPUs per trial {gpus_per_trial} "
+                        "in [0, 64] (fractions share a GPU)")
+    if not 0 <= max_failures <= 100:
+        raise SpecError(f"max_failures={max_failures} must be in 0..100")
+    if concurrent is not None and not 1 <= concurrent <= 10_000:
+        raise SpecError(f"--concurrent {concurrent}: at most this many trials at once, at least 1")
+    if num_cpus is not None and not 1 <= num_cpus <= 4096:
+        raise SpecError(f"--num-cpus {num_cpus}: CPUs of the local Ray, 1..4096")
+    if asha is not None:
+        _asha_metric(asha)
+
+
+def _asha_metric(asha: str) -> tuple[str, str]:
+    metric, _, mode = str(asha).partition(":")
+    if not metric.strip() or mode not in ("min", "max"):
+        raise SpecError(f"--asha {asha!r}: give METRIC:min or METRIC:max, e.g. eval/nll_gen:min")
+    return (metric if metric.startswith("eval/") else f"eval/{metric}"), mode
 
 
 def _fit_keeping_ctrl_c(tuner):
@@ -225,8 +262,9 @@ def join(ray, address: str | None, num_cpus: int | None = None) -> None:
         else:
             maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
     try:
-        ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
-                 log_to_driver=False, logging_level="ERROR", configure_logging=True)
+        with _stderr_held(bool(address)):
+            ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
+                     log_to_driver=False, logging_level="ERROR", configure_logging=True)
     except Exception as e:
         if not address:
             raise
@@ -234,6 +272,34 @@ def join(ray, address: str | None, num_cpus: int | None = None) -> None:
         raise SpecError(f"cannot join the Ray cluster at {address}: {first}. Is `ray start --head` running there? If "
                         "it uses token authentication (Ray's default when a token exists), copy the head's "
                         "~/.ray/auth_token to this machine, or set RAY_AUTH_TOKEN") from None
+
+
+@contextlib.contextmanager
+def _stderr_held(hold: bool) -> Iterator[None]:
+    """While joining a cluster, Ray's C++ client logs every failed try on file descriptor 2 (about 20 lines over its
+    20 s of retries, before the one-line error): hold what is written there, and give it back only if the join
+    worked (else it goes to the debug log)."""
+    if not hold:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        joined = False
+        try:
+            yield
+            joined = True
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            text = held.read().decode("utf-8", errors="replace")
+            if joined:
+                sys.stderr.write(text)
+            elif text:
+                log.debug("Ray while joining: %s", text)
 
 
 def check_resources(ray, cpus_per_trial: float, gpus_per_trial: float) -> None:
@@ -258,10 +324,7 @@ def _asha(asha: str, spec: SweepSpec):
     """ASHA on `METRIC:min|max` (e.g. eval/nll_gen:min), rungs counted in evaluations."""
     from ray.tune.schedulers import ASHAScheduler
 
-    metric, _, mode = asha.partition(":")
-    metric = metric if metric.startswith("eval/") else f"eval/{metric}"
-    if mode not in ("min", "max"):
-        raise SpecError(f"--asha {asha!r}: give METRIC:min or METRIC:max, e.g. eval/nll_gen:min")
+    metric, mode = _asha_metric(asha)
     b = spec.budget
     evals = b.evals if b.seconds is not None else max(1, b.steps // max(1, _eval_every(spec)))
     return ASHAScheduler(time_attr="training_iteration", metric=metric, mode=mode, max_t=evals + 1,

@@ -255,6 +255,15 @@ class SweepSpec:
                      config=cfg)
 
 
+def _float_or_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
 def _coerce_text(spec: SweepSpec) -> None:
     """Settings given as text (the CLI's --set/--grid/--corpus-set, a YAML string) become their field's type
     through the one router, so trial names and results hold 0.001, not "1e-3", and "false" is False."""
@@ -273,6 +282,8 @@ def _coerce_text(spec: SweepSpec) -> None:
         return value  # trials() refuses it with the router's message
 
     spec.corpus = {k: v if k == "kind" else typed(f"corpus.{k}", v) for k, v in spec.corpus.items()}
+    if isinstance(spec.temperatures, list):  # "0.7" is 0.7; "abc" is left for check()'s message
+        spec.temperatures = [_float_or_text(t) for t in spec.temperatures]
     if isinstance(spec.run, dict):
         spec.run = {k: typed(k, v) for k, v in spec.run.items()}
     if isinstance(spec.grid, dict):
