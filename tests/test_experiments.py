@@ -253,3 +253,17 @@ def test_bad_search_flags_are_one_line_errors_before_ray_starts(flags, message, 
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_a_trials_progress_line_names_the_headline_metrics_first():
+    """Ray's one line per finished trial: on `modes` the many modes/* numbers sorted first once cut it off before
+    NLL-gen; the headline metrics come first now, and the line is cut between whole items."""
+    from textgan.experiments.ray_tune import progress_metrics
+
+    result = {f"eval/modes/{k}": 0.5 for k in ("coverage", "divergence", "effective", "entropy", "hit", "invalid",
+                                                "precision", "weights_max", "weights_min", "weights_mean")}
+    result |= {"eval/distinct2": 0.3, "eval/nll_gen": 1.234, "eval/unique": 0.9, "loss/gen": 2.0}
+    line = progress_metrics(result)
+    assert line.startswith("modes/precision=0.5, modes/coverage=0.5, modes/entropy=0.5, modes/divergence=0.5")
+    assert "nll_gen=1.23" in line and "loss" not in line
+    assert len(line) <= 160 and all("=" in item for item in line.split(", "))  # whole items only

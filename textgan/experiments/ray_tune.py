@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..metrics.catalog import CORPUS_METRICS
 from .local import options_of
 from .report import write_report
 from .results import TRIALS_DIR, write_spec, write_tables
@@ -80,6 +81,24 @@ def trainable(config: dict[str, Any]) -> None:
     continue_trial(trial, opts, run, state, report)
 
 
+HEADLINE = tuple(dict.fromkeys(key for keys in CORPUS_METRICS.values() for key in keys))
+"""The metrics a trial's progress line names first (every corpus family's headline numbers)."""
+
+
+def progress_metrics(result: dict[str, Any], limit: int = 160) -> str:
+    """A finished trial's evaluation numbers for its one progress line: the headline metrics first, then the
+    others by name, cut between whole items at `limit` characters."""
+    numbers = {k: v for k, v in result.items() if k.startswith("eval/") and isinstance(v, (int, float))}
+    ordered = [k for k in HEADLINE if k in numbers] + sorted(k for k in numbers if k not in HEADLINE)
+    line = ""
+    for key in ordered:
+        item = f"{key.removeprefix('eval/')}={numbers[key]:.3g}"
+        if len(line) + len(item) + 2 > limit:
+            break
+        line = f"{line}, {item}" if line else item
+    return line
+
+
 def _progress_callback(n_trials: int, quiet: bool = False):
     from ray import tune
 
@@ -96,8 +115,7 @@ def _progress_callback(n_trials: int, quiet: bool = False):
         def on_trial_complete(self, iteration, trials, trial, **info):
             self.done += 1
             r = trial.last_result or {}
-            metrics = ", ".join(f"{k.removeprefix('eval/')}={v:.3g}" for k, v in r.items()
-                                if k.startswith("eval/") and isinstance(v, (int, float)))[:160]
+            metrics = progress_metrics(r)
             status = r.get("status", "done")
             if status == "running":  # the trial ended without its final report: ASHA stopped it
                 status = "stopped early"
