@@ -170,6 +170,24 @@ def test_serving_the_app_turns_the_stored_token_off_for_the_process(monkeypatch)
 
 # ---- 4. files ------------------------------------------------------------------------------------------------------
 
+def test_gradios_upload_cache_is_bounded_in_size_and_cleaned(monkeypatch, tmp_path):
+    """Gradio's /gradio_api/upload takes any file of any size from anyone (its default max_file_size is none), and
+    keeps it until the server restarts: a stranger could fill the server's disk without calling a door. The app's
+    entry bounds an upload to the corpus limit and has Gradio delete uploads after an hour."""
+    from textgan import hub_access
+    from textgan.app import main as app_main
+    from textgan.app.main import build_demo
+
+    monkeypatch.setattr(hub_access, "_serving_visitors", False)  # serve() sets it for the process: restored after
+    launched = []
+    monkeypatch.setattr(app_main.gr.Blocks, "launch", lambda self, **kw: launched.append(kw))
+    demo = build_demo(L.Lab(checkpoints=tmp_path / "checkpoints", torch_threads=1))
+    app_main.serve(demo)
+    assert launched and launched[0]["max_file_size"] == L.MAX_UPLOAD_BYTES
+    frequency, age = demo.delete_cache
+    assert frequency <= 3600 and age <= 3600
+
+
 def test_an_upload_is_read_only_from_gradios_upload_cache(tmp_path):
     """The lab took any path as the upload: `{"path": "/any/where.txt"}` trained on a server file and copied it into
     checkpoints/uploads/. Only a file inside Gradio's upload folder is accepted, symbolic links resolved."""
@@ -209,6 +227,36 @@ def test_a_raw_call_naming_a_server_file_as_the_upload_trains_nothing(served, tm
     assert result is None or "was not received" in text(result[0])
     assert not list((lab.checkpoints / "uploads").glob("*server-secret*"))
     assert lab.get(c.session_hash) is None or lab.get(c.session_hash).run is None
+
+
+def test_uploads_are_stored_in_the_visitors_folder_and_charged_to_its_disk_quota(served, tmp_path):
+    """Issue 21 item 2: the disk quota covers uploads. Each new upload was copied to the shared checkpoints/uploads/,
+    which no quota counted: a stranger could store 20 MB per distinct file, without end. Now the copy goes to the
+    visitor's own folder, charged like a save before it is written, and a copy over the quota is refused."""
+    import dataclasses
+
+    from gradio_client import Client, handle_file
+
+    lab, _, url = served
+    c = Client(url, verbose=False)  # a new visitor: an empty folder
+    before = lab.policy
+    lab.policy = dataclasses.replace(before, disk_per_visitor=Q.MB)
+    try:
+        statuses = []
+        for i in range(3):  # 400 kB each: two fit in 1 MB, the third does not
+            up = tmp_path / f"corpus-{i}.txt"
+            up.write_text("".join(f"the dog number {k % 9} runs home {i}\n" for k in range(14_000)))
+            c.predict(api_name="/reset")
+            statuses.append(text(train(c, corpus="upload", **{UPLOAD_LABEL: handle_file(str(up))})))
+            c.predict(api_name="/stop")
+        mine = lab.session_dir(Q.visitor_id(None, c.session_hash))
+        assert all("training" in s for s in statuses[:2]), statuses
+        assert "not enough space" in statuses[2], statuses
+        assert len(list((mine / "uploads").glob("corpus-*.txt"))) == 2
+        assert not list((lab.checkpoints / "uploads").glob("corpus-*"))  # nothing outside the visitor's folder
+    finally:
+        lab.policy = before
+        c.predict(api_name="/reset")
 
 
 @pytest.mark.parametrize("revision", ["../../../../../tmp/x", "a..b", "refs/heads/.hidden", "x.lock", "a b",
