@@ -140,6 +140,23 @@ def test_the_stored_token_is_out_of_reach_inside_visitor_access(local_hub, monke
         assert hub.resolve_token(None) == BOB and hub.resolve_token(False) is None
 
 
+def test_off_a_space_no_stranger_signs_in_as_the_operator(served):
+    """Off a Space, Gradio's stand-in for "Sign in with Hugging Face" signs anyone who opens /login/huggingface in
+    as the account of the server's HF_TOKEN: the operator's user name and full name went into the stranger's
+    session cookie, and the button then read "Logout (alice)". The app offers it only when the operator asks
+    (TEXTGAN_LOCAL_SIGNIN=1, for a developer's own machine)."""
+    import base64
+
+    import httpx
+
+    _, _, url = served
+    with httpx.Client(base_url=url, timeout=30, follow_redirects=True) as http:
+        page = http.get("login/huggingface").text
+        cookie = http.cookies.get("session") or ""
+    seen = page + base64.b64decode(cookie.split(".")[0] + "==").decode("utf-8", "replace") if cookie else page
+    assert "alice" not in seen.lower()
+
+
 def test_gradios_local_stand_in_sign_in_says_to_paste_a_token(local_hub, tmp_path):
     """Outside a Space, Gradio mocks the sign-in with a token the Hub refuses: the message says what to do."""
     local_hub.seed("alice/public", {"config.json": b"{}"})
@@ -426,9 +443,12 @@ def test_the_sign_in_button_shows_where_gradio_can_serve_it(monkeypatch):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setenv("HF_TOKEN_PATH", "/nonexistent/token")
     monkeypatch.delenv("SPACE_ID", raising=False)
+    monkeypatch.setenv("TEXTGAN_LOCAL_SIGNIN", "1")
     assert not signin_available()  # locally without a login Gradio's mock cannot start
     monkeypatch.setenv("HF_TOKEN", ALICE)
     assert signin_available()
+    monkeypatch.delenv("TEXTGAN_LOCAL_SIGNIN")
+    assert not signin_available()  # Gradio's stand-in shows the operator's account: only when the operator asks
     monkeypatch.setenv("SPACE_ID", "someone/textgan")
     monkeypatch.delenv("OAUTH_CLIENT_ID", raising=False)
     assert not signin_available()  # a Space without hf_oauth
