@@ -279,3 +279,31 @@ def test_the_unwatched_clock_starts_when_the_job_starts(make_lab, monkeypatch):
     s.start()
     wait_until(lambda: s.step_count > 0 or s.state == "stopped", 30)
     assert s.step_count > 0, s.message
+
+
+def test_the_readme_states_every_quota_with_the_codes_default():
+    """Issue 21, Done when: the operators' section lists every quota. Each variable of `Policy.from_env` has a
+    README row, and every row naming it states the code's default (a second, older table said 4 sessions per
+    address where the code allows 40)."""
+    import inspect
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    p = Q.Policy()
+    defaults = {"TEXTGAN_MAX_TRAINING": p.max_training, "TEXTGAN_TURN_S": p.turn_s, "TEXTGAN_UNWATCHED_S": p.unwatched_s,
+                "TEXTGAN_YIELD_S": p.yield_s, "TEXTGAN_APP_MAX_PARAMS": p.max_params,
+                "TEXTGAN_COMPUTE_UNITS": p.compute_units, "TEXTGAN_SESSION_BUDGET_S": p.session_budget_s,
+                "TEXTGAN_DISK_PER_VISITOR_MB": p.disk_per_visitor // Q.MB, "TEXTGAN_DISK_TOTAL_MB": p.disk_total // Q.MB,
+                "TEXTGAN_AUTOSAVES_KEPT": p.autosaves_kept, "TEXTGAN_IDLE_TIMEOUT_S": p.idle_timeout_s,
+                "TEXTGAN_MAX_SESSIONS": p.max_sessions, "TEXTGAN_SESSIONS_PER_CLIENT": p.sessions_per_client,
+                "TEXTGAN_PUSHES_PER_HOUR": p.pushes_per_hour, "TEXTGAN_PULLS_PER_HOUR": p.pulls_per_hour}
+    assert set(defaults) == set(re.findall(r'"(TEXTGAN_\w+)"', inspect.getsource(Q.Policy.from_env)))
+    for var, default in defaults.items():
+        rows = [line.split("|")[1:3] for line in readme.splitlines()
+                if line.startswith("| ") and f"`{var}`" in line.split("|")[1]]
+        assert rows, f"README has no row for {var}"
+        for names, stated in rows:
+            names = re.findall(r"`(\w+)`", names)
+            stated = [s.strip(" `") for s in stated.split(",")]
+            assert float(default) == float(stated[names.index(var)]), (var, stated)

@@ -30,7 +30,7 @@ def check_upload(path: str | Path) -> None:
     if size == 0:
         raise LabError(f"{p.name} is empty: a corpus needs one sentence per line")
     if size > MAX_UPLOAD_BYTES:
-        raise LabError(f"{p.name} is {size / 1e6:.1f} MB, over the {MAX_UPLOAD_BYTES / 1e6:.0f} MB upload limit; "
+        raise LabError(f"{p.name} is {size / 2**20:.1f} MB, over the {MAX_UPLOAD_BYTES / 2**20:.0f} MB upload limit; "
                        "use a smaller file, or run the CLI on a local path")
     head = p.read_bytes()[:65536]
     if b"\x00" in head:
