@@ -169,6 +169,24 @@ def test_hub_actions_are_limited_per_hour(make_lab):
         lab.allow("y", "pull")
 
 
+def test_a_hub_corpus_counts_as_a_pull_before_anything_is_downloaded(make_lab, monkeypatch):
+    """A `hub:` corpus downloads a dataset file (up to 64 MB) into the Hugging Face cache, which no disk quota sees:
+    nothing limited how many a visitor fetched. Each run built on one now counts as a pull (the hourly limits, also
+    the server's), charged before any request. Train and compare is charged the same way."""
+    import dataclasses
+
+    from textgan import corpora
+
+    fetched = []
+    monkeypatch.setattr(corpora, "build_corpus", lambda spec, *a, **k: fetched.append(spec) or 1 / 0)
+    lab = make_lab(pulls_per_hour=0)
+    s = lab.session("v")
+    s.configure(dataclasses.replace(tiny(), corpus={"kind": "hub", "repo": "alice/lines", "file": "train.txt"}))
+    with pytest.raises(L.LabError, match="pulls per hour"):
+        s.prepare()
+    assert not fetched
+
+
 def test_every_limit_is_an_operator_variable(monkeypatch, tmp_path):
     for name, value, field, expected in [
             ("TEXTGAN_UNWATCHED_S", "45", "unwatched_s", 45.0), ("TEXTGAN_APP_MAX_PARAMS", "3000000", "max_params",
