@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 Cost = Literal["none", "poll", "compute", "disk", "hub"]
 MAX_TEXT = 4096
 """Longest string any door accepts in one input (paths, names, repo ids, tokens, numbers typed as text)."""
+MAX_ITEMS = 256
+"""Most items of a list any door accepts in one input (a list of runs or variants)."""
 
 CALLER = "the caller's session"
 NOBODY = "nobody (a pure function of its inputs)"
@@ -218,7 +220,7 @@ def _too_long(value: Any) -> bool:
     if isinstance(value, str):
         return len(value) > MAX_TEXT
     if isinstance(value, (list, tuple)):
-        return len(value) > 256 or any(_too_long(v) for v in value)
+        return len(value) > MAX_ITEMS or any(_too_long(v) for v in value)
     if isinstance(value, dict):
         return len(value) > 32 or any(_too_long(v) for v in value.values())
     return False
@@ -235,8 +237,8 @@ def guard_inputs(demo: gr.Blocks) -> None:
         long = next((getattr(b, "label", None) or "an input" for b, v in zip(block_fn.inputs, inputs)
                      if _too_long(v)), None)
         if long is not None:
-            raise gr.Error(f"⚠️ /{block_fn.api_name} refused {long!r}: longer than {MAX_TEXT} characters",
-                           print_exception=False)
+            raise gr.Error(f"⚠️ /{block_fn.api_name} refused {long!r}: longer than {MAX_TEXT} characters (or "
+                           f"{MAX_ITEMS} items)", print_exception=False)
         try:
             return await original(block_fn, inputs, state, explicit_call)
         except Exception as e:
