@@ -379,7 +379,7 @@ def test_app_messages_quote_hostile_names_as_text(served):
     assert "](" not in message and "https://" not in message
 
 
-def test_save_and_error_messages_show_paths_relative_to_the_checkpoints_folder(served):
+def test_save_and_error_messages_show_paths_relative_to_the_checkpoints_folder(served, tmp_path):
     lab, c, _ = served
     c.predict(api_name="/reset")
     assert "training" in train(c)
@@ -387,6 +387,19 @@ def test_save_and_error_messages_show_paths_relative_to_the_checkpoints_folder(s
     assert "saved step" in status and "to sessions/" in status, status
     assert str(lab.checkpoints.absolute()) not in status and str(lab.checkpoints.resolve()) not in status
     c.predict(api_name="/stop")
+    # A refusal whose text names a folder of the server (the visitor's uploads folder is no run: a Save over it is
+    # refused, naming it): shown relative to the checkpoints folder, end to end.
+    from gradio_client import handle_file
+
+    corpus = tmp_path / "lines.txt"
+    corpus.write_text("".join(f"the cat number {i % 7} sat\n" for i in range(200)))
+    c.predict(api_name="/reset")
+    assert "training" in train(c, corpus="upload", **{UPLOAD_LABEL: handle_file(str(corpus))})
+    c.predict("uploads", api_name="/save")  # "already exists: press Save again"
+    status = text(c.predict("uploads", api_name="/save"))
+    assert "not saved: sessions/" in status and "/uploads holds files" in status, status
+    assert str(lab.checkpoints.absolute()) not in status and str(lab.checkpoints.resolve()) not in status
+    c.predict(api_name="/reset")
     missing = lab.checkpoints.absolute() / "sessions" / "gone"
     assert L.without_server_paths(f"cannot open {missing}: run directory not found: {missing}",
                                   lab.checkpoints) == "cannot open sessions/gone: run directory not found: sessions/gone"
