@@ -140,6 +140,23 @@ def test_the_stored_token_is_out_of_reach_inside_visitor_access(local_hub, monke
         assert hub.resolve_token(None) == BOB and hub.resolve_token(False) is None
 
 
+def test_off_a_space_no_stranger_signs_in_as_the_operator(served):
+    """Off a Space, Gradio's stand-in for "Sign in with Hugging Face" signs anyone who opens /login/huggingface in
+    as the account of the server's HF_TOKEN: the operator's user name and full name went into the stranger's
+    session cookie, and the button then read "Logout (alice)". The app offers it only when the operator asks
+    (TEXTGAN_LOCAL_SIGNIN=1, for a developer's own machine)."""
+    import base64
+
+    import httpx
+
+    _, _, url = served
+    with httpx.Client(base_url=url, timeout=30, follow_redirects=True) as http:
+        page = http.get("login/huggingface").text
+        cookie = http.cookies.get("session") or ""
+    seen = page + base64.b64decode(cookie.split(".")[0] + "==").decode("utf-8", "replace") if cookie else page
+    assert "alice" not in seen.lower()
+
+
 def test_gradios_local_stand_in_sign_in_says_to_paste_a_token(local_hub, tmp_path):
     """Outside a Space, Gradio mocks the sign-in with a token the Hub refuses: the message says what to do."""
     local_hub.seed("alice/public", {"config.json": b"{}"})
@@ -169,6 +186,24 @@ def test_serving_the_app_turns_the_stored_token_off_for_the_process(monkeypatch)
 
 
 # ---- 4. files ------------------------------------------------------------------------------------------------------
+
+def test_gradios_upload_cache_is_bounded_in_size_and_cleaned(monkeypatch, tmp_path):
+    """Gradio's /gradio_api/upload takes any file of any size from anyone (its default max_file_size is none), and
+    keeps it until the server restarts: a stranger could fill the server's disk without calling a door. The app's
+    entry bounds an upload to the corpus limit and has Gradio delete uploads after an hour."""
+    from textgan import hub_access
+    from textgan.app import main as app_main
+    from textgan.app.main import build_demo
+
+    monkeypatch.setattr(hub_access, "_serving_visitors", False)  # serve() sets it for the process: restored after
+    launched = []
+    monkeypatch.setattr(app_main.gr.Blocks, "launch", lambda self, **kw: launched.append(kw))
+    demo = build_demo(L.Lab(checkpoints=tmp_path / "checkpoints", torch_threads=1))
+    app_main.serve(demo)
+    assert launched and launched[0]["max_file_size"] == L.MAX_UPLOAD_BYTES
+    frequency, age = demo.delete_cache
+    assert frequency <= 3600 and age <= 3600
+
 
 def test_an_upload_is_read_only_from_gradios_upload_cache(tmp_path):
     """The lab took any path as the upload: `{"path": "/any/where.txt"}` trained on a server file and copied it into
@@ -209,6 +244,36 @@ def test_a_raw_call_naming_a_server_file_as_the_upload_trains_nothing(served, tm
     assert result is None or "was not received" in text(result[0])
     assert not list((lab.checkpoints / "uploads").glob("*server-secret*"))
     assert lab.get(c.session_hash) is None or lab.get(c.session_hash).run is None
+
+
+def test_uploads_are_stored_in_the_visitors_folder_and_charged_to_its_disk_quota(served, tmp_path):
+    """Issue 21 item 2: the disk quota covers uploads. Each new upload was copied to the shared checkpoints/uploads/,
+    which no quota counted: a stranger could store 20 MB per distinct file, without end. Now the copy goes to the
+    visitor's own folder, charged like a save before it is written, and a copy over the quota is refused."""
+    import dataclasses
+
+    from gradio_client import Client, handle_file
+
+    lab, _, url = served
+    c = Client(url, verbose=False)  # a new visitor: an empty folder
+    before = lab.policy
+    lab.policy = dataclasses.replace(before, disk_per_visitor=Q.MB)
+    try:
+        statuses = []
+        for i in range(3):  # 400 kB each: two fit in 1 MB, the third does not
+            up = tmp_path / f"corpus-{i}.txt"
+            up.write_text("".join(f"the dog number {k % 9} runs home {i}\n" for k in range(14_000)))
+            c.predict(api_name="/reset")
+            statuses.append(text(train(c, corpus="upload", **{UPLOAD_LABEL: handle_file(str(up))})))
+            c.predict(api_name="/stop")
+        mine = lab.session_dir(Q.visitor_id(None, c.session_hash))
+        assert all("training" in s for s in statuses[:2]), statuses
+        assert "not enough space" in statuses[2], statuses
+        assert len(list((mine / "uploads").glob("corpus-*.txt"))) == 2
+        assert not list((lab.checkpoints / "uploads").glob("corpus-*"))  # nothing outside the visitor's folder
+    finally:
+        lab.policy = before
+        c.predict(api_name="/reset")
 
 
 @pytest.mark.parametrize("revision", ["../../../../../tmp/x", "a..b", "refs/heads/.hidden", "x.lock", "a b",
@@ -314,7 +379,7 @@ def test_app_messages_quote_hostile_names_as_text(served):
     assert "](" not in message and "https://" not in message
 
 
-def test_save_and_error_messages_show_paths_relative_to_the_checkpoints_folder(served):
+def test_save_and_error_messages_show_paths_relative_to_the_checkpoints_folder(served, tmp_path):
     lab, c, _ = served
     c.predict(api_name="/reset")
     assert "training" in train(c)
@@ -322,6 +387,19 @@ def test_save_and_error_messages_show_paths_relative_to_the_checkpoints_folder(s
     assert "saved step" in status and "to sessions/" in status, status
     assert str(lab.checkpoints.absolute()) not in status and str(lab.checkpoints.resolve()) not in status
     c.predict(api_name="/stop")
+    # A refusal whose text names a folder of the server (the visitor's uploads folder is no run: a Save over it is
+    # refused, naming it): shown relative to the checkpoints folder, end to end.
+    from gradio_client import handle_file
+
+    corpus = tmp_path / "lines.txt"
+    corpus.write_text("".join(f"the cat number {i % 7} sat\n" for i in range(200)))
+    c.predict(api_name="/reset")
+    assert "training" in train(c, corpus="upload", **{UPLOAD_LABEL: handle_file(str(corpus))})
+    c.predict("uploads", api_name="/save")  # "already exists: press Save again"
+    status = text(c.predict("uploads", api_name="/save"))
+    assert "not saved: sessions/" in status and "/uploads holds files" in status, status
+    assert str(lab.checkpoints.absolute()) not in status and str(lab.checkpoints.resolve()) not in status
+    c.predict(api_name="/reset")
     missing = lab.checkpoints.absolute() / "sessions" / "gone"
     assert L.without_server_paths(f"cannot open {missing}: run directory not found: {missing}",
                                   lab.checkpoints) == "cannot open sessions/gone: run directory not found: sessions/gone"
@@ -378,9 +456,12 @@ def test_the_sign_in_button_shows_where_gradio_can_serve_it(monkeypatch):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setenv("HF_TOKEN_PATH", "/nonexistent/token")
     monkeypatch.delenv("SPACE_ID", raising=False)
+    monkeypatch.setenv("TEXTGAN_LOCAL_SIGNIN", "1")
     assert not signin_available()  # locally without a login Gradio's mock cannot start
     monkeypatch.setenv("HF_TOKEN", ALICE)
     assert signin_available()
+    monkeypatch.delenv("TEXTGAN_LOCAL_SIGNIN")
+    assert not signin_available()  # Gradio's stand-in shows the operator's account: only when the operator asks
     monkeypatch.setenv("SPACE_ID", "someone/textgan")
     monkeypatch.delenv("OAUTH_CLIENT_ID", raising=False)
     assert not signin_available()  # a Space without hf_oauth

@@ -176,7 +176,7 @@ ERROR_BADGES_JS = """() => [...document.querySelectorAll('span.error, .toast-bod
 
 @pytest.fixture(scope="module")
 def classroom(app, tmp_path_factory):
-    """A second app with the default per-address cap (4 sessions), in the module's browser."""
+    """A second app with a per-address cap of 4 sessions (the default is 40), in the module's browser."""
     browser = app[0]
     lab = L.Lab(max_training=2, checkpoints=tmp_path_factory.mktemp("classroom"), torch_threads=1,
                 sessions_per_client=4, yield_s=300.0)  # the address cap is tested here; yielding in test_quota

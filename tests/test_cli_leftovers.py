@@ -87,3 +87,33 @@ def test_resume_without_optimizer_and_rng_state_says_so(tmp_path, capsys):
     assert main(["train", "--resume", "--steps", "1", "--out", str(out), "--quiet", "--device", "cpu"]) == 0
     err = capsys.readouterr().err
     assert "state.json and state.safetensors missing" in err and "not an exact resume" in err
+
+
+def test_a_real_write_error_inside_safetensors_is_one_line_and_the_run_is_kept(tmp_path):
+    """A real I/O error, not a mocked one: the CLI runs with a file-size limit (RLIMIT_FSIZE, what a full disk
+    looks like to a writer: the write fails with an OS error), so safetensors' own writer fails. It raises its
+    SafetensorError, not an OSError: that ended in a traceback and exit 1, although the mocked full disk above
+    was one line."""
+    import os
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    assert main(["train", "--steps", "2", "--out", str(out), *TINY]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def small_files():  # in the child: writes past 8 kB fail with EFBIG (and no SIGXFSZ kills the process)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-m", "textgan", "train", "--resume", "--steps", "2", "--out", str(out),
+                           "--quiet", "--device", "cpu", "--threads", "1"], capture_output=True, text=True,
+                          preexec_fn=small_files, env=env, timeout=300)
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.returncode == 2, done.stderr
+    line = done.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: cannot write") and "kept" in line, line
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the saved run is as it was

@@ -265,6 +265,11 @@ def test_every_door_answers_hostile_calls_with_a_message(world, name, capfd, cap
     text = json.dumps([out for _, out in answers], default=str)
     assert SECRET not in text, "the canary's text was sent back"
     assert HUGE not in text, "a 100 kB value was echoed back"
+    unechoed = text
+    for path in world["paths"]:  # a refusal may quote the path the caller sent: that is no leak
+        unechoed = unechoed.replace(path, "")
+    for folder in {str(world["root"]), os.path.realpath(world["root"])}:  # the lab's folders are absolute here
+        assert folder not in unechoed, "an answer showed the server's own folder"
     # No traceback in the server's log.
     err = capfd.readouterr().err
     assert not tracebacks(err, caplog.records), tracebacks(err, caplog.records)[:2]

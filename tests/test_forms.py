@@ -78,7 +78,7 @@ def test_the_train_tab_sends_the_form_in_form_values_order_and_its_defaults_desc
     assert [c.label for c in tab.form[len(names):]] == tab.hp_names
     form = tab.read([c.value for c in tab.form])
     assert form.variant == forms.default_config().variant and form.preset == forms.presets()[0]
-    config, preset = tab.config(form), preset_config(form.preset, form.variant)
+    config, preset = tab.config(form, "visitor"), preset_config(form.preset, form.variant)
     own = get_variant(form.variant)
     assert config.variant_config == forms.variant_changes_of(form.variant, preset.variant_config)
     assert (config.generator or own.default_generator) == (preset.generator or own.default_generator)

@@ -169,6 +169,24 @@ def test_hub_actions_are_limited_per_hour(make_lab):
         lab.allow("y", "pull")
 
 
+def test_a_hub_corpus_counts_as_a_pull_before_anything_is_downloaded(make_lab, monkeypatch):
+    """A `hub:` corpus downloads a dataset file (up to 64 MB) into the Hugging Face cache, which no disk quota sees:
+    nothing limited how many a visitor fetched. Each run built on one now counts as a pull (the hourly limits, also
+    the server's), charged before any request. Train and compare is charged the same way."""
+    import dataclasses
+
+    from textgan import corpora
+
+    fetched = []
+    monkeypatch.setattr(corpora, "build_corpus", lambda spec, *a, **k: fetched.append(spec) or 1 / 0)
+    lab = make_lab(pulls_per_hour=0)
+    s = lab.session("v")
+    s.configure(dataclasses.replace(tiny(), corpus={"kind": "hub", "repo": "alice/lines", "file": "train.txt"}))
+    with pytest.raises(L.LabError, match="pulls per hour"):
+        s.prepare()
+    assert not fetched
+
+
 def test_every_limit_is_an_operator_variable(monkeypatch, tmp_path):
     for name, value, field, expected in [
             ("TEXTGAN_UNWATCHED_S", "45", "unwatched_s", 45.0), ("TEXTGAN_APP_MAX_PARAMS", "3000000", "max_params",
@@ -279,3 +297,31 @@ def test_the_unwatched_clock_starts_when_the_job_starts(make_lab, monkeypatch):
     s.start()
     wait_until(lambda: s.step_count > 0 or s.state == "stopped", 30)
     assert s.step_count > 0, s.message
+
+
+def test_the_readme_states_every_quota_with_the_codes_default():
+    """Issue 21, Done when: the operators' section lists every quota. Each variable of `Policy.from_env` has a
+    README row, and every row naming it states the code's default (a second, older table said 4 sessions per
+    address where the code allows 40)."""
+    import inspect
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    p = Q.Policy()
+    defaults = {"TEXTGAN_MAX_TRAINING": p.max_training, "TEXTGAN_TURN_S": p.turn_s, "TEXTGAN_UNWATCHED_S": p.unwatched_s,
+                "TEXTGAN_YIELD_S": p.yield_s, "TEXTGAN_APP_MAX_PARAMS": p.max_params,
+                "TEXTGAN_COMPUTE_UNITS": p.compute_units, "TEXTGAN_SESSION_BUDGET_S": p.session_budget_s,
+                "TEXTGAN_DISK_PER_VISITOR_MB": p.disk_per_visitor // Q.MB, "TEXTGAN_DISK_TOTAL_MB": p.disk_total // Q.MB,
+                "TEXTGAN_AUTOSAVES_KEPT": p.autosaves_kept, "TEXTGAN_IDLE_TIMEOUT_S": p.idle_timeout_s,
+                "TEXTGAN_MAX_SESSIONS": p.max_sessions, "TEXTGAN_SESSIONS_PER_CLIENT": p.sessions_per_client,
+                "TEXTGAN_PUSHES_PER_HOUR": p.pushes_per_hour, "TEXTGAN_PULLS_PER_HOUR": p.pulls_per_hour}
+    assert set(defaults) == set(re.findall(r'"(TEXTGAN_\w+)"', inspect.getsource(Q.Policy.from_env)))
+    for var, default in defaults.items():
+        rows = [line.split("|")[1:3] for line in readme.splitlines()
+                if line.startswith("| ") and f"`{var}`" in line.split("|")[1]]
+        assert rows, f"README has no row for {var}"
+        for names, stated in rows:
+            names = re.findall(r"`(\w+)`", names)
+            stated = [s.strip(" `") for s in stated.split(",")]
+            assert float(default) == float(stated[names.index(var)]), (var, stated)

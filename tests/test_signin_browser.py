@@ -31,7 +31,8 @@ def signed_in_app(tmp_path, hub_server, monkeypatch):
 
     hub_server.reset()
     monkeypatch.setitem(hub_module.VALID_TOKENS, VISITOR_TOKEN, VISITOR)
-    monkeypatch.setenv("HF_TOKEN", OPERATOR_TOKEN)  # makes hub_tab.signin_available() true off a Space
+    monkeypatch.setenv("HF_TOKEN", OPERATOR_TOKEN)  # with TEXTGAN_LOCAL_SIGNIN, hub_tab.signin_available() off a Space
+    monkeypatch.setenv("TEXTGAN_LOCAL_SIGNIN", "1")  # the developer's opt-in to Gradio's stand-in sign-in
     monkeypatch.delenv("SPACE_ID", raising=False)
     gradios_mock = gradio.oauth._get_mocked_oauth_info
 

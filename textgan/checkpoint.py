@@ -147,7 +147,12 @@ def write_run_dir(path: str | Path, files: dict[str, Callable[[Path], None]], ke
     tmp.mkdir()
     try:
         for name, write in files.items():
-            write(tmp / name)
+            try:
+                write(tmp / name)
+            except OSError:
+                raise
+            except Exception as e:  # a writer in native code (safetensors) reports the OS's error as its own
+                raise as_os_error(e, tmp / name) or e
         for name in keep:
             if (path / name).is_file() and not (path / name).is_symlink() and not (tmp / name).exists():
                 shutil.copy2(path / name, tmp / name)
@@ -163,6 +168,19 @@ def write_run_dir(path: str | Path, files: dict[str, Callable[[Path], None]], ke
         raise
     shutil.rmtree(old, ignore_errors=True)
     return path
+
+
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+
+
+def as_os_error(error: Exception, path: Path) -> OSError | None:
+    """The OSError inside a native writer's exception (safetensors: "I/O error: No space left on device (os error
+    28)"), so that a full disk or a read-only folder reads the same whichever writer hit it; None when it is none."""
+    m = _OS_ERROR.search(str(error))
+    if m is None:
+        return None
+    code = int(m.group(1))
+    return OSError(code, os.strerror(code), str(path))
 
 
 def write_json(obj: Any) -> Callable[[Path], None]:

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 Cost = Literal["none", "poll", "compute", "disk", "hub"]
 MAX_TEXT = 4096
 """Longest string any door accepts in one input (paths, names, repo ids, tokens, numbers typed as text)."""
+MAX_ITEMS = 256
+"""Most items of a list any door accepts in one input (a list of runs or variants)."""
 
 CALLER = "the caller's session"
 NOBODY = "nobody (a pure function of its inputs)"
@@ -53,16 +55,17 @@ class Door:
 
 _FORM = "the Train form"
 _SESSION_DIR = "the caller's folder, checkpoints/sessions/SESSION/"
+_UPLOADS = "checkpoints/sessions/SESSION/uploads/ (charged to the caller's disk quota)"
 DOORS: dict[str, Door] = {d.name: d for d in [
     # ---- the Train tab ------------------------------------------------------------------------------------------
     Door("poll", "the caller's run: status, history, samples", "nothing", "poll"),
     Door("train", f"{_FORM}; an upload from Gradio's upload cache; a Hub dataset",
-         "the caller's run; checkpoints/uploads/ (the upload's copy)", "compute"),
+         f"the caller's run; the upload's copy in {_UPLOADS}", "compute"),
     Door("pause", "the caller's run", "the caller's run state", "none"),
     Door("resume", "the caller's run", "the caller's run state", "compute"),
     Door("stop", "the caller's run", "the caller's run state", "none"),
     Door("reset", "the caller's run", f"an autosave in {_SESSION_DIR}", "disk"),
-    Door("step", f"{_FORM}; the caller's run", "the caller's run", "compute"),
+    Door("step", f"{_FORM}; the caller's run", f"the caller's run; the upload's copy in {_UPLOADS}", "compute"),
     Door("speed", "a number", "the caller's run speed", "none"),
     Door("apply", "the hyperparameter fields", "the caller's run settings", "none"),
     Door("save", "a name (one path component)", f"a run directory in {_SESSION_DIR}", "disk"),
@@ -89,7 +92,8 @@ DOORS: dict[str, Door] = {d.name: d for d in [
     Door("compare", "the caller's run, saved runs and the examples", "nothing", "compute"),
     Door("quality_diversity", "the caller's run, saved runs and the examples", "nothing", "compute"),
     Door("continue_training", "one of the caller's saved runs or an example", "the caller's run", "compute"),
-    Door("train_variants", f"{_FORM}; variants; steps", f"run directories in {_SESSION_DIR}", "compute"),
+    Door("train_variants", f"{_FORM}; variants; steps", f"run directories and the upload's copy in {_SESSION_DIR}",
+         "compute"),
     Door("poll_sweep", "the caller's comparison in training", "nothing", "poll"),
     # ---- the Hub tab --------------------------------------------------------------------------------------------
     Door("push", "the caller's run or saved run; the caller's token",
@@ -216,7 +220,7 @@ def _too_long(value: Any) -> bool:
     if isinstance(value, str):
         return len(value) > MAX_TEXT
     if isinstance(value, (list, tuple)):
-        return len(value) > 256 or any(_too_long(v) for v in value)
+        return len(value) > MAX_ITEMS or any(_too_long(v) for v in value)
     if isinstance(value, dict):
         return len(value) > 32 or any(_too_long(v) for v in value.values())
     return False
@@ -233,8 +237,8 @@ def guard_inputs(demo: gr.Blocks) -> None:
         long = next((getattr(b, "label", None) or "an input" for b, v in zip(block_fn.inputs, inputs)
                      if _too_long(v)), None)
         if long is not None:
-            raise gr.Error(f"⚠️ /{block_fn.api_name} refused {long!r}: longer than {MAX_TEXT} characters",
-                           print_exception=False)
+            raise gr.Error(f"⚠️ /{block_fn.api_name} refused {long!r}: longer than {MAX_TEXT} characters (or "
+                           f"{MAX_ITEMS} items)", print_exception=False)
         try:
             return await original(block_fn, inputs, state, explicit_call)
         except Exception as e:

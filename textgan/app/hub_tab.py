@@ -36,8 +36,10 @@ class HubTab:
 
 def signin_available() -> bool:
     """Whether a "Sign in with Hugging Face" button can work here: on a Space with OAuth on (`hf_oauth: true` sets
-    OAUTH_CLIENT_ID), or locally, where Gradio mocks the sign-in with the machine's Hugging Face login (and refuses
-    to start without one); either way with Gradio's OAuth extra installed (`gradio[oauth]`)."""
+    OAUTH_CLIENT_ID), or off a Space when the operator asks for it (TEXTGAN_LOCAL_SIGNIN=1) and the machine has a
+    Hugging Face login: there Gradio mocks the sign-in by signing every visitor in as that login's account (its user
+    name and full name, though with a token the Hub refuses), which is for a developer's own machine, never a public
+    server. Either way with Gradio's OAuth extra installed (`gradio[oauth]`)."""
     on_space = bool(os.environ.get("SPACE_ID"))
     # importlib.util.find_spec is read when called: a test hides Gradio's OAuth extra by replacing it
     missing = [m for m in ("itsdangerous", "authlib")[:2 if on_space else 1] if importlib.util.find_spec(m) is None]
@@ -47,7 +49,7 @@ def signin_available() -> bool:
         return False
     if on_space:
         return bool(os.environ.get("OAUTH_CLIENT_ID"))
-    return get_token() is not None
+    return os.environ.get("TEXTGAN_LOCAL_SIGNIN", "").strip() == "1" and get_token() is not None
 
 
 def build(ctx: AppContext, demo: gr.Blocks, compare: CompareTab) -> HubTab:

@@ -224,7 +224,7 @@ def start_lesson(ctx, tab, key: str, device: str | None, request: gr.Request) ->
     lesson view as the lesson sets them."""
     form, steps, scenario = lesson_form(key, device), SCENARIOS[key].steps, SCENARIOS[key]
     s = ctx.session(request)
-    config = tab.config(form)
+    config = tab.config(form, s.name)
     ctx.lab.admit(s, "lesson", steps=steps, replaces_run=True)  # refused before Reset touches the run
     if s.run is not None or s.config is not None:
         s.reset()  # one click starts the lesson afresh (an unsaved run is autosaved first)

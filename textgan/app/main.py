@@ -18,6 +18,8 @@ from .common import VISITOR_STORAGE, AppContext
 INTRO = ("**TextGAN Lab** · train a text GAN live and watch it learn, or collapse onto a few modes: the default "
          "`modes` corpus has K known modes, so collapse is measured exactly.")
 """One line, so that the Train tab's controls and figures fit a 720-pixel-high screen."""
+UPLOADS_KEPT_S = 3600
+"""How long Gradio keeps a visitor's upload in its cache (checked as often): a stranger's uploads cannot pile up."""
 
 
 def build_demo(lab: L.Lab) -> gr.Blocks:
@@ -27,7 +29,8 @@ def build_demo(lab: L.Lab) -> gr.Blocks:
     def tab_closed(request: gr.Request) -> None:
         ctx.forget(request)  # its run stops when nobody polls it (autosaved), or a reload finds it running
 
-    with gr.Blocks(title="TextGAN Lab") as demo:
+    # Gradio keeps every upload until the server restarts: delete them after an hour (Train copies what it uses).
+    with gr.Blocks(title="TextGAN Lab", delete_cache=(UPLOADS_KEPT_S, UPLOADS_KEPT_S)) as demo:
         gr.Markdown(INTRO)
         # The visitor key, kept in this browser: a reloaded or reopened tab acts for the same visitor.
         visitor_key = gr.BrowserState(None, storage_key=VISITOR_STORAGE, secret="textgan-visitor")
@@ -50,7 +53,8 @@ def serve(demo: gr.Blocks | None = None, host: str | None = None, port: int | No
     os.environ.setdefault("UV_THREADPOOL_SIZE", "1")  # the event loop's file/DNS helper threads (libuv's default: 4)
     demo.launch(server_name=host or os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
                 server_port=port or int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-                max_threads=server_threads(), app_kwargs={"lifespan": _bounded_threads})
+                max_threads=server_threads(), app_kwargs={"lifespan": _bounded_threads},
+                max_file_size=L.MAX_UPLOAD_BYTES)  # Gradio's own upload route: no file over the corpus limit
 
 
 @contextlib.asynccontextmanager

@@ -58,9 +58,11 @@ class TrainTab:
         """The form's values, as the page sends them (`form`), by name."""
         return FormValues.from_inputs(values, self.hp_names)
 
-    def config(self, form: FormValues):
-        """The RunConfig the form describes (LabError naming the field when one is bad)."""
-        return F.form_config(form, upload_dir=self.ctx.lab.checkpoints / "uploads")
+    def config(self, form: FormValues, visitor: str):
+        """The RunConfig the form describes for `visitor` (LabError naming the field when one is bad): an upload is
+        copied into the visitor's folder, charged to its disk quota."""
+        upload_dir, reserve = self.ctx.lab.store_upload(visitor)
+        return F.form_config(form, upload_dir=upload_dir, reserve=reserve)
 
     @property
     def status(self) -> Any:
@@ -192,10 +194,10 @@ def wire_controls(ctx: AppContext, tab: TrainTab) -> None:
         steps = train_form.stop_after_steps(stop)
         s = ctx.session(request)
         if s.run is None:
-            s.configure(tab.config(tab.read(form)))
+            s.configure(tab.config(tab.read(form), s.name))
             s.prepare()  # bad corpus / sizes are reported here, not by the worker a moment later
         elif not s.loaded:  # Train continues the run: say so when the form now asks for another algorithm or corpus
-            wanted, have = tab.config(tab.read(form)), s.run.config
+            wanted, have = tab.config(tab.read(form), s.name), s.run.config
             if F.run_identity(wanted) != F.run_identity(have):
                 raise L.LabError(f"this session's run is {F.describe_config(have)} and Train continues it; "
                                  f"the form now says {F.describe_config(wanted)}: press Reset to start that "
@@ -207,7 +209,7 @@ def wire_controls(ctx: AppContext, tab: TrainTab) -> None:
     def step(request: gr.Request, oauth: gr.OAuthToken | None, kind, *form):
         s = ctx.session(request)
         if s.run is None and s.config is None:
-            s.configure(tab.config(tab.read(form)))
+            s.configure(tab.config(tab.read(form), s.name))
         s.step(kind)
         return s.status_line()
 

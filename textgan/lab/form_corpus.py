@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..corpora.hub import parse_hub_corpus
 from .errors import LabError, as_int, slug
@@ -30,7 +30,7 @@ def check_upload(path: str | Path) -> None:
     if size == 0:
         raise LabError(f"{p.name} is empty: a corpus needs one sentence per line")
     if size > MAX_UPLOAD_BYTES:
-        raise LabError(f"{p.name} is {size / 1e6:.1f} MB, over the {MAX_UPLOAD_BYTES / 1e6:.0f} MB upload limit; "
+        raise LabError(f"{p.name} is {size / 2**20:.1f} MB, over the {MAX_UPLOAD_BYTES / 2**20:.0f} MB upload limit; "
                        "use a smaller file, or run the CLI on a local path")
     head = p.read_bytes()[:65536]
     if b"\x00" in head:
@@ -80,15 +80,18 @@ def confined_path(path: str, roots: list[Path]) -> Path:
                    f"({', '.join(str(r) for r in roots)})")
 
 
-def stored_upload(upload: str, upload_dir: str | Path) -> Path:
+def stored_upload(upload: str, upload_dir: str | Path, reserve: Callable[[int], None] | None = None) -> Path:
     """The upload checked and copied under `upload_dir`, named by its content hash, so that a run that records its
-    path can be rebuilt after the browser's temporary file is gone."""
+    path can be rebuilt after the browser's temporary file is gone. A new copy is first charged with `reserve(bytes)`
+    (the app: the visitor's disk quota, `Lab.charge_disk`, which refuses with a LabError)."""
     upload = confined_upload(upload)  # only Gradio's upload cache: never a server file a caller names
     check_upload(upload)
     data = Path(upload).read_bytes()
     dest = Path(upload_dir) / f"{slug(Path(upload).stem)}-{hashlib.sha256(data).hexdigest()[:10]}.txt"
     dest.parent.mkdir(parents=True, exist_ok=True)
     if not dest.exists():
+        if reserve is not None:
+            reserve(len(data))
         tmp = dest.with_suffix(".part")
         tmp.write_bytes(data)
         tmp.replace(dest)
@@ -97,8 +100,9 @@ def stored_upload(upload: str, upload_dir: str | Path) -> Path:
 
 def corpus_spec(kind: str, k: int = 8, path: str | None = None, upload: str | None = None,
                 upload_dir: str | Path = "checkpoints/uploads", level: str = "word",
-                roots: list[Path] | None = None, weights: str | None = "uniform") -> dict[str, Any]:
-    """The corpus spec for the form's choice. An upload is stored by `stored_upload`. A server path is allowed
+                roots: list[Path] | None = None, weights: str | None = "uniform",
+                reserve: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """The corpus spec for the form's choice. An upload is stored by `stored_upload` (charged with `reserve`). A server path is allowed
     only inside `roots` (default: `corpus_roots()`, empty unless the operator lists folders)."""
     if kind == "modes":
         return {"kind": "modes", "k": as_int(k, "K (number of modes)"), **modes_settings(weights)}
@@ -112,7 +116,7 @@ def corpus_spec(kind: str, k: int = 8, path: str | None = None, upload: str | No
     if kind == "upload":
         if not upload:
             raise LabError("choose a .txt file to upload first (one sentence per line)")
-        return {"kind": "text", "path": str(stored_upload(upload, upload_dir)), "level": level}
+        return {"kind": "text", "path": str(stored_upload(upload, upload_dir, reserve)), "level": level}
     if kind == "path":
         if not path or not str(path).strip():
             raise LabError("type the path of a local text file (one sentence per line)")

@@ -13,6 +13,7 @@ find all of it:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from ..config import RunConfig
 from ..variants import get_variant
@@ -26,12 +27,13 @@ from .form_variant import (LIVE_CADENCE, cast_hparam, check_hparam, choices_for,
 from .share_link import MAX_QUERY_PARAMS, MAX_QUERY_VALUE, SHARED_CORPORA, form_from_query, share_query
 
 
-def form_config(form: FormValues, upload_dir: str | Path = "checkpoints/uploads") -> RunConfig:
-    """The RunConfig the Train form describes. `form.hparams` may hold every variant's fields (the form's union):
+def form_config(form: FormValues, upload_dir: str | Path = "checkpoints/uploads",
+                reserve: Callable[[int], None] | None = None) -> RunConfig:
+    """The RunConfig the Train form describes (an upload stored in `upload_dir`, charged with `reserve`). `form.hparams` may hold every variant's fields (the form's union):
     only the chosen variant's are read. Nets equal to the variant's own defaults are recorded as None (= "the
     variant's own")."""
     corpus = corpus_spec(form.corpus, k=form.k, path=form.path, upload=form.upload, upload_dir=upload_dir,
-                         weights=form.weights)
+                         weights=form.weights, reserve=reserve)
     info = variant_info(form.variant, form.preset or "paper")
     hp = {name: value for name, value in form.hparams.items() if name in info["defaults"]}
     gen = form_net("generator", form.generator, form.generator_size, info["generator"])

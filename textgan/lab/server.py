@@ -15,6 +15,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from ..device import default_threads
 from . import quota as Q
@@ -29,7 +30,8 @@ from .slots import Slots, wait_text
 SESSIONS_DIR = "sessions"
 """Under the checkpoints folder: one folder per visitor for its saves, autosaves and comparisons."""
 UPLOADS_DIR = "uploads"
-"""Under the checkpoints folder: uploaded corpora, named by content hash."""
+"""In a visitor's folder: its uploaded corpora, named by content hash (charged to its disk quota). Under the
+checkpoints folder itself: where uploads were kept before, still read to continue a run trained on one."""
 SPACE_DATA = Path("/data")
 """A Space's persistent storage, when the Space has it: checkpoints live there by default."""
 
@@ -87,7 +89,7 @@ class Lab:
         return SessionPolicy(budget_s=p.session_budget_s, idle_timeout_s=p.idle_timeout_s,
                              compute_units=p.compute_units, max_params=p.max_params, max_training=p.max_training,
                              torch_threads=self.torch_threads, checkpoints=self.checkpoints,
-                             folder=self.session_dir(name), uploads=self.checkpoints / UPLOADS_DIR,
+                             folder=self.session_dir(name), uploads=self.upload_dir(name),
                              autosaves_kept=p.autosaves_kept)
 
     # The policy's fields, read where the lab used to keep them.
@@ -335,6 +337,15 @@ class Lab:
     def session_dir(self, key: str) -> Path:
         """The folder of one visitor's saves (named like its Session: its id's slug)."""
         return self.checkpoints / SESSIONS_DIR / (_slug(key)[:24] or "session")
+
+    def upload_dir(self, key: str) -> Path:
+        """Where visitor `key`'s uploads are copied: inside its folder, so its disk quota counts them."""
+        return self.session_dir(key) / UPLOADS_DIR
+
+    def store_upload(self, key: str) -> tuple[Path, Callable[[int], None]]:
+        """`(upload_dir, reserve)` for `forms.form_config`: an upload of visitor `key` is copied into its folder,
+        charged to its disk quota before it is written (a LabError when it does not fit)."""
+        return self.upload_dir(key), lambda nbytes: self.charge_disk(key, nbytes)
 
     def _folder(self, session: Session | None) -> Path:
         return self.session_dir(session.name) if session is not None else self.checkpoints

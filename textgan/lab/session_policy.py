@@ -35,7 +35,8 @@ class SessionPolicy:
     folder: Path
     """The visitor's own folder: its saves, autosaves, pushed runs and comparisons."""
     uploads: Path
-    """Where the lab keeps uploaded corpora (named by content hash), so a saved text run can continue."""
+    """Where the lab keeps this visitor's uploaded corpora (in `folder`, named by content hash), so a saved text run
+    can continue."""
     autosaves_kept: int
     """Autosaves kept in `folder`, the oldest deleted first."""
 
@@ -52,6 +53,8 @@ class SessionHost(Protocol):
     def charge(self, session: Any, units: float) -> bool: ...
 
     def charge_disk(self, key: str, nbytes: int) -> None: ...
+
+    def allow(self, key: str, action: str) -> None: ...
 
     def enqueue(self, session: Any) -> None: ...
 

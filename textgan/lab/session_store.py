@@ -97,9 +97,12 @@ class SavedRun:
                               [(s, None) for s in run.last_samples])
 
     def _stored_upload(self, path: str | Path) -> Path | None:
-        """The lab's stored copy of the upload a text run was trained on (uploads are kept under the checkpoints
-        folder, named by content hash), so a saved run continues training; None when there is none."""
-        return stored_upload(Path(path), self.policy.uploads) if self.policy is not None else None
+        """The lab's stored copy of the upload a text run was trained on, so a saved run continues training: in the
+        uploads of the folder the run was saved in (a visitor's), else in the checkpoints folder's (where uploads
+        were kept before); None when there is none."""
+        folders = [Path(path).parent / self.policy.uploads.name, self.policy.checkpoints / self.policy.uploads.name] \
+            if self.policy is not None else []
+        return next((found for folder in folders if (found := stored_upload(Path(path), folder)) is not None), None)
 
 
 def check_saved_size(path: Path, cap: int) -> None:
