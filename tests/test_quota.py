@@ -155,6 +155,34 @@ def test_the_disk_quota_covers_saves_and_the_server_total(make_lab):
         lab.charge_disk("someone-else", Q.MB)
 
 
+def test_a_full_server_makes_room_from_the_folders_of_visitors_who_left(make_lab):
+    """Raw callers get a fresh visitor with each session, so they could fill the server's total and lock every
+    visitor out for good. When the total is reached, the folders of visitors with no open session go first, least
+    recently changed first; an open session's folder and the shipped examples are never touched."""
+    import os
+
+    lab = make_lab()
+    folders = {}
+    for age, key in enumerate(("left-late", "left-early")):  # left-early changed longest ago
+        folders[key] = lab.session_dir(key)
+        (folders[key] / "run").mkdir(parents=True)
+        (folders[key] / "run" / "weights.bin").write_bytes(b"x" * (400 * 1024))
+        then = 1_000_000 - 1000 * age
+        os.utime(folders[key] / "run" / "weights.bin", (then, then))
+        os.utime(folders[key] / "run", (then, then))
+        os.utime(folders[key], (then, then))
+    here = lab.session("here")
+    (lab.session_dir("here") / "run").mkdir(parents=True)
+    (lab.session_dir("here") / "run" / "weights.bin").write_bytes(b"x" * (400 * 1024))
+    lab.policy = lab.policy.replace(disk_total=Q.folder_bytes(lab.checkpoints) + 100 * 1024)
+    lab.charge_disk("newcomer", 300 * 1024)  # refused on the old code: "the server's disk quota is used up"
+    assert not folders["left-early"].exists() and folders["left-late"].exists()
+    assert (lab.session_dir("here") / "run" / "weights.bin").exists()
+    with pytest.raises(L.LabError, match="server's disk quota"):  # only open sessions' folders are left to take
+        lab.charge_disk("newcomer", 1000 * 1024)
+    assert (lab.session_dir("here") / "run" / "weights.bin").exists() and here.state != "closed"
+
+
 def test_hub_actions_are_limited_per_hour(make_lab):
     lab = make_lab(pulls_per_hour=2)
     lab.allow("v", "pull")

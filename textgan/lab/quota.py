@@ -203,6 +203,18 @@ def folder_bytes(path: Path) -> int:
     return total
 
 
+def last_change(path: Path) -> float:
+    """When anything under `path` last changed (the newest mtime of it and its entries; symlinks not followed)."""
+    newest = path.stat(follow_symlinks=False).st_mtime
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            try:
+                newest = max(newest, os.stat(os.path.join(root, name), follow_symlinks=False).st_mtime)
+            except OSError:
+                continue
+    return newest
+
+
 def model_params(config, corpus) -> int:
     """Parameters of the generator and critic `config` builds on `corpus`, counted on the meta device: nothing is
     allocated, so a generator of size 4096 is refused before it costs memory."""

@@ -11,7 +11,9 @@ visitors and the server `max_sessions`. Every limit is a field of `quota.Policy`
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -27,6 +29,7 @@ from .session_policy import SessionPolicy
 from .slots import Slots, wait_text
 
 
+log = logging.getLogger(__name__)
 SESSIONS_DIR = "sessions"
 """Under the checkpoints folder: one folder per visitor for its saves, autosaves and comparisons."""
 UPLOADS_DIR = "uploads"
@@ -320,9 +323,29 @@ class Lab:
                                f"{Q.mb(used)} of {Q.mb(p.disk_per_visitor)}: save over one of your runs (same name) "
                                "or push it to the Hub")
             total = Q.folder_bytes(self.checkpoints)
+            while total + nbytes > p.disk_total and self._drop_a_left_visitors_folder():
+                total = Q.folder_bytes(self.checkpoints)
             if total + nbytes > p.disk_total:
                 raise LabError(f"the server's disk quota is used up ({Q.mb(total)} of {Q.mb(p.disk_total)}): "
                                "try again later, or push your run to the Hub")
+
+    def _drop_a_left_visitors_folder(self) -> bool:
+        """Delete the least recently changed folder of a visitor with no open session; False when none is left. Runs
+        saved on the server are kept while there is room (the README says to push a run to keep it): otherwise
+        callers with ever new sessions could fill the server's total and refuse every visitor's save for good."""
+        with self._lock:
+            open_names = {s.name for s in self._sessions.values() if s.state != "closed"}
+        root = self.checkpoints / SESSIONS_DIR
+        try:
+            left = [f for f in root.iterdir() if f.is_dir() and not f.is_symlink() and f.name not in open_names]
+        except OSError:
+            return False
+        if not left:
+            return False
+        oldest = min(left, key=lambda f: Q.last_change(f))
+        log.info("the server's disk total is reached: removing %s (no open session)", oldest.name)
+        shutil.rmtree(oldest, ignore_errors=True)
+        return True
 
     def allow(self, key: str, action: str) -> None:
         """Record one Hub `action` ("push" or "pull") for visitor `key`, or refuse it (LabError) past the hourly
