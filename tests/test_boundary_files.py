@@ -205,6 +205,35 @@ def test_gradios_upload_cache_is_bounded_in_size_and_cleaned(monkeypatch, tmp_pa
     assert frequency <= 3600 and age <= 3600
 
 
+def test_gradios_upload_route_is_charged_to_the_callers_address_per_hour(monkeypatch, tmp_path):
+    """Gradio's upload route is no door of the table: anyone could post a 20 MB file after another, and Gradio keeps
+    each for an hour. The app, launched as `serve` launches it, charges an upload's bytes to the caller's network
+    address and to the server, per hour, before Gradio reads the body; a body of unstated size is refused."""
+    import httpx
+
+    from textgan.app import main as app_main
+    from textgan.lab.quota import Policy
+
+    monkeypatch.setenv("TEXTGAN_UPLOAD_MB_PER_HOUR", "1")
+    options = app_main.launch_options(Policy.from_env())
+    options.pop("max_threads")
+    demo = app_main.build_demo(L.Lab(checkpoints=tmp_path / "checkpoints", torch_threads=1))
+    port = __import__("app_helpers").free_port()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True, **options)
+    try:
+        url = f"http://127.0.0.1:{port}/gradio_api/upload"
+        with httpx.Client(timeout=30) as http:
+            first = http.post(url, files=[("files", ("a.txt", b"a b c\n" * 100_000))])  # 600 kB
+            assert first.status_code == 200, first.text
+            second = http.post(url, files=[("files", ("b.txt", b"a b c\n" * 100_000))])
+            assert second.status_code == 429 and "1.0 MB of uploads an hour" in second.text, second.text
+            unsized = http.post(url, content=iter([b"--x\r\n"]), headers={"content-type": "multipart/form-data; "
+                                                                                          "boundary=x"})
+            assert unsized.status_code == 411, unsized.text
+    finally:
+        demo.close()
+
+
 def test_an_upload_is_read_only_from_gradios_upload_cache(tmp_path):
     """The lab took any path as the upload: `{"path": "/any/where.txt"}` trained on a server file and copied it into
     checkpoints/uploads/. Only a file inside Gradio's upload folder is accepted, symbolic links resolved."""

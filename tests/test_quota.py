@@ -343,7 +343,8 @@ def test_the_readme_states_every_quota_with_the_codes_default():
                 "TEXTGAN_DISK_PER_VISITOR_MB": p.disk_per_visitor // Q.MB, "TEXTGAN_DISK_TOTAL_MB": p.disk_total // Q.MB,
                 "TEXTGAN_AUTOSAVES_KEPT": p.autosaves_kept, "TEXTGAN_IDLE_TIMEOUT_S": p.idle_timeout_s,
                 "TEXTGAN_MAX_SESSIONS": p.max_sessions, "TEXTGAN_SESSIONS_PER_CLIENT": p.sessions_per_client,
-                "TEXTGAN_PUSHES_PER_HOUR": p.pushes_per_hour, "TEXTGAN_PULLS_PER_HOUR": p.pulls_per_hour}
+                "TEXTGAN_PUSHES_PER_HOUR": p.pushes_per_hour, "TEXTGAN_PULLS_PER_HOUR": p.pulls_per_hour,
+                "TEXTGAN_UPLOAD_MB_PER_HOUR": p.upload_per_hour // Q.MB}
     assert set(defaults) == set(re.findall(r'"(TEXTGAN_\w+)"', inspect.getsource(Q.Policy.from_env)))
     for var, default in defaults.items():
         rows = [line.split("|")[1:3] for line in readme.splitlines()

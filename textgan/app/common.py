@@ -37,15 +37,20 @@ def trusts_proxy() -> bool:
     return bool(os.environ.get("SPACE_ID")) or os.environ.get("TEXTGAN_TRUSTED_PROXY") == "1"
 
 
-def client_of(request: gr.Request) -> str | None:
-    """The client's network address, for the per-address cap. Behind a trusted proxy (`trusts_proxy`) the address
-    the proxy appended to X-Forwarded-For counts (the rightmost: a client can forge the ones before it)."""
+def forwarded_address(headers: Any, peer: str | None) -> str | None:
+    """A client's network address from its request `headers` and the connection's `peer`. Behind a trusted proxy
+    (`trusts_proxy`) the address the proxy appended to X-Forwarded-For counts (the rightmost: a client can forge the
+    ones before it)."""
     if trusts_proxy():
-        forwarded = (request.headers or {}).get("x-forwarded-for", "")
+        forwarded = (headers or {}).get("x-forwarded-for", "")
         if forwarded.strip():
             return forwarded.split(",")[-1].strip()[:64]
-    client = getattr(request, "client", None)
-    return getattr(client, "host", None)
+    return peer
+
+
+def client_of(request: gr.Request) -> str | None:
+    """The client's network address, for the per-address cap (see `forwarded_address`)."""
+    return forwarded_address(request.headers, getattr(getattr(request, "client", None), "host", None))
 
 
 class AppContext:

@@ -8,12 +8,15 @@ import os
 
 import anyio.to_thread
 import gradio as gr
+from starlette.middleware import Middleware
 
 from textgan import hub
 from textgan import lab as L
+from textgan.lab import quota as Q
 
 from . import compare_tab, doors, hub_tab, train_tab
 from .common import VISITOR_STORAGE, AppContext
+from .upload_budget import UploadBudget
 
 INTRO = ("**TextGAN Lab** · train a text GAN live and watch it learn, or collapse onto a few modes: the default "
          "`modes` corpus has K known modes, so collapse is measured exactly.")
@@ -49,12 +52,20 @@ def serve(demo: gr.Blocks | None = None, host: str | None = None, port: int | No
     """Launch the app (the operator's environment: Lab.from_env and the README), blocking until it is stopped.
     Host and port default to GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, then 0.0.0.0:7860."""
     hub.serve_visitors()  # this process acts for visitors: the operator's Hub token is out of their reach
-    demo = demo if demo is not None else build_demo(L.Lab.from_env())
+    lab = L.Lab.from_env() if demo is None else None
+    demo = demo if demo is not None else build_demo(lab)
     os.environ.setdefault("UV_THREADPOOL_SIZE", "1")  # the event loop's file/DNS helper threads (libuv's default: 4)
     demo.launch(server_name=host or os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
                 server_port=port or int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-                max_threads=server_threads(), app_kwargs={"lifespan": _bounded_threads},
-                max_file_size=L.MAX_UPLOAD_BYTES)  # Gradio's own upload route: no file over the corpus limit
+                **launch_options(lab.policy if lab is not None else Q.Policy.from_env()))
+
+
+def launch_options(policy: Q.Policy) -> dict:
+    """What `serve` asks of Gradio's web server beside its address: few threads, and Gradio's own upload route (no
+    door of the table) bounded: no file over the corpus limit, and the bytes a network address may post per hour."""
+    budget = Middleware(UploadBudget, per_address=policy.upload_per_hour, per_server=10 * policy.upload_per_hour)
+    return {"max_threads": server_threads(), "max_file_size": L.MAX_UPLOAD_BYTES,
+            "app_kwargs": {"lifespan": _bounded_threads, "middleware": [budget]}}
 
 
 @contextlib.asynccontextmanager

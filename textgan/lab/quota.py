@@ -71,6 +71,9 @@ class Policy:
     """Hub pushes per visitor per hour (TEXTGAN_PUSHES_PER_HOUR); the server allows 6x this in all."""
     pulls_per_hour: int = 10
     """Hub pulls per visitor per hour (TEXTGAN_PULLS_PER_HOUR); the server allows 6x this in all."""
+    upload_per_hour: int = 100 * MB
+    """Bytes one network address may post to Gradio's upload route per hour (TEXTGAN_UPLOAD_MB_PER_HOUR); the server
+    takes 10x this in all (Gradio keeps an upload for an hour)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Policy":
@@ -105,6 +108,7 @@ class Policy:
             sessions_per_client=number("TEXTGAN_SESSIONS_PER_CLIENT", d.sessions_per_client, 1, 10_000, whole=True),
             pushes_per_hour=number("TEXTGAN_PUSHES_PER_HOUR", d.pushes_per_hour, 0, 1e6, whole=True),
             pulls_per_hour=number("TEXTGAN_PULLS_PER_HOUR", d.pulls_per_hour, 0, 1e6, whole=True),
+            upload_per_hour=number("TEXTGAN_UPLOAD_MB_PER_HOUR", d.upload_per_hour // MB, 1, 1e7) * MB,
         )
 
     def replace(self, **changes) -> "Policy":
