@@ -380,6 +380,25 @@ def test_a_poll_from_a_new_visitor_opens_no_session(world, name):
     assert kind == "ok" and opened == 0
 
 
+def test_a_bad_form_opens_no_session(world):
+    """A comparison's form refused by its own fields (here the generator's size) creates no session:
+    /train_variants read its form after opening one once uploads were charged to the visitor's folder."""
+    lab, comps = world["lab"], components(world)
+    for name in ("train_variants",):
+        dep = dependency(world, name)
+        data = baseline(world, dep)
+        (at,) = [i for i, cid in enumerate(dep["inputs"]) if comps[cid].get("props", {}).get("label") ==
+                 "generator size"]
+        data[at] = -5
+        before = len(lab)
+        with httpx.Client(base_url=world["url"], timeout=60) as client:
+            visitor = f"hole-form-{uuid.uuid4().hex[:6]}"
+            kind, out = call(client, dep["id"], data, visitor)
+            opened = len(lab) - before
+            leave(world, client, visitor)
+        assert opened == 0 and "generator size" in json.dumps(out), (name, kind, out)
+
+
 def test_a_refused_lesson_keeps_the_sessions_run(spent):
     lab, client = spent
     client.predict("cpu", api_name="/scenario_collapse")

@@ -235,8 +235,9 @@ def wire_train_and_compare(ctx: AppContext, p: dict[str, Any], train: TrainTab) 
     @ctx.errors(status_only=False)
     def train_variants(request: gr.Request, variants, steps, *values):
         form = train.read(values)
+        # A bad form is refused before a session exists; an upload is the visitor's, charged to its disk quota.
+        base = train.config(form, ctx.visitor(request))
         s = ctx.session(request)
-        base = train.config(form, s.name)  # an upload is the visitor's: charged to its disk quota
         preset = form.preset or "paper"
         # The visitor's one job, admitted by the lab before anything trains (LabError: the form stays as it was).
         sw = L.Sweep(base, list(variants or []), steps, ctx.lab.session_dir(s.name), ctx.lab, f"cmp-{s.name[1:7]}",
