@@ -184,3 +184,20 @@ def test_training_on_a_hub_corpus_in_the_served_app_leaves_the_cache_empty(local
         Poller(client).wait(lambda s: "stopped" in str(s.get("status")) or "finished" in str(s.get("status")))
     assert any(p.startswith("/datasets/alice/visitor-app/resolve/") for _, p in local_hub.state.requests)
     assert cached("visitor-app") == left_in(temp_root, "visitor-app") == []
+
+
+def test_a_server_for_visitors_turns_xets_chunk_cache_off_unless_the_operator_set_it():
+    """Real Hub datasets are stored with Xet, whose client may keep downloaded chunks under HF_HOME/xet (not served by
+    the local Hub, so only the setting is checked, in a fresh process)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os; from textgan import hub_access as h; h.serve_visitors(); "
+            "print(os.environ['HF_XET_CHUNK_CACHE_SIZE_BYTES'])")
+    env = {k: v for k, v in os.environ.items() if k != "HF_XET_CHUNK_CACHE_SIZE_BYTES"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0"
+    env["HF_XET_CHUNK_CACHE_SIZE_BYTES"] = "1000000"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1000000"
