@@ -1,5 +1,6 @@
 """`hub:OWNER/NAME[:FILE]` corpora: the real huggingface_hub client against the local Hub server (dataset repos),
-cached, offline-capable, size-capped, with one-line errors for bad ids and missing files."""
+cached on the command line, offline-capable, size-capped, with one-line errors for bad ids and missing files; for an app
+visitor, downloaded into a temporary folder and nothing left on the server's disk."""
 
 import pytest
 
