@@ -9,6 +9,7 @@ look for a stored token either. `auth_advice` words what to do about a missing t
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Iterator, Literal
@@ -28,6 +29,9 @@ def serve_visitors() -> None:
     means anonymous access, never the operator's HF_TOKEN or login."""
     global _serving_visitors
     _serving_visitors = True
+    # A visitor's downloads go to temporary folders (corpora, pulled runs); Xet's chunk cache (under HF_HOME, up to
+    # 10 GB in some builds of hf_xet) would keep their bytes, outside every quota. The operator's own value wins.
+    os.environ.setdefault("HF_XET_CHUNK_CACHE_SIZE_BYTES", "0")
 
 
 @contextmanager
