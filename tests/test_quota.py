@@ -183,6 +183,24 @@ def test_a_full_server_makes_room_from_the_folders_of_visitors_who_left(make_lab
     assert (lab.session_dir("here") / "run" / "weights.bin").exists() and here.state != "closed"
 
 
+def test_reopening_a_saved_run_on_a_hub_corpus_counts_as_a_pull(make_lab):
+    """A saved run names its `hub:` corpus, which reopening downloads again: Continue training counts it as a pull
+    (refused past the hourly limit before any download), as training on it does."""
+    import json
+
+    lab = make_lab(pulls_per_hour=0)
+    s = lab.session("v")
+    s.configure(tiny())
+    s.step()
+    path = s.save(lab.save_dir("on-the-hub", s))
+    config = json.loads((path / "config.json").read_text())
+    config["run"]["corpus"] = {"kind": "hub", "repo": "alice/never-downloaded", "file": "train.txt"}
+    (path / "config.json").write_text(json.dumps(config))
+    s.reset()
+    with pytest.raises(L.LabError, match="pulls per hour"):  # old code: tried the download (a Hub error)
+        s.load(path)
+
+
 def test_hub_actions_are_limited_per_hour(make_lab):
     lab = make_lab(pulls_per_hour=2)
     lab.allow("v", "pull")

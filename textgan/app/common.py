@@ -126,6 +126,8 @@ class AppContext:
         config = Path(item, "config.json")
         key = f"{item}@{config.stat().st_mtime if config.exists() else 0}"
         if key not in self.loaded:
+            if request is not None:
+                self.lab.allow_reopen(self.visitor(request), item)
             if len(self.loaded) > 8:
                 self.loaded.pop(next(iter(self.loaded)))
             self.loaded[key] = L.load_run(item)

@@ -25,6 +25,7 @@ from .autosaves import AUTOSAVE_PREFIX, drop_oldest
 from .compare import list_checkpoints
 from .errors import LabError, slug as _slug
 from .session import Session
+from .session_store import saved_corpus
 from .session_policy import SessionPolicy
 from .slots import Slots, wait_text
 
@@ -352,6 +353,12 @@ class Lab:
         limits: the visitor's own and the server's (6x a visitor's)."""
         per_hour = {"push": self.policy.pushes_per_hour, "pull": self.policy.pulls_per_hour}.get(action, 0)
         self.ledger.allow(key, action, per_hour, 6 * per_hour)
+
+    def allow_reopen(self, key: str, path: str | Path) -> None:
+        """Opening a saved run on a `hub:` corpus downloads the corpus again: a pull for visitor `key`, refused past
+        the hourly limits (LabError) before anything is downloaded, as training on it is."""
+        if saved_corpus(Path(path)).get("kind") == "hub":
+            self.allow(key, "pull")
 
     # ---- where runs are saved: every save path of the app is decided here --------------------------------------
     # A visitor saves into its own folder, checkpoints/sessions/<visitor>/: visitors never overwrite, or see, each

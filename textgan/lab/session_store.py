@@ -82,6 +82,8 @@ class SavedRun:
         self.stop()
         if self.policy is not None:
             check_saved_size(Path(path), self.policy.max_params)
+        if self.lab is not None:
+            self.lab.allow_reopen(self.name, path)
         try:
             run = Run.load(path, device=self.config.device if self.config else "auto",
                            text_file=self._stored_upload(path))
@@ -115,12 +117,18 @@ def check_saved_size(path: Path, cap: int) -> None:
                        f"server's {cap:,} for app runs (open it with the CLI on your own machine)")
 
 
-def stored_upload(path: Path, uploads: Path) -> Path | None:
-    """The copy in `uploads` of the text file the run in `path` was trained on, or None."""
+def saved_corpus(path: Path) -> dict:
+    """The corpus spec the saved run in `path` names ({} when its config cannot be read: Run.load says why)."""
     try:
         spec = read_json(path / "config.json", dict).get("run", {}).get("corpus", {})
-    except CheckpointError:
-        return None  # Run.load says what is wrong with the file
-    name = Path(str(spec.get("path") or "")).name if isinstance(spec, dict) and spec.get("kind") == "text" else ""
+    except (CheckpointError, AttributeError):
+        return {}
+    return spec if isinstance(spec, dict) else {}
+
+
+def stored_upload(path: Path, uploads: Path) -> Path | None:
+    """The copy in `uploads` of the text file the run in `path` was trained on, or None."""
+    spec = saved_corpus(path)
+    name = Path(str(spec.get("path") or "")).name if spec.get("kind") == "text" else ""
     candidate = uploads / name
     return candidate if name.endswith(".txt") and candidate.is_file() else None
