@@ -282,6 +282,9 @@ class StandInHost:
     def charge_disk(self, key, nbytes):
         self.asked.append("disk")
 
+    def allow_corpus(self, key, corpus):
+        assert corpus.get("kind") != "hub"  # no Hub download here: nothing to allow
+
     def enqueue(self, session):
         session.ticket = self.slots.join()
         assert self.slots.acquire(session.ticket, timeout=0)

@@ -127,7 +127,7 @@ class AppContext:
         key = f"{item}@{config.stat().st_mtime if config.exists() else 0}"
         if key not in self.loaded:
             if request is not None:
-                self.lab.allow_reopen(self.visitor(request), item)
+                self.lab.allow_corpus(self.visitor(request), L.saved_corpus(Path(item)))  # a hub: one downloads
             if len(self.loaded) > 8:
                 self.loaded.pop(next(iter(self.loaded)))
             self.loaded[key] = L.load_run(item)

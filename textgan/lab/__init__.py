@@ -37,6 +37,7 @@ from .forms import (LIVE_CADENCE, MAX_UPLOAD_BYTES, SIZE_FIELDS, check_upload, c
 from .multi import Sweep
 from .server import Lab
 from .session import HIST_SAMPLES, Session
+from .session_store import saved_corpus
 from .sharing import pull_run, push_run, visitor_token
 
 _as_int, _slug = as_int, slug  # the names the app and notebooks used before the split
@@ -46,5 +47,5 @@ __all__ = ["HIGHER_IS_BETTER", "HIST_SAMPLES", "LIVE_CADENCE", "LOWER_IS_BETTER"
            "corpus_spec", "direction", "form_config", "form_net", "forms", "history_frame", "list_checkpoints",
            "list_experiments", "load_run", "make_config", "mark_best", "metrics_table", "mode_counts", "net_kinds",
            "net_size", "net_spec", "open_experiment", "presets", "pull_run", "push_run", "quick_metrics",
-           "sharing", "shown", "shown_path", "side_by_side", "size_field", "slug", "temperature_sweep", "variant_defaults",
+           "saved_corpus", "sharing", "shown", "shown_path", "side_by_side", "size_field", "slug", "temperature_sweep", "variant_defaults",
            "variant_info", "visitor_token", "without_server_paths"]

@@ -80,8 +80,7 @@ class Sweep:
         """The lab's admission of every trial (LabError before anything trains); the visitor's budget must hold
         all of them."""
         try:
-            if self.base.corpus.get("kind") == "hub":  # a download no disk quota sees: it counts as a pull
-                self.lab.allow(self.session.name, "pull")
+            self.lab.allow_corpus(self.session.name, self.base.corpus)
             corpus = build_corpus(self.base.corpus)
         except CorpusError as e:
             raise LabError(str(e)) from None

@@ -25,7 +25,6 @@ from .autosaves import AUTOSAVE_PREFIX, drop_oldest
 from .compare import list_checkpoints
 from .errors import LabError, slug as _slug
 from .session import Session
-from .session_store import saved_corpus
 from .session_policy import SessionPolicy
 from .slots import Slots, wait_text
 
@@ -354,10 +353,11 @@ class Lab:
         per_hour = {"push": self.policy.pushes_per_hour, "pull": self.policy.pulls_per_hour}.get(action, 0)
         self.ledger.allow(key, action, per_hour, 6 * per_hour)
 
-    def allow_reopen(self, key: str, path: str | Path) -> None:
-        """Opening a saved run on a `hub:` corpus downloads the corpus again: a pull for visitor `key`, refused past
-        the hourly limits (LabError) before anything is downloaded, as training on it is."""
-        if saved_corpus(Path(path)).get("kind") == "hub":
+    def allow_corpus(self, key: str, corpus: dict) -> None:
+        """Building the corpus spec `corpus` for visitor `key` (training on it, or reopening a saved run on it):
+        a `hub:` corpus is a download that no disk quota sees, so it counts as a pull, refused past the hourly limits
+        (LabError) before anything is downloaded."""
+        if corpus.get("kind") == "hub":
             self.allow(key, "pull")
 
     # ---- where runs are saved: every save path of the app is decided here --------------------------------------

@@ -358,8 +358,8 @@ class Session(TrainingLoop, SavedRun):
         kind = self.config.corpus.get("kind")
         self.set_state("preparing", BUILDING.get(kind, "building the corpus and the nets…"))
         try:
-            if self.lab is not None and kind == "hub":  # a download no disk quota sees: it counts as a pull
-                self.lab.allow(self.name, "pull")
+            if self.lab is not None:
+                self.lab.allow_corpus(self.name, self.config.corpus)
             corpus = corpora.build_corpus(self.config.corpus)
             self._check_batch(self.config.batch_size, corpus)
             if self.lab is not None:  # sized on the meta device: nets over the cap are refused unallocated

@@ -83,7 +83,7 @@ class SavedRun:
         if self.policy is not None:
             check_saved_size(Path(path), self.policy.max_params)
         if self.lab is not None:
-            self.lab.allow_reopen(self.name, path)
+            self.lab.allow_corpus(self.name, saved_corpus(Path(path)))  # reopening downloads a hub: corpus again
         try:
             run = Run.load(path, device=self.config.device if self.config else "auto",
                            text_file=self._stored_upload(path))
