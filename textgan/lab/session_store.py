@@ -82,11 +82,12 @@ class SavedRun:
         self.stop()
         if self.policy is not None:
             check_saved_size(Path(path), self.policy.max_params)
+        corpus = saved_corpus(Path(path))
         if self.lab is not None:
-            self.lab.allow_corpus(self.name, saved_corpus(Path(path)))  # reopening downloads a hub: corpus again
+            self.lab.allow_corpus(self.name, corpus)  # reopening downloads a hub: corpus again
         try:
             run = Run.load(path, device=self.config.device if self.config else "auto",
-                           text_file=self._stored_upload(path))
+                           text_file=self._stored_upload(path, corpus))
         except (CheckpointError, ValueError, OSError) as e:
             raise LabError(f"cannot open {path}: {e}") from None
         if self.lab is not None:
@@ -98,13 +99,14 @@ class SavedRun:
             self.view.new_run("stopped", f"loaded {Path(path).name} at step {run.step}: press Train to continue",
                               [(s, None) for s in run.last_samples])
 
-    def _stored_upload(self, path: str | Path) -> Path | None:
-        """The lab's stored copy of the upload a text run was trained on, so a saved run continues training: in the
-        uploads of the folder the run was saved in (a visitor's), else in the checkpoints folder's (where uploads
-        were kept before); None when there is none."""
-        folders = [Path(path).parent / self.policy.uploads.name, self.policy.checkpoints / self.policy.uploads.name] \
-            if self.policy is not None else []
-        return next((found for folder in folders if (found := stored_upload(Path(path), folder)) is not None), None)
+    def _stored_upload(self, path: str | Path, corpus: dict) -> Path | None:
+        """The lab's stored copy of the upload a text run (its `corpus` spec) was trained on, so a saved run continues
+        training: in the uploads of the folder the run was saved in (a visitor's), else in the checkpoints folder's
+        (where uploads were kept before); None when there is none."""
+        if self.policy is None:
+            return None
+        uploads = self.policy.uploads.name
+        return stored_upload(corpus, [Path(path).parent / uploads, self.policy.checkpoints / uploads])
 
 
 def check_saved_size(path: Path, cap: int) -> None:
@@ -126,9 +128,10 @@ def saved_corpus(path: Path) -> dict:
     return spec if isinstance(spec, dict) else {}
 
 
-def stored_upload(path: Path, uploads: Path) -> Path | None:
-    """The copy in `uploads` of the text file the run in `path` was trained on, or None."""
-    spec = saved_corpus(path)
-    name = Path(str(spec.get("path") or "")).name if spec.get("kind") == "text" else ""
-    candidate = uploads / name
-    return candidate if name.endswith(".txt") and candidate.is_file() else None
+def stored_upload(corpus: dict, folders: list[Path]) -> Path | None:
+    """The copy, in the first of `folders` that has one, of the text file a run's `corpus` spec was trained on, or
+    None."""
+    name = Path(str(corpus.get("path") or "")).name if corpus.get("kind") == "text" else ""
+    if not name.endswith(".txt"):
+        return None
+    return next((folder / name for folder in folders if (folder / name).is_file()), None)
