@@ -323,29 +323,32 @@ class Lab:
                                f"{Q.mb(used)} of {Q.mb(p.disk_per_visitor)}: save over one of your runs (same name) "
                                "or push it to the Hub")
             total = Q.folder_bytes(self.checkpoints)
-            while total + nbytes > p.disk_total and self._drop_a_left_visitors_folder():
-                total = Q.folder_bytes(self.checkpoints)
+            if total + nbytes > p.disk_total:
+                total = self._make_room(total, total + nbytes - p.disk_total)
             if total + nbytes > p.disk_total:
                 raise LabError(f"the server's disk quota is used up ({Q.mb(total)} of {Q.mb(p.disk_total)}): "
                                "try again later, or push your run to the Hub")
 
-    def _drop_a_left_visitors_folder(self) -> bool:
-        """Delete the least recently changed folder of a visitor with no open session; False when none is left. Runs
-        saved on the server are kept while there is room (the README says to push a run to keep it): otherwise
-        callers with ever new sessions could fill the server's total and refuse every visitor's save for good."""
+    def _make_room(self, total: int, needed: int) -> int:
+        """Delete the folders of visitors with no open session, least recently changed first, until `needed` bytes
+        are freed or none is left; returns the checkpoints folder's size after. Runs saved on the server are kept
+        while there is room (the README says to push a run to keep it): otherwise callers with ever new sessions
+        could fill the server's total and refuse every visitor's save for good."""
         with self._lock:
             open_names = {s.name for s in self._sessions.values() if s.state != "closed"}
-        root = self.checkpoints / SESSIONS_DIR
         try:
-            left = [f for f in root.iterdir() if f.is_dir() and not f.is_symlink() and f.name not in open_names]
+            left = [f for f in (self.checkpoints / SESSIONS_DIR).iterdir()
+                    if f.is_dir() and not f.is_symlink() and f.name not in open_names]
         except OSError:
-            return False
-        if not left:
-            return False
-        oldest = min(left, key=lambda f: Q.last_change(f))
-        log.info("the server's disk total is reached: removing %s (no open session)", oldest.name)
-        shutil.rmtree(oldest, ignore_errors=True)
-        return True
+            return total
+        freed = 0
+        for folder in sorted(left, key=Q.last_change):
+            if freed >= needed:
+                break
+            freed += Q.folder_bytes(folder)
+            log.info("the server's disk total is reached: removing %s (no open session)", folder.name)
+            shutil.rmtree(folder, ignore_errors=True)
+        return Q.folder_bytes(self.checkpoints) if freed else total
 
     def allow(self, key: str, action: str) -> None:
         """Record one Hub `action` ("push" or "pull") for visitor `key`, or refuse it (LabError) past the hourly
