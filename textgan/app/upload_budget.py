@@ -7,25 +7,21 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict, deque
 from typing import Any
 
 from textgan.lab import quota as Q
 
 from .common import forwarded_address
 
-WINDOW_S = 3600.0
-"""The budget's period: an hour, as long as Gradio keeps an upload."""
-
-
 class UploadBudget:
-    """Bytes one network address, and the server in all, may post to Gradio's upload route per hour."""
+    """Bytes one network address, and the server in all, may post to Gradio's upload route per hour (as long as
+    Gradio keeps an upload)."""
 
     def __init__(self, app: Any, per_address: int, per_server: int, capacity: int = 20_000) -> None:
-        self.app, self.per_address, self.per_server, self.capacity = app, per_address, per_server, capacity
+        self.app, self.per_address, self.per_server = app, per_address, per_server
         self._lock = threading.Lock()
-        self._by_address: OrderedDict[str, deque[tuple[float, int]]] = OrderedDict()
-        self._server: deque[tuple[float, int]] = deque()
+        self._by_address = Q.HourWindows(capacity)
+        self._server = Q.HourWindow()
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope.get("type") != "http" or scope.get("method") != "POST" or \
@@ -48,23 +44,17 @@ class UploadBudget:
         """Record `nbytes` uploaded by `address` now; or the reason it is refused (the hour's share is used)."""
         now = time.monotonic()
         with self._lock:
-            mine = self._by_address.pop(address, deque())
-            self._by_address[address] = mine
-            while len(self._by_address) > self.capacity:
-                self._by_address.popitem(last=False)
-            for entries in (mine, self._server):
-                while entries and now - entries[0][0] > WINDOW_S:
-                    entries.popleft()
-            used = sum(n for _, n in mine)
+            mine = self._by_address[address]
+            used = mine.used(now)
             if used + nbytes > self.per_address:
-                wait = WINDOW_S - (now - mine[0][0]) if mine else WINDOW_S
                 return (f"uploads from your network address are limited to {Q.mb(self.per_address)} of uploads an "
-                        f"hour on this server ({Q.mb(used)} used): try again in {max(1, round(wait / 60))} min")
-            if sum(n for _, n in self._server) + nbytes > self.per_server:
+                        f"hour on this server ({Q.mb(used)} used): try again in "
+                        f"{max(1, round(mine.wait_s(now) / 60))} min")
+            if self._server.used(now) + nbytes > self.per_server:
                 return (f"this server has taken its {Q.mb(self.per_server)} of uploads for this hour: try again "
                         "later")
-            mine.append((now, nbytes))
-            self._server.append((now, nbytes))
+            mine.add(now, nbytes)
+            self._server.add(now, nbytes)
             return None
 
 

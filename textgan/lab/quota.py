@@ -18,7 +18,7 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Hashable, Mapping
 
 import torch
 
@@ -34,6 +34,7 @@ at batch 64, costs 2.4 units)."""
 KEY_RE = re.compile(r"[A-Za-z0-9_-]{22,64}")
 """A browser's visitor key: what `new_key` makes (anything else sent as a key is replaced by a new one)."""
 ACTIONS = ("push", "pull")
+HOUR_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,44 @@ def visitor_id(browser_key: object, session_hash: str | None) -> str:
 
 # ---- what a visitor has used -------------------------------------------------------------------------------------
 
+class HourWindow:
+    """Amounts recorded over the last hour and their running total: what an hourly limit counts (the caller locks)."""
+
+    def __init__(self) -> None:
+        self._entries: deque[tuple[float, int]] = deque()
+        self._total = 0
+
+    def used(self, now: float) -> int:
+        """The total of the amounts of the last hour (older ones are forgotten here)."""
+        while self._entries and now - self._entries[0][0] > HOUR_S:
+            self._total -= self._entries.popleft()[1]
+        return self._total
+
+    def wait_s(self, now: float) -> float:
+        """Seconds until the oldest amount leaves the hour."""
+        return HOUR_S - (now - self._entries[0][0]) if self._entries else HOUR_S
+
+    def add(self, now: float, amount: int = 1) -> None:
+        self._entries.append((now, amount))
+        self._total += amount
+
+
+class HourWindows:
+    """An HourWindow per key; the least recently used keys are forgotten beyond `capacity`, so strangers cannot grow
+    it without end (the caller locks)."""
+
+    def __init__(self, capacity: int) -> None:
+        self._windows: OrderedDict[Hashable, HourWindow] = OrderedDict()
+        self.capacity = capacity
+
+    def __getitem__(self, key: Hashable) -> HourWindow:
+        window = self._windows.pop(key, None) or HourWindow()
+        self._windows[key] = window
+        while len(self._windows) > self.capacity:
+            self._windows.popitem(last=False)
+        return window
+
+
 class Ledger:
     """Compute spent and recent Hub actions per visitor, kept when its session closes (so idling does not refill a
     budget); the least recently seen visitors are forgotten beyond `capacity`."""
@@ -144,8 +183,8 @@ class Ledger:
     def __init__(self, capacity: int = 20_000) -> None:
         self._lock = threading.Lock()
         self._spent: OrderedDict[str, float] = OrderedDict()
-        self._actions: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
-        self._server: dict[str, deque[float]] = {a: deque() for a in ACTIONS}
+        self._actions = HourWindows(capacity)
+        self._server: dict[str, HourWindow] = {a: HourWindow() for a in ACTIONS}
         self.capacity = capacity
 
     def spent(self, visitor: str) -> float:
@@ -167,24 +206,16 @@ class Ledger:
             raise ValueError(f"unknown action {action!r}; one of {ACTIONS}")
         now = time.monotonic()
         with self._lock:
-            mine = self._actions.pop((visitor, action), deque())
-            self._actions[(visitor, action)] = mine
-            while len(self._actions) > self.capacity:
-                self._actions.popitem(last=False)
-            everyone = self._server[action]
-            for times in (mine, everyone):
-                while times and now - times[0] > 3600:
-                    times.popleft()
+            mine, everyone = self._actions[(visitor, action)], self._server[action]
             plural = {"push": "pushes", "pull": "pulls"}[action]
-            if len(mine) >= per_hour:
-                wait = 3600 - (now - mine[0]) if mine else 3600
+            if mine.used(now) >= per_hour:
                 raise LabError(f"{action}: you have used your {per_hour} {plural} per hour on this server; try again "
-                               f"in {max(1, round(wait / 60))} min")
-            if len(everyone) >= server_per_hour:
+                               f"in {max(1, round(mine.wait_s(now) / 60))} min")
+            if everyone.used(now) >= server_per_hour:
                 raise LabError(f"{action}: this server has made its {server_per_hour} {plural} for this hour; try "
                                "again later")
-            mine.append(now)
-            everyone.append(now)
+            mine.add(now)
+            everyone.add(now)
 
 
 # ---- sizes -------------------------------------------------------------------------------------------------------
