@@ -117,7 +117,8 @@ def _wire(ctx: AppContext, compare: CompareTab, push_src, repo, private, token, 
             choices = ctx.checkpoint_choices(request)
             return (f"pulled {L.shown(repo_id)} into {L.shown(L.shown_path(path, ctx.lab.checkpoints))}: it is "
                     "selected in Compare; use Continue training there to train it",
-                    "", gr.update(choices=choices, value=[L.shown_path(path, ctx.lab.checkpoints)]), gr.update(choices=choices))
+                    "", gr.update(choices=choices, value=[L.shown_path(path, ctx.lab.checkpoints)]),
+                    gr.update(choices=choices))
         except ValueError as e:
             return f"⚠️ {ctx.shown(e)}", "", gr.skip(), gr.skip()
 

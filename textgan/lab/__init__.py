@@ -47,5 +47,6 @@ __all__ = ["HIGHER_IS_BETTER", "HIST_SAMPLES", "LIVE_CADENCE", "LOWER_IS_BETTER"
            "corpus_spec", "direction", "form_config", "form_net", "forms", "history_frame", "list_checkpoints",
            "list_experiments", "load_run", "make_config", "mark_best", "metrics_table", "mode_counts", "net_kinds",
            "net_size", "net_spec", "open_experiment", "presets", "pull_run", "push_run", "quick_metrics",
-           "saved_corpus", "sharing", "shown", "shown_path", "side_by_side", "size_field", "slug", "temperature_sweep", "variant_defaults",
+           "saved_corpus", "sharing", "shown", "shown_path", "side_by_side", "size_field", "slug", "temperature_sweep",
+           "variant_defaults",
            "variant_info", "visitor_token", "without_server_paths"]

@@ -102,8 +102,8 @@ def corpus_spec(kind: str, k: int = 8, path: str | None = None, upload: str | No
                 upload_dir: str | Path = "checkpoints/uploads", level: str = "word",
                 roots: list[Path] | None = None, weights: str | None = "uniform",
                 reserve: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """The corpus spec for the form's choice. An upload is stored by `stored_upload` (charged with `reserve`). A server path is allowed
-    only inside `roots` (default: `corpus_roots()`, empty unless the operator lists folders)."""
+    """The corpus spec for the form's choice. An upload is stored by `stored_upload` (charged with `reserve`). A
+    server path is allowed only inside `roots` (default: `corpus_roots()`, empty unless the operator lists folders)."""
     if kind == "modes":
         return {"kind": "modes", "k": as_int(k, "K (number of modes)"), **modes_settings(weights)}
     if kind in ("oracle", "coco"):  # coco ships with textgan: the published conventions (treebank words)

@@ -29,9 +29,9 @@ from .share_link import MAX_QUERY_PARAMS, MAX_QUERY_VALUE, SHARED_CORPORA, form_
 
 def form_config(form: FormValues, upload_dir: str | Path = "checkpoints/uploads",
                 reserve: Callable[[int], None] | None = None) -> RunConfig:
-    """The RunConfig the Train form describes (an upload stored in `upload_dir`, charged with `reserve`). `form.hparams` may hold every variant's fields (the form's union):
-    only the chosen variant's are read. Nets equal to the variant's own defaults are recorded as None (= "the
-    variant's own")."""
+    """The RunConfig the Train form describes (an upload stored in `upload_dir`, charged with `reserve`).
+    `form.hparams` may hold every variant's fields (the form's union): only the chosen variant's are read. Nets equal
+    to the variant's own defaults are recorded as None (= "the variant's own")."""
     corpus = corpus_spec(form.corpus, k=form.k, path=form.path, upload=form.upload, upload_dir=upload_dir,
                          weights=form.weights, reserve=reserve)
     info = variant_info(form.variant, form.preset or "paper")
